@@ -1,0 +1,1 @@
+"""Reference speech tokenizer and vocoder that voxgate builds itself."""

@@ -1,0 +1,1 @@
+"""Generated voxgate.v1 protobuf and gRPC stubs (scripts/gen-python.sh). Do not edit."""
