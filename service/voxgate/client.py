@@ -1,0 +1,121 @@
+"""A small Python client for voxgate.v1 (blocking), used by the CLI, tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+
+from voxgate.v1 import (
+    audio_pb2,
+    discovery_pb2,
+    discovery_pb2_grpc,
+    tokenizer_pb2,
+    tokenizer_pb2_grpc,
+)
+
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+
+
+class VoxgateClientError(Exception):
+    """A failed call: `code` is the gRPC status code, `message` the server's explanation."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(f"{code.name}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class StreamResult:
+    """Concatenated tokens of a StreamTokenize call and the number of messages received."""
+
+    interleaved: list[int]
+    linguistic: list[int]
+    semantic: list[int]
+    messages: int
+
+
+class VoxgateClient:
+    """Blocking client; every call has a deadline (`timeout_s`)."""
+
+    def __init__(self, address: str | None = None, timeout_s: float = 60.0) -> None:
+        self.address = address or os.environ.get("VOXGATE_ADDR", DEFAULT_ADDRESS)
+        self.timeout_s = timeout_s
+        self._channel = grpc.insecure_channel(
+            self.address,
+            options=[
+                ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+                ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ],
+        )
+        self._tok = tokenizer_pb2_grpc.TokenizerServiceStub(self._channel)
+        self._info = discovery_pb2_grpc.DiscoveryServiceStub(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> VoxgateClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, fn, request, **kw):
+        try:
+            return fn(request, timeout=kw.pop("timeout", self.timeout_s), **kw)
+        except grpc.RpcError as err:
+            raise VoxgateClientError(err.code(), err.details() or "") from None
+
+    def tokenize(self, audio: bytes, include_text: bool = False) -> tokenizer_pb2.TokenizeResponse:
+        """Tokenizes a whole audio file (WAV/FLAC/OGG/MP3 bytes)."""
+        request = tokenizer_pb2.TokenizeRequest(
+            audio=audio_pb2.AudioInput(container=audio), include_text=include_text
+        )
+        return self._call(self._tok.Tokenize, request)
+
+    def tokenize_file(self, path: str | Path, include_text: bool = False):
+        return self.tokenize(Path(path).read_bytes(), include_text)
+
+    def stream_tokenize(
+        self,
+        pieces: Iterable[bytes],
+        container: int = audio_pb2.AUDIO_CONTAINER_WAV,
+        raw: audio_pb2.RawAudioFormat | None = None,
+    ) -> StreamResult:
+        """Streams audio pieces through StreamTokenize and joins the per-group answers."""
+
+        def requests() -> Iterator[tokenizer_pb2.StreamTokenizeRequest]:
+            fmt = audio_pb2.StreamAudioFormat(container=container, raw=raw)
+            yield tokenizer_pb2.StreamTokenizeRequest(
+                config=tokenizer_pb2.StreamTokenizeConfig(format=fmt)
+            )
+            for piece in pieces:
+                yield tokenizer_pb2.StreamTokenizeRequest(audio=piece)
+
+        inter, ling, sem, n = [], [], [], 0
+        try:
+            for response in self._tok.StreamTokenize(requests(), timeout=self.timeout_s):
+                inter += response.tokens.interleaved
+                ling += response.tokens.linguistic
+                sem += response.tokens.semantic
+                n += 1
+        except grpc.RpcError as err:
+            raise VoxgateClientError(err.code(), err.details() or "") from None
+        return StreamResult(inter, ling, sem, n)
+
+    def detokenize(
+        self, interleaved: Iterable[int], output_format: audio_pb2.OutputAudioFormat | None = None
+    ) -> tokenizer_pb2.DetokenizeResponse:
+        """Decodes interleaved ids to audio (WAV S16LE at the model rate by default)."""
+        request = tokenizer_pb2.DetokenizeRequest(
+            interleaved=tokenizer_pb2.InterleavedTokens(ids=list(interleaved)),
+            output_format=output_format,
+        )
+        return self._call(self._tok.Detokenize, request)
+
+    def server_info(self) -> discovery_pb2.GetServerInfoResponse:
+        return self._call(self._info.GetServerInfo, discovery_pb2.GetServerInfoRequest())

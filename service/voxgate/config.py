@@ -1,0 +1,127 @@
+"""Settings, parsed once from command-line flags and VOXGATE_* environment variables."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+MIB = 1024 * 1024
+
+
+def default_model_repository() -> Path:
+    """The repository's `triton_models/`, next to `service/` in a source checkout."""
+    return Path(__file__).resolve().parents[2] / "triton_models"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the service is configured with; flags override environment variables."""
+
+    host: str = "127.0.0.1"
+    port: int = 50051
+    triton_url: str | None = None  # host:port of an external Triton (gRPC); None = embedded
+    model_repository: Path = field(default_factory=default_model_repository)
+    model_config_name: str = "cpu"
+    run_dir: Path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "voxgate"
+    triton_start_timeout_s: float = 180.0
+    max_audio_seconds: float = 600.0
+    max_request_bytes: int = 64 * MIB
+    max_response_bytes: int = 64 * MIB
+    max_detokenize_tokens: int = 5 * 5000  # 10 minutes of audio
+    chunk_groups: int = 250  # 30 s of audio per Triton tokenizer request
+    decode_chunk_groups: int = 250
+    triton_timeout_s: float = 120.0
+    health_poll_s: float = 1.0
+    metrics_port: int = 0  # 0 = no Prometheus endpoint
+    log_level: str = "info"
+    log_json: bool = False
+    ready_file: Path | None = None
+
+
+_HELP = {
+    "host": "address to listen on",
+    "port": "gRPC port (0 = pick a free one)",
+    "triton_url": "use this external Triton (host:port, gRPC) instead of starting one",
+    "model_repository": "Triton model repository of the embedded server",
+    "model_config_name": "Triton --model-config-name (cpu or gpu)",
+    "run_dir": "where the embedded Triton's backend folder and logs live",
+    "triton_start_timeout_s": "seconds to wait for the embedded Triton's models to be ready",
+    "max_audio_seconds": "longest accepted audio (OUT_OF_RANGE beyond)",
+    "max_request_bytes": "largest accepted gRPC message (RESOURCE_EXHAUSTED beyond)",
+    "max_response_bytes": "largest gRPC message sent",
+    "max_detokenize_tokens": "most interleaved tokens per Detokenize",
+    "chunk_groups": "120 ms groups per Triton tokenizer request",
+    "decode_chunk_groups": "120 ms groups per Triton decoder request",
+    "triton_timeout_s": "timeout of one Triton request",
+    "health_poll_s": "seconds between Triton readiness checks",
+    "metrics_port": "Prometheus metrics port (0 = off)",
+    "log_level": "debug, info, warning or error",
+    "log_json": "log JSON lines instead of console text",
+    "ready_file": "write {address, port} as JSON here once serving",
+}
+
+
+def _convert(name: str, raw: str) -> object:
+    kind = Settings.__dataclass_fields__[name].type
+    if "bool" in kind:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if "Path" in kind:
+        return Path(raw)
+    if kind.startswith("int"):
+        return int(raw)
+    if kind.startswith("float"):
+        return float(raw)
+    return raw
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds one --flag per setting; defaults come from the environment, then Settings."""
+    for f in fields(Settings):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+        else:
+            parser.add_argument(flag, default=None, help=_HELP[f.name], metavar=f.name.upper())
+
+
+def from_sources(args: argparse.Namespace | None, env: Mapping[str, str]) -> Settings:
+    """Builds Settings from parsed flags (highest priority) and VOXGATE_<NAME> variables."""
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        env_value = env.get("VOXGATE_" + f.name.upper())
+        if env_value not in (None, ""):
+            values[f.name] = _convert(f.name, env_value)
+        flag_value = getattr(args, f.name, None) if args is not None else None
+        if flag_value is not None:
+            values[f.name] = (
+                flag_value if isinstance(flag_value, bool) else _convert(f.name, str(flag_value))
+            )
+    settings = Settings(**values)  # type: ignore[arg-type]
+    _check(settings)
+    return settings
+
+
+def parse(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Parses settings for `voxgate serve` from flags and the environment."""
+    parser = argparse.ArgumentParser(prog="voxgate serve")
+    add_arguments(parser)
+    return from_sources(parser.parse_args(argv), os.environ if env is None else env)
+
+
+def _check(s: Settings) -> None:
+    problems = []
+    if not 0 <= s.port <= 65535:
+        problems.append(f"port {s.port} outside 0-65535")
+    if s.max_audio_seconds <= 0:
+        problems.append("max_audio_seconds must be positive")
+    if s.chunk_groups < 1 or s.decode_chunk_groups < 1:
+        problems.append("chunk sizes must be at least one group")
+    if s.max_request_bytes < 1024 or s.max_response_bytes < 1024:
+        problems.append("message limits must be at least 1 KiB")
+    if s.model_config_name not in {"cpu", "gpu"}:
+        problems.append(f"model_config_name {s.model_config_name!r} is not cpu or gpu")
+    if problems:
+        raise ValueError("invalid settings: " + "; ".join(problems))

@@ -1,0 +1,1 @@
+"""Transport-neutral use cases (no gRPC imports here)."""

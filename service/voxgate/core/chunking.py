@@ -1,0 +1,54 @@
+"""Plans model requests over long audio or token sequences, aligned to 120 ms groups.
+
+A window carries `context` groups on each side (fewer at the ends); because the models' output
+for a group depends only on that much context, the kept part equals processing the whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voxgate.interleave import GROUP_SAMPLES
+
+
+@dataclass(frozen=True)
+class Window:
+    """Groups [first, stop) are kept; the request covers groups [lo, hi) (hi may be partial)."""
+
+    first: int
+    stop: int
+    lo: int
+    hi: int
+
+    @property
+    def skip(self) -> int:
+        """Leading context groups whose output is dropped."""
+        return self.first - self.lo
+
+    @property
+    def keep(self) -> int:
+        return self.stop - self.first
+
+
+def plan(first: int, stop: int, total: int, chunk: int, context: int) -> list[Window]:
+    """Windows keeping groups [first, stop) in chunks of at most `chunk`.
+
+    `total` counts the groups that exist, a trailing partial group included, so context is
+    clipped at the real end of the audio.
+    """
+    windows = []
+    for g in range(first, stop, chunk):
+        end = min(g + chunk, stop)
+        windows.append(Window(g, end, max(0, g - context), min(total, end + context)))
+    return windows
+
+
+def sample_span(window: Window, n_samples: int, buffer_start: int = 0) -> slice:
+    """The samples a tokenizer window needs, relative to a buffer starting at `buffer_start`.
+
+    A window reaching the last (partial) group ends where the audio ends, so the model sees
+    exactly the samples, and beyond them the zeros, that it sees in the whole recording.
+    """
+    start = window.lo * GROUP_SAMPLES
+    end = min(n_samples, window.hi * GROUP_SAMPLES)
+    return slice(start - buffer_start, end - buffer_start)

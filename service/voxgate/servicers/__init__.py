@@ -1,0 +1,1 @@
+"""Thin gRPC servicers: protobuf in, internal types to core/, protobuf out."""

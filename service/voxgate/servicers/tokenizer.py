@@ -1,0 +1,78 @@
+"""voxgate.v1.TokenizerService."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+from prometheus_client import Gauge
+
+from voxgate.core.tokenization import Tokenization
+from voxgate.errors import InvalidArgument
+from voxgate.interleave import Tokens
+from voxgate.logs import request_id
+from voxgate.servicers import convert
+from voxgate.v1 import tokenizer_pb2, tokenizer_pb2_grpc
+
+ACTIVE_STREAMS = Gauge("voxgate_active_token_streams", "StreamTokenize calls in progress")
+
+
+class TokenizerServicer(tokenizer_pb2_grpc.TokenizerServiceServicer):
+    def __init__(self, tokenization: Tokenization) -> None:
+        self._tok = tokenization
+
+    async def Tokenize(
+        self, request: tokenizer_pb2.TokenizeRequest, context: grpc.aio.ServicerContext
+    ) -> tokenizer_pb2.TokenizeResponse:
+        result = await self._tok.tokenize(convert.audio_source(request.audio))
+        return tokenizer_pb2.TokenizeResponse(
+            request_id=request_id(),
+            tokens=convert.tokens_pb(result.tokens, request.include_text),
+            audio_duration_seconds=result.duration_seconds,
+        )
+
+    async def StreamTokenize(
+        self,
+        request_iterator: AsyncIterator[tokenizer_pb2.StreamTokenizeRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[tokenizer_pb2.StreamTokenizeResponse]:
+        ACTIVE_STREAMS.inc()
+        try:
+            first = await anext(aiter(request_iterator), None)
+            if first is None or first.WhichOneof("message") != "config":
+                raise InvalidArgument("config: the first message must carry the config")
+            include_text = first.config.include_text
+            stream = self._tok.open_stream(*convert.stream_format(first.config.format))
+
+            def response(index: int, tokens: Tokens, final: bool = False):
+                return tokenizer_pb2.StreamTokenizeResponse(
+                    request_id=request_id(),
+                    tokens=convert.tokens_pb(tokens, include_text),
+                    group_offset=index,
+                    final=final,
+                )
+
+            async for message in request_iterator:
+                if message.WhichOneof("message") != "audio":
+                    raise InvalidArgument("config: only the first message may carry a config")
+                for index, tokens in await stream.push(message.audio):
+                    yield response(index, tokens)
+            rest = await stream.finish()
+            for n, (index, tokens) in enumerate(rest):
+                yield response(index, tokens, final=n == len(rest) - 1)
+            if not rest:
+                yield response(stream.groups_done, Tokens.empty(), final=True)
+        finally:
+            ACTIVE_STREAMS.dec()
+
+    async def Detokenize(
+        self, request: tokenizer_pb2.DetokenizeRequest, context: grpc.aio.ServicerContext
+    ) -> tokenizer_pb2.DetokenizeResponse:
+        tokens = convert.detokenize_tokens(request)
+        out = convert.output_format(request.output_format)
+        result = await self._tok.detokenize(tokens, out)
+        return tokenizer_pb2.DetokenizeResponse(
+            request_id=request_id(),
+            audio=convert.audio_output_pb(result.data, result.fmt, result.duration_seconds),
+            group_count=result.group_count,
+        )
