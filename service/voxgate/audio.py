@@ -132,11 +132,24 @@ def decode_container(data: bytes) -> tuple[np.ndarray, int]:
         raise InvalidArgument("audio.container: truncated or corrupt audio") from err
     if frames.shape[0] == 0:
         raise InvalidArgument("audio.container: no samples")
-    if frames_declared > 0 and frames.shape[0] < frames_declared and frames_declared < 2**62:
-        raise InvalidArgument(
-            f"audio.container: truncated ({frames.shape[0]} of {frames_declared} frames)"
-        )
+    _check_wav_complete(data)
     return _check_finite(_mono(frames)), rate
+
+
+def _check_wav_complete(data: bytes) -> None:
+    """libsndfile silently shortens a cut WAV; its data chunk size tells the truth."""
+    if data[:4] != b"RIFF":
+        return
+    try:
+        header = parse_wav_header(data[:65536])
+    except InvalidArgument:
+        return  # a WAV flavour only libsndfile understands; it decoded it, so accept
+    if header and header.data_bytes is not None:
+        present = len(data) - header.data_offset
+        if present < header.data_bytes:
+            raise InvalidArgument(
+                f"audio.container: truncated WAV ({present} of {header.data_bytes} data bytes)"
+            )
 
 
 class Resampler16k:
@@ -167,12 +180,17 @@ def check_duration(n_samples: int, rate: int, max_seconds: float) -> None:
         raise OutOfRange(f"audio: {seconds:.1f} s is longer than the {max_seconds:g} s limit")
 
 
+# Streaming writers that cannot seek back leave the data size as 0 or 0xFFFFFFFF: "unknown".
+_UNKNOWN_SIZES = (0, 0xFFFFFFFF)
+
+
 @dataclass(frozen=True)
 class WavHeader:
-    """What a streamed WAV header says, and where its sample data starts."""
+    """What a WAV header says: sample format, where samples start, how many bytes (or None)."""
 
     fmt: PcmFormat
     data_offset: int
+    data_bytes: int | None
 
 
 _WAV_FORMATS = {
@@ -200,7 +218,7 @@ def parse_wav_header(buf: bytes) -> WavHeader | None:
         if chunk_id == b"data":
             if fmt is None:
                 raise InvalidArgument("audio: WAV data chunk before its fmt chunk")
-            return WavHeader(fmt, body)
+            return WavHeader(fmt, body, None if size in _UNKNOWN_SIZES else size)
         if len(buf) < body + size:
             return None
         if chunk_id == b"fmt ":
@@ -229,17 +247,23 @@ class PcmStreamDecoder:
         self._resampler = Resampler16k(raw.sample_rate) if raw and self._fmt else None
         self._max_seconds = max_seconds
         self._source_samples = 0
+        self._data_left: int | None = None  # WAV data bytes still to come, when declared
 
     def push(self, piece: bytes) -> np.ndarray:
         """Adds a piece; returns the 16 kHz samples it completes (possibly none)."""
-        self._pending += piece
-        if self._fmt is None:
+        if self._fmt is None:  # still reading the WAV header
+            self._pending += piece
             header = parse_wav_header(self._pending)
             if header is None:
                 return np.zeros(0, np.float32)
             self._fmt = header.fmt
             self._resampler = Resampler16k(header.fmt.sample_rate)
-            self._pending = self._pending[header.data_offset :]
+            self._data_left = header.data_bytes
+            piece, self._pending = self._pending[header.data_offset :], b""
+        if self._data_left is not None:  # chunks after the samples (LIST, id3) are not audio
+            piece = piece[: self._data_left]
+            self._data_left -= len(piece)
+        self._pending += piece
         whole = len(self._pending) - len(self._pending) % self._fmt.frame_bytes
         data, self._pending = self._pending[:whole], self._pending[whole:]
         return self._convert(decode_pcm(data, self._fmt), last=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,16 @@ class VoxgateError(Exception):
 
 
 class InvalidArgument(VoxgateError):
-    """The request is malformed: bad audio, bad format, bad tokens."""
+    """The request is malformed: bad audio, bad format, bad tokens.
+
+    A message of the form "field.path: what is wrong" also becomes a field violation.
+    """
+
+    def __init__(self, message: str, *, violations: tuple[FieldViolation, ...] = ()) -> None:
+        field_path, sep, description = message.partition(": ")
+        if not violations and sep and " " not in field_path:
+            violations = (FieldViolation(field_path, description),)
+        super().__init__(message, violations=violations)
 
 
 class OutOfRange(VoxgateError):
@@ -40,18 +49,3 @@ class ModelFailed(VoxgateError):
 
 class Unimplemented(VoxgateError):
     """The RPC is part of the API but no model on this server provides it."""
-
-
-@dataclass
-class _Collector:
-    """Collects field violations so a request reports all its problems at once."""
-
-    violations: list[FieldViolation] = field(default_factory=list)
-
-    def add(self, field_name: str, description: str) -> None:
-        self.violations.append(FieldViolation(field_name, description))
-
-    def raise_if_any(self, summary: str) -> None:
-        if self.violations:
-            detail = "; ".join(f"{v.field}: {v.description}" for v in self.violations)
-            raise InvalidArgument(f"{summary}: {detail}", violations=tuple(self.violations))

@@ -1,0 +1,85 @@
+"""A real embedded tritonserver and a real grpc.aio voxgate server on port 0, per session."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+import grpc
+import pytest
+
+from voxgate.config import Settings, default_model_repository
+from voxgate.runtime import EmbeddedTriton
+from voxgate.server import create_server
+from voxgate.triton import TritonModels
+
+MODEL_REPOSITORY = Path(os.environ.get("VOXGATE_TEST_MODEL_REPOSITORY", default_model_repository()))
+MAX_AUDIO_SECONDS = 40.0
+MAX_REQUEST_BYTES = 4 * 1024 * 1024
+CHUNK_GROUPS = 20  # small, so that ~2.4 s of audio already spans several Triton requests
+
+
+def _models_present() -> bool:
+    return all(
+        (MODEL_REPOSITORY / m / "1" / "model.onnx").exists()
+        for m in ("linguistic_tokenizer", "semantic_tokenizer", "token_decoder", "vocoder")
+    )
+
+
+@pytest.fixture(scope="session")
+async def triton(tmp_path_factory):
+    if not _models_present():
+        pytest.fail(f"reference models missing in {MODEL_REPOSITORY}: run `voxgate models build`")
+    runtime = EmbeddedTriton(MODEL_REPOSITORY, "cpu", tmp_path_factory.mktemp("triton"))
+    await runtime.start()
+    models = TritonModels(runtime.url, 30.0)
+    try:
+        for _ in range(240):
+            if await models.ready():
+                break
+            await asyncio.sleep(0.5)
+        else:
+            pytest.fail("embedded Triton not ready:\n" + runtime.log_tail())
+    finally:
+        await models.close()
+    yield runtime
+    await runtime.stop()
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(
+        host="127.0.0.1",
+        port=0,
+        max_audio_seconds=MAX_AUDIO_SECONDS,
+        max_request_bytes=MAX_REQUEST_BYTES,
+        chunk_groups=CHUNK_GROUPS,
+        decode_chunk_groups=7,
+        health_poll_s=0.2,
+        max_detokenize_tokens=5 * 400,
+    )
+
+
+@pytest.fixture(scope="session")
+async def server(triton, settings):
+    srv, port = create_server(settings, triton.url)
+    await srv.start()
+    await asyncio.wait_for(srv.serving.wait(), 60)
+    yield srv, f"127.0.0.1:{port}"
+    await srv.stop(grace=1.0)
+
+
+@pytest.fixture(scope="session")
+async def channel(server):
+    _, address = server
+    # The client may send more than the server accepts, to test the server's limit.
+    ch = grpc.aio.insecure_channel(
+        address,
+        options=[
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            ("grpc.max_receive_message_length", 64 * 1024 * 1024),
+        ],
+    )
+    yield ch
+    await ch.close()
