@@ -81,19 +81,43 @@ DETOKENIZE_CASES = [
     ("id_5120", detok(ids=[5120, 0, 1024, 1024, 1024]), C.INVALID_ARGUMENT, "5120"),
     ("negative_id", detok(ids=[-1, 0, 1024, 1024, 1024]), C.INVALID_ARGUMENT, "-1"),
     ("partial_group", detok(ids=ONE_GROUP + [1, 2]), C.INVALID_ARGUMENT, "whole number"),
-    ("semantic_in_linguistic_slot", detok(ids=[1024, 1, 1024, 1024, 1024]), C.INVALID_ARGUMENT,
-     "slot"),
-    ("linguistic_in_semantic_slot", detok(ids=[1, 1, 1023, 1024, 1024]), C.INVALID_ARGUMENT,
-     "slot"),
+    (
+        "semantic_in_linguistic_slot",
+        detok(ids=[1024, 1, 1024, 1024, 1024]),
+        C.INVALID_ARGUMENT,
+        "slot",
+    ),
+    (
+        "linguistic_in_semantic_slot",
+        detok(ids=[1, 1, 1023, 1024, 1024]),
+        C.INVALID_ARGUMENT,
+        "slot",
+    ),
     ("malformed_text", detok(text="<audio_1><audio_x>"), C.INVALID_ARGUMENT, "text"),
     ("huge_text_id", detok(text="<audio_99999999999999999999>" * 5), C.INVALID_ARGUMENT, "text"),
     ("too_many_tokens", detok(ids=ONE_GROUP * 401), C.OUT_OF_RANGE, "limit"),
-    ("mp3_output", detok(ids=ONE_GROUP, container=audio_pb2.AUDIO_CONTAINER_MP3),
-     C.INVALID_ARGUMENT, "MP3"),
-    ("output_rate_too_high", detok(ids=ONE_GROUP, sample_rate_hz=500000), C.INVALID_ARGUMENT,
-     "sample_rate_hz"),
-    ("flac_float", detok(ids=ONE_GROUP, container=audio_pb2.AUDIO_CONTAINER_FLAC,
-                         encoding=audio_pb2.PCM_ENCODING_F32LE), C.INVALID_ARGUMENT, "FLAC"),
+    (
+        "mp3_output",
+        detok(ids=ONE_GROUP, container=audio_pb2.AUDIO_CONTAINER_MP3),
+        C.INVALID_ARGUMENT,
+        "MP3",
+    ),
+    (
+        "output_rate_too_high",
+        detok(ids=ONE_GROUP, sample_rate_hz=500000),
+        C.INVALID_ARGUMENT,
+        "sample_rate_hz",
+    ),
+    (
+        "flac_float",
+        detok(
+            ids=ONE_GROUP,
+            container=audio_pb2.AUDIO_CONTAINER_FLAC,
+            encoding=audio_pb2.PCM_ENCODING_F32LE,
+        ),
+        C.INVALID_ARGUMENT,
+        "FLAC",
+    ),
 ]
 
 
@@ -104,7 +128,9 @@ async def still_serving(channel) -> None:
     assert reply.tokens.group_count == 8
 
 
-@pytest.mark.parametrize("name,request_,code,words", TOKENIZE_CASES, ids=[c[0] for c in TOKENIZE_CASES])
+@pytest.mark.parametrize(
+    "name,request_,code,words", TOKENIZE_CASES, ids=[c[0] for c in TOKENIZE_CASES]
+)
 async def test_tokenize_rejects(channel, name, request_, code, words):
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await tokenizer_pb2_grpc.TokenizerServiceStub(channel).Tokenize(request_, timeout=30)
@@ -155,16 +181,33 @@ STREAM_CASES = [
     ("audio_before_config", [AUDIO], "config"),
     ("no_messages", [], "config"),
     ("second_config", [CONFIG, AUDIO, CONFIG], "config"),
-    ("container_unspecified",
-     [tokenizer_pb2.StreamTokenizeRequest(config=tokenizer_pb2.StreamTokenizeConfig())],
-     "container"),
-    ("raw_without_format", [tokenizer_pb2.StreamTokenizeRequest(config=tokenizer_pb2.StreamTokenizeConfig(
-        format=audio_pb2.StreamAudioFormat(container=audio_pb2.AUDIO_CONTAINER_RAW)))], "encoding"),
+    (
+        "container_unspecified",
+        [tokenizer_pb2.StreamTokenizeRequest(config=tokenizer_pb2.StreamTokenizeConfig())],
+        "container",
+    ),
+    (
+        "raw_without_format",
+        [
+            tokenizer_pb2.StreamTokenizeRequest(
+                config=tokenizer_pb2.StreamTokenizeConfig(
+                    format=audio_pb2.StreamAudioFormat(container=audio_pb2.AUDIO_CONTAINER_RAW)
+                )
+            )
+        ],
+        "encoding",
+    ),
     ("not_a_wav", [CONFIG, tokenizer_pb2.StreamTokenizeRequest(audio=b"OggS" + bytes(100))], "WAV"),
-    ("wav_cut_in_header", [CONFIG, tokenizer_pb2.StreamTokenizeRequest(audio=GOOD_WAV[:20])],
-     "header"),
-    ("wav_ends_mid_frame", [CONFIG, tokenizer_pb2.StreamTokenizeRequest(audio=GOOD_WAV + b"\x01")],
-     "partial frame"),
+    (
+        "wav_cut_in_header",
+        [CONFIG, tokenizer_pb2.StreamTokenizeRequest(audio=GOOD_WAV[:20])],
+        "header",
+    ),
+    (
+        "wav_ends_mid_frame",
+        [CONFIG, tokenizer_pb2.StreamTokenizeRequest(audio=GOOD_WAV[:1001])],
+        "partial frame",
+    ),
 ]
 
 

@@ -1,1 +1,12 @@
-"""Reference speech tokenizer and vocoder that voxgate builds itself."""
+"""Reference speech tokenizer and vocoder that voxgate builds itself.
+
+Modules: ``corpus`` (espeak-ng/flite/sox training speech and template sentences), ``dsp``
+(constants, fixed matrices), ``encoder`` / ``decoder`` (numpy references), ``fit`` (codebook),
+``onnx_export`` (the four graphs), ``build`` (``python -m voxgate.reference.build``) and
+``codec`` (onnxruntime convenience API, Step-Audio interleaving, chunking helpers).
+
+Token layout: semantic (40 ms, 4096 codes) = VQ of two 20 ms sub-frames' envelope shape
+(cepstrum c1..c23, minus a bounded, energy-weighted local mean), gains (c0) and aperiodicity;
+linguistic (60 ms, 1024 codes) = F0 level (31 log-spaced levels 60-450 Hz, or unvoiced) * 32 +
+gain correction (residual of the semantic codes' gain, 0.2-nat steps).
+"""

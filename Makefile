@@ -1,0 +1,57 @@
+# voxgate developer commands. `make serve` starts the service; `make test` runs the tests.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BUF := tools/node_modules/.bin/buf
+
+.PHONY: serve test check lint gen check-gen buf bench clients-test vectors system-deps models
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev,build]"
+	touch $@
+
+## Start voxgate on 127.0.0.1:50051 with an embedded Triton and the CPU reference models.
+serve: $(VENV)/.installed
+	$(VENV)/bin/voxgate serve
+
+## Run the Python test suite (unit + real gRPC + real embedded Triton).
+test: $(VENV)/.installed system-deps
+	$(PY) -m pytest -q -p no:cacheprovider
+
+## System packages the tests use to synthesise speech (espeak-ng, flite, sox).
+system-deps:
+	@scripts/system-deps.sh
+
+$(BUF): tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: $(VENV)/.installed $(BUF)
+	$(VENV)/bin/ruff check service tests bench scripts
+	$(VENV)/bin/ruff format --check service tests bench scripts
+	cd proto && ../$(BUF) lint
+
+## buf breaking (WIRE_JSON) against the main branch.
+buf: $(BUF)
+	cd proto && ../$(BUF) breaking --against '../.git#branch=main,subdir=proto'
+
+## Regenerate the checked-in Python stubs.
+gen: $(VENV)/.installed
+	PYTHON=$(PY) scripts/gen-python.sh
+
+check-gen: gen
+	git diff --exit-code -- service/voxgate/v1 || (echo "stubs out of date: run make gen" >&2; exit 1)
+
+check: lint buf check-gen
+
+## Regenerate the conformance vectors (needs a build of the reference models).
+vectors: $(VENV)/.installed
+	$(PY) scripts/make_vectors.py
+
+## Rebuild the reference models (deterministic; ~10 min on 2 cores).
+models: $(VENV)/.installed system-deps
+	$(VENV)/bin/voxgate models build
+
+bench: $(VENV)/.installed
+	$(PY) bench/tokenize_latency.py

@@ -1,0 +1,207 @@
+"""Writes conformance/ test vectors: audio files and the tokens a live voxgate returns for them.
+
+Starts `voxgate serve` (embedded Triton, the committed reference models), asks it, and writes
+conformance/manifest.json. Every client (Python, Go, Java, TypeScript) checks these answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "conformance"
+sys.path.insert(0, str(ROOT))
+
+from voxgate.client import VoxgateClient, VoxgateClientError  # noqa: E402
+
+from tests.conftest import speechlike  # noqa: E402
+
+
+def espeak(text: str) -> np.ndarray:
+    wav = subprocess.run(
+        ["espeak-ng", "-v", "en-us", "-s", "160", "--stdout", text], check=True, capture_output=True
+    ).stdout
+    samples, rate = sf.read(io.BytesIO(wav), dtype="float32")
+    assert rate == 22050
+    return samples
+
+
+def write_audio() -> list[tuple[str, str]]:
+    (OUT / "audio").mkdir(parents=True, exist_ok=True)
+    (OUT / "errors").mkdir(parents=True, exist_ok=True)
+    speech = espeak("The quick brown fox jumps over the lazy dog.")
+    stereo = speechlike(2.0, rate=44100, seed=41)
+    cases = {
+        "speech_22k_mono": ("audio/speech_22k_mono.wav", speech, 22050, "PCM_16"),
+        "tone_44k_stereo": (
+            "audio/tone_44k_stereo.wav",
+            np.stack([stereo, 0.5 * stereo], axis=1),
+            44100,
+            "PCM_16",
+        ),
+        "float_16k_mono": ("audio/float_16k_mono.wav", speechlike(1.5, seed=43), 16000, "FLOAT"),
+    }
+    for path, samples, rate, subtype in cases.values():
+        sf.write(OUT / path, samples, rate, subtype=subtype, format="WAV")
+    (OUT / "errors" / "corrupt.bin").write_bytes(b"\x00garbage" * 64)
+    (OUT / "errors" / "silence_s16.raw").write_bytes(bytes(3200))
+    return [(name, path) for name, (path, *_rest) in cases.items()]
+
+
+ERRORS = [
+    {
+        "name": "corrupt_container",
+        "rpc": "Tokenize",
+        "container_file": "errors/corrupt.bin",
+        "code": "INVALID_ARGUMENT",
+    },
+    {
+        "name": "raw_rate_too_low",
+        "rpc": "Tokenize",
+        "raw": {"encoding": "PCM_ENCODING_S16LE", "sample_rate_hz": 4000, "channels": 1},
+        "raw_file": "errors/silence_s16.raw",
+        "code": "INVALID_ARGUMENT",
+    },
+    {
+        "name": "raw_encoding_unspecified",
+        "rpc": "Tokenize",
+        "raw": {"encoding": "PCM_ENCODING_UNSPECIFIED", "sample_rate_hz": 16000, "channels": 1},
+        "raw_file": "errors/silence_s16.raw",
+        "code": "INVALID_ARGUMENT",
+    },
+    {
+        "name": "token_out_of_range",
+        "rpc": "Detokenize",
+        "interleaved": [5120, 0, 1024, 1024, 1024],
+        "code": "INVALID_ARGUMENT",
+    },
+    {
+        "name": "negative_token",
+        "rpc": "Detokenize",
+        "interleaved": [-1, 0, 1024, 1024, 1024],
+        "code": "INVALID_ARGUMENT",
+    },
+    {
+        "name": "partial_group",
+        "rpc": "Detokenize",
+        "interleaved": [1, 2, 1024],
+        "code": "INVALID_ARGUMENT",
+    },
+]
+
+
+def main() -> int:
+    cases = write_audio()
+    with tempfile.TemporaryDirectory() as tmp:
+        ready = Path(tmp) / "ready.json"
+        proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "voxgate"),
+                "serve",
+                "--port",
+                "0",
+                "--ready-file",
+                str(ready),
+                "--log-level",
+                "warning",
+            ]
+        )
+        try:
+            for _ in range(600):
+                if ready.exists() or proc.poll() is not None:
+                    break
+                time.sleep(0.2)
+            address = json.loads(ready.read_text())["address"]
+            manifest = collect(address, cases)
+        finally:
+            proc.terminate()
+            proc.wait(30)
+    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    print(
+        f"wrote {OUT / 'manifest.json'}: {len(manifest['tokenize'])} tokenize, "
+        f"{len(manifest['detokenize'])} detokenize, {len(manifest['errors'])} error cases"
+    )
+    return 0
+
+
+def collect(address: str, cases: list[tuple[str, str]]) -> dict:
+    tokenize, detokenize = [], []
+    with VoxgateClient(address, timeout_s=120) as client:
+        for name, path in cases:
+            t = client.tokenize_file(OUT / path, include_text=True).tokens
+            tokenize.append(
+                {
+                    "name": name,
+                    "file": path,
+                    "group_count": t.group_count,
+                    "linguistic": list(t.linguistic),
+                    "semantic": list(t.semantic),
+                    "interleaved": list(t.interleaved),
+                    "text": t.text,
+                }
+            )
+        for case in tokenize[:2]:
+            ids = case["interleaved"][: 5 * 6]  # one decoder window at any chunk size
+            audio = client.detokenize(ids).audio
+            n = sf.info(io.BytesIO(audio.data)).frames
+            detokenize.append(
+                {
+                    "name": f"{case['name']}_first_6_groups",
+                    "interleaved": ids,
+                    "group_count": 10,
+                    "num_samples": n,
+                    "sample_rate_hz": audio.format.sample_rate_hz,
+                    "wav_sha256": hashlib.sha256(audio.data).hexdigest(),
+                }
+            )
+        for case in ERRORS:  # the vectors must describe what the server really does
+            try:
+                if case["rpc"] == "Detokenize":
+                    client.detokenize(case["interleaved"])
+                else:
+                    check_error_case(client, case)
+                raise SystemExit(f"{case['name']}: the server accepted it")
+            except VoxgateClientError as err:
+                if err.code.name != case["code"]:
+                    raise SystemExit(f"{case['name']}: got {err.code.name}") from None
+    return {
+        "version": 1,
+        "stream_chunk_bytes": [1, 777, 4096],
+        "tokenize": tokenize,
+        "detokenize": detokenize,
+        "errors": ERRORS,
+    }
+
+
+def check_error_case(client: VoxgateClient, case: dict) -> None:
+    from voxgate.v1 import audio_pb2, tokenizer_pb2
+
+    if "container_file" in case:
+        client.tokenize((OUT / case["container_file"]).read_bytes())
+        return
+    r = case["raw"]
+    fmt = audio_pb2.RawAudioFormat(
+        encoding=audio_pb2.PcmEncoding.Value(r["encoding"]),
+        sample_rate_hz=r["sample_rate_hz"],
+        channels=r["channels"],
+    )
+    request = tokenizer_pb2.TokenizeRequest(
+        audio=audio_pb2.AudioInput(
+            raw=audio_pb2.RawAudio(format=fmt, data=(OUT / case["raw_file"]).read_bytes())
+        )
+    )
+    client._call(client._tok.Tokenize, request)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Reproducible build of the reference models: ``python -m voxgate.reference.build``."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import onnx
+
+from .. import __version__
+from . import corpus, decoder, dsp, fit, onnx_export
+
+DEFAULT_OUT = Path(__file__).resolve().parents[3] / "triton_models"
+CONTEXT_GROUPS = 2
+FULL = {"sentences": 300, "espeak_per_sentence": 2, "warps": fit.WARPS}
+REDUCED = {"sentences": 36, "espeak_per_sentence": 2, "warps": (1.0, 1.15)}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="voxgate.reference.build", description=__doc__)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--reduced", action="store_true", help="small corpus, for CI (~2 min)")
+    ap.add_argument("--context-groups", type=int, default=CONTEXT_GROUPS, choices=range(1, 5))
+    args = ap.parse_args(argv)
+    cfg = REDUCED if args.reduced else FULL
+    t0 = time.time()
+
+    def log(msg: str) -> None:
+        print(f"[{time.time() - t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    items = corpus.plan(args.seed, cfg["sentences"], cfg["espeak_per_sentence"])
+    wavs = corpus.synthesize_all(items, workers=min(4, os.cpu_count() or 1))
+    seconds = float(sum(len(w) for w in wavs)) / dsp.SR
+    log(f"corpus: {len(wavs)} utterances, {seconds / 60:.1f} min")
+    prm = fit.fit(wavs, args.context_groups, args.seed, warps=cfg["warps"], log=log)
+    dprm = decoder.DecoderParams(prm.dec_table)
+    log("codebook fitted; exporting")
+    models = onnx_export.export_all(prm, dprm)
+    hashes = {}
+    for name, model in models.items():
+        path = args.out / name / "1" / "model.onnx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        onnx.save(model, str(path))
+        hashes[name] = {
+            "path": f"{name}/1/model.onnx",
+            "sha256": _sha256(path),
+            "bytes": path.stat().st_size,
+        }
+    manifest = {
+        "voxgate_version": __version__,
+        "profile": "reference",
+        "seed": args.seed,
+        "reduced": bool(args.reduced),
+        "corpus": {
+            "sentences": cfg["sentences"],
+            "sentence_source": "voxgate.reference.corpus.sentences(seed, n, split='train')",
+            "utterances": len(wavs),
+            "minutes": round(seconds / 60, 2),
+            "flite_voices": list(corpus.FLITE_TRAIN_VOICES),
+            "espeak_voices": list(corpus.ESPEAK_VOICES),
+            "espeak_variants": list(corpus.ESPEAK_VARIANTS),
+            "espeak_speed_wpm": [140, 185],
+            "espeak_pitch": [30, 70],
+            "espeak_per_sentence": cfg["espeak_per_sentence"],
+            "frequency_warps": list(cfg["warps"]),
+            "held_out_voice": "flite slt (never used for fitting)",
+        },
+        "context_groups": args.context_groups,
+        "decoder_context_groups": decoder.DECODER_CONTEXT_GROUPS,
+        "sample_rate": dsp.SR,
+        "linguistic": {
+            "hop": dsp.LING_HOP,
+            "codes": 1024,
+            "layout": "f0_level * 32 + gain_correction; f0_level 31 = unvoiced",
+        },
+        "semantic": {
+            "hop": dsp.SEM_HOP,
+            "codes": len(prm.codebook),
+            "vector_dims": int(prm.codebook.shape[1]),
+        },
+        "acoustic_features": {
+            "frames_per_group": dsp.FRAMES_PER_GROUP,
+            "frame_hop": dsp.HOP,
+            "size": dsp.N_FEAT,
+            "layout": [
+                f"cep0..cep{dsp.N_CEP - 1}",
+                "log_f0_hz",
+                "voiced_weight",
+                "noise_weight",
+                "noise_segment",
+            ],
+        },
+        "models": hashes,
+    }
+    (args.out / "reference_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    total = sum(h["bytes"] for h in hashes.values())
+    log(f"wrote {len(hashes)} models ({total / 1e6:.1f} MB) and manifest to {args.out}")
+
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Fit the tokenizer constants (training mean, VQ codebook) on a synthesised corpus."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import dsp, encoder
+from .encoder import NC, SEM_DIM, SQRT_MEL, EncoderParams
+
+SHAPE_WEIGHT = 1.0
+GAIN_WEIGHT = 1.0
+AP_WEIGHT = 2.0
+PRIOR_WEIGHT = 4.0
+WARPS = (1.0, 0.88, 1.12, 1.25)
+
+
+def vq_weights() -> np.ndarray:
+    return np.concatenate(
+        [np.full(2 * NC, SHAPE_WEIGHT), np.full(2, GAIN_WEIGHT), np.full(2, AP_WEIGHT)]
+    ).astype(np.float32)
+
+
+def _frames(wav: np.ndarray, w_: int) -> np.ndarray:
+    pad = dsp.SUB * w_ + dsp.NFFT
+    x = np.pad(wav.astype(np.float32), (pad, pad))
+    n_sem = len(wav) // dsp.SEM_HOP
+    return x[encoder.frame_index(2 * n_sem + 2 * w_)][None]
+
+
+def fit(
+    wavs: list[np.ndarray],
+    context_groups: int,
+    seed: int,
+    n_codes: int = 4096,
+    warps: tuple[float, ...] = WARPS,
+    log=print,
+) -> EncoderParams:
+    """Analyse the corpus (with frequency-warp copies) and fit the semantic codebook."""
+    from sklearn.cluster import MiniBatchKMeans
+
+    w_ = encoder.half_window_for(context_groups)
+    analyses = []
+    for wav in wavs:
+        fr = _frames(wav, w_)
+        analyses.append([encoder.analyse(fr, warp) for warp in warps])
+    # Training mean of the envelope shape over speech sub-frames (un-warped data only).
+    num = np.zeros(NC)
+    den = 0.0
+    for per in analyses:
+        cep = per[0]["cep"][0]
+        wt = encoder.speech_weight(cep[:, 0])
+        num += (cep[:, 1:] * wt[:, None]).sum(0)
+        den += wt.sum()
+    mu = (num / max(den, 1e-6)).astype(np.float32)
+    weights = vq_weights()
+    prm = EncoderParams(
+        context_groups,
+        w_,
+        PRIOR_WEIGHT,
+        mu,
+        weights,
+        np.zeros((n_codes, SEM_DIM), np.float32),
+        np.zeros((n_codes, 2 * dsp.N_CEP + 2), np.float32),
+    )
+    vecs = []
+    for per in analyses:
+        for an in per:
+            v = encoder.semantic_vectors(an, prm)[0]
+            # Keep silence sparse: it needs few codes.
+            g = v[:, 2 * NC : 2 * NC + 2].max(-1)
+            keep = g > dsp.SILENCE_LOGPOW - 2.0
+            vecs.append(v[keep])
+            vecs.append(v[~keep][::8])
+    x = np.concatenate(vecs) * weights
+    log(f"fit: {len(x)} vectors, {SEM_DIM} dims, {n_codes} codes, W={w_}")
+    km = MiniBatchKMeans(
+        n_clusters=n_codes,
+        random_state=seed,
+        batch_size=8192,
+        n_init=1,
+        max_iter=30,
+        max_no_improvement=5,
+        reassignment_ratio=0.01,
+        init="random",
+    )
+    km.fit(x)
+    cb = km.cluster_centers_.astype(np.float32)
+    prm.codebook = cb
+    prm.dec_table = decode_table(cb / weights, mu)
+    return prm
+
+
+def decode_table(c: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Natural-unit rows [cep_a(24), cep_b(24), ap_a, ap_b] from unweighted centroids."""
+    n = len(c)
+    out = np.zeros((n, 2 * dsp.N_CEP + 2), np.float32)
+    for s in range(2):
+        out[:, s * dsp.N_CEP] = c[:, 2 * NC + s] * SQRT_MEL
+        out[:, s * dsp.N_CEP + 1 : (s + 1) * dsp.N_CEP] = c[:, s * NC : (s + 1) * NC] + mu
+    out[:, 2 * dsp.N_CEP :] = c[:, 2 * NC + 2 :]
+    return out
