@@ -24,7 +24,8 @@ system-deps:
 	@scripts/system-deps.sh
 
 $(BUF): tools/package.json tools/package-lock.json
-	cd tools && npm ci --no-audit --no-fund --loglevel=error
+	# npm 11 `npm ci` rejects this lock (platform-optional buf binaries); install honours it.
+	cd tools && npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 lint: $(VENV)/.installed $(BUF)
