@@ -31,7 +31,9 @@ def _check_all(address: str) -> None:
                 pieces = [data[i : i + size] for i in range(0, len(data), size)]
                 assert client.stream_tokenize(pieces).interleaved == case["interleaved"]
         for case in MANIFEST["detokenize"]:
-            audio = client.detokenize(case["interleaved"]).audio
+            reply = client.detokenize(case["interleaved"])
+            assert reply.group_count == case["group_count"], case["name"]
+            audio = reply.audio
             assert hashlib.sha256(audio.data).hexdigest() == case["wav_sha256"], case["name"]
         for case in MANIFEST["errors"]:
             with pytest.raises(VoxgateClientError) as info:
