@@ -121,7 +121,7 @@ def decode_container(data: bytes) -> tuple[np.ndarray, int]:
         raise InvalidArgument("audio.container: empty")
     try:
         with sf.SoundFile(io.BytesIO(data)) as f:
-            rate, channels, frames_declared = f.samplerate, f.channels, f.frames
+            rate, channels = f.samplerate, f.channels
             PcmFormat(Encoding.F32LE, rate, channels).validate("audio.container")
             frames = f.read(dtype="float32", always_2d=True)
     except sf.LibsndfileError as err:

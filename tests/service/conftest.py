@@ -8,7 +8,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 from voxgate.config import Settings, default_model_repository
 from voxgate.runtime import EmbeddedTriton
 from voxgate.server import create_server

@@ -7,9 +7,6 @@ import numpy as np
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-
-from tests.conftest import speechlike, wav_bytes
-from tests.service.conftest import MAX_AUDIO_SECONDS, MAX_REQUEST_BYTES
 from voxgate.v1 import (
     audio_pb2,
     chat_pb2,
@@ -19,6 +16,9 @@ from voxgate.v1 import (
     tokenizer_pb2,
     tokenizer_pb2_grpc,
 )
+
+from tests.conftest import speechlike, wav_bytes
+from tests.service.conftest import MAX_AUDIO_SECONDS, MAX_REQUEST_BYTES
 
 pytestmark = pytest.mark.triton
 C = grpc.StatusCode
@@ -80,7 +80,7 @@ DETOKENIZE_CASES = [
     ("empty_ids", detok(ids=[]), C.INVALID_ARGUMENT, "tokens"),
     ("id_5120", detok(ids=[5120, 0, 1024, 1024, 1024]), C.INVALID_ARGUMENT, "5120"),
     ("negative_id", detok(ids=[-1, 0, 1024, 1024, 1024]), C.INVALID_ARGUMENT, "-1"),
-    ("partial_group", detok(ids=ONE_GROUP + [1, 2]), C.INVALID_ARGUMENT, "whole number"),
+    ("partial_group", detok(ids=[*ONE_GROUP, 1, 2]), C.INVALID_ARGUMENT, "whole number"),
     (
         "semantic_in_linguistic_slot",
         detok(ids=[1024, 1, 1024, 1024, 1024]),

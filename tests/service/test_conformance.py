@@ -9,7 +9,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 from voxgate.client import VoxgateClient, VoxgateClientError
 from voxgate.v1 import audio_pb2, tokenizer_pb2
 

@@ -14,8 +14,6 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 from prometheus_client import REGISTRY
-
-from tests.conftest import speechlike, wav_bytes
 from voxgate.triton import TritonModels
 from voxgate.v1 import (
     audio_pb2,
@@ -24,6 +22,8 @@ from voxgate.v1 import (
     tokenizer_pb2,
     tokenizer_pb2_grpc,
 )
+
+from tests.conftest import speechlike, wav_bytes
 
 pytestmark = pytest.mark.triton
 

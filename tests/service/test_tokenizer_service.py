@@ -9,11 +9,11 @@ import onnxruntime as ort
 import pytest
 import soundfile as sf
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from voxgate.interleave import GROUP_SAMPLES, interleave, to_text
+from voxgate.v1 import audio_pb2, tokenizer_pb2, tokenizer_pb2_grpc
 
 from tests.conftest import speechlike, wav_bytes
 from tests.service.conftest import CHUNK_GROUPS, MODEL_REPOSITORY
-from voxgate.interleave import GROUP_SAMPLES, interleave, to_text
-from voxgate.v1 import audio_pb2, tokenizer_pb2, tokenizer_pb2_grpc
 
 pytestmark = pytest.mark.triton
 
@@ -62,6 +62,10 @@ def cut(data: bytes, sizes) -> list[bytes]:
 
 
 WAV = audio_pb2.StreamAudioFormat(container=audio_pb2.AUDIO_CONTAINER_WAV)
+
+
+def joined(replies) -> list[int]:
+    return [i for r in replies for i in r.tokens.interleaved]
 
 
 async def test_health_is_serving(channel):
@@ -113,7 +117,7 @@ async def test_stream_equals_unary_for_wav_in_any_pieces(channel, sizes):
     assert [r.group_offset for r in replies if r.tokens.group_count] == list(
         range(unary.group_count)
     )
-    assert sum((list(r.tokens.interleaved) for r in replies), []) == list(unary.interleaved)
+    assert joined(replies) == list(unary.interleaved)
     assert len({r.request_id for r in replies}) == 1
 
 
@@ -131,7 +135,7 @@ async def test_stream_raw_pcm_equals_unary(channel):
     )
     fmt = audio_pb2.StreamAudioFormat(container=audio_pb2.AUDIO_CONTAINER_RAW, raw=raw)
     replies = await stream(channel, cut(pcm, [640, 7, 10000]), fmt)
-    got = sum((list(r.tokens.interleaved) for r in replies), [])
+    got = joined(replies)
     assert got == list(unary.tokens.interleaved)
 
 
@@ -148,7 +152,7 @@ async def test_stream_flac_is_decoded_at_the_end(channel):
     unary = (await tokenize(channel, data)).tokens
     fmt = audio_pb2.StreamAudioFormat(container=audio_pb2.AUDIO_CONTAINER_FLAC)
     replies = await stream(channel, cut(data, [1000]), fmt)
-    assert sum((list(r.tokens.interleaved) for r in replies), []) == list(unary.interleaved)
+    assert joined(replies) == list(unary.interleaved)
 
 
 def _decode_whole(ids: np.ndarray) -> np.ndarray:
