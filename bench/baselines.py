@@ -1,4 +1,4 @@
-"""Baseline systems for the quality benchmark: Codec2 (Debian's c2enc/c2dec) and an 8 kHz band limit."""
+"""Quality-benchmark baselines: Codec2 (Debian's c2enc/c2dec) and an 8 kHz band limit."""
 
 from __future__ import annotations
 

@@ -24,42 +24,72 @@ def normalise_text(text: str) -> str:
     return " ".join(w for w in words if w)
 
 
-def corpus_wer(references: list[str], hypotheses: list[str]) -> float:
-    """Word error rate over the whole set (total edits / total reference words), normalised text."""
+def wer_counts(references: list[str], hypotheses: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-utterance (word edits, reference words) after normalisation."""
     import jiwer
 
-    refs = [normalise_text(r) for r in references]
-    hyps = [normalise_text(h) for h in hypotheses]
-    if not any(refs):
-        raise ValueError("references are empty")
-    # jiwer rejects empty strings on either side in some versions: count those by hand.
-    edits = 0
-    words = 0
-    pairs_r, pairs_h = [], []
-    for r, h in zip(refs, hyps, strict=True):
+    edits, words = [], []
+    for ref, hyp in zip(references, hypotheses, strict=True):
+        r, h = normalise_text(ref), normalise_text(hyp)
         n = len(r.split())
-        words += n
-        if not r or not h:
-            edits += max(n, len(h.split()))
+        if not r or not h:  # jiwer rejects empty strings
+            e = max(n, len(h.split()))
         else:
-            pairs_r.append(r)
-            pairs_h.append(h)
-    if pairs_r:
-        out = jiwer.process_words(pairs_r, pairs_h)
-        edits += out.substitutions + out.deletions + out.insertions
-    return edits / words
+            o = jiwer.process_words(r, h)
+            e = o.substitutions + o.deletions + o.insertions
+        edits.append(e)
+        words.append(n)
+    return np.asarray(edits, dtype=np.int64), np.asarray(words, dtype=np.int64)
 
 
-def estimate_delay(ref: np.ndarray, deg: np.ndarray, max_delay: int) -> int:
-    """Lag d (samples, |d| <= max_delay) maximising sum(ref[n] * deg[n + d]): deg lags ref by d."""
-    ref = np.asarray(ref, dtype=np.float64)
-    deg = np.asarray(deg, dtype=np.float64)
-    n = len(ref) + len(deg)
-    size = 1 << int(np.ceil(np.log2(max(n, 2))))
-    spec = np.fft.rfft(deg, size) * np.conj(np.fft.rfft(ref, size))
-    xc = np.fft.irfft(spec, size)  # xc[d] = sum_n ref[n] deg[n + d], negative d wraps
-    lags = np.arange(-max_delay, max_delay + 1)
-    return int(lags[np.argmax(xc[lags % size])])
+def corpus_wer(references: list[str], hypotheses: list[str]) -> float:
+    """Word error rate over the whole set: total edits / total reference words."""
+    edits, words = wer_counts(references, hypotheses)
+    if words.sum() == 0:
+        raise ValueError("references are empty")
+    return float(edits.sum() / words.sum())
+
+
+def wer_stderr(edits: np.ndarray, words: np.ndarray, n_boot: int = 2000, seed: int = 0) -> float:
+    """Standard error of the corpus WER by bootstrap over sentences."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(edits), size=(n_boot, len(edits)))
+    return float(np.std(edits[idx].sum(1) / np.maximum(words[idx].sum(1), 1)))
+
+
+def _spectral_envelope(x: np.ndarray, hop: int, win: int) -> np.ndarray:
+    """Cube-root magnitude spectrogram [frames, bins], each bin mean-removed."""
+    x = np.concatenate([np.asarray(x, dtype=np.float64), np.zeros(win)])
+    n = (len(x) - win) // hop + 1
+    frames = np.lib.stride_tricks.sliding_window_view(x, win)[::hop][:n] * np.hanning(win)
+    mag = np.abs(np.fft.rfft(frames, axis=1)) ** (1.0 / 3.0)
+    return mag - mag.mean(axis=0, keepdims=True)
+
+
+def estimate_delay(
+    ref: np.ndarray, deg: np.ndarray, max_delay: int, hop: int = 8, win: int = 256
+) -> int:
+    """Lag d (samples, |d| <= max_delay, multiple of hop) by which deg lags ref.
+
+    Cross-correlates compressed magnitude spectrograms, summed over frequency bins, so it also
+    works for vocoders and parametric codecs whose waveform phase is unrelated to the input's.
+    """
+    a = _spectral_envelope(ref, hop, win)
+    b = _spectral_envelope(deg, hop, win)
+    size = 1 << int(np.ceil(np.log2(len(a) + len(b))))
+    spec = np.fft.rfft(b, size, axis=0) * np.conj(np.fft.rfft(a, size, axis=0))
+    xc = np.fft.irfft(spec.sum(axis=1), size)  # xc[k] = sum_t,f a[t,f] b[t+k,f]; wraps below 0
+    lags = np.arange(-(max_delay // hop), max_delay // hop + 1)
+    coarse = int(lags[np.argmax(xc[lags % size])] * hop)
+    # Refine to the sample by waveform correlation within one hop (moot for phase-free codecs).
+    fine = np.arange(max(coarse - hop, -max_delay), min(coarse + hop, max_delay) + 1)
+    r = np.asarray(ref, dtype=np.float64)
+    g = np.asarray(deg, dtype=np.float64)
+    scores = []
+    for d in fine:
+        m = min(len(r), len(g) - d) if d >= 0 else min(len(r) + d, len(g))
+        scores.append(r[:m] @ g[d : d + m] if d >= 0 else r[-d : -d + m] @ g[:m])
+    return int(fine[int(np.argmax(scores))])
 
 
 def align(ref: np.ndarray, deg: np.ndarray, max_delay_s: float = MAX_DELAY_S) -> tuple:
@@ -67,12 +97,9 @@ def align(ref: np.ndarray, deg: np.ndarray, max_delay_s: float = MAX_DELAY_S) ->
 
     Returns (aligned_deg, delay_samples).
     """
-    d = estimate_delay(ref, deg, int(round(max_delay_s * SAMPLE_RATE)))
+    d = estimate_delay(ref, deg, round(max_delay_s * SAMPLE_RATE))
     deg = np.asarray(deg, dtype=np.float32)
-    if d >= 0:
-        shifted = deg[d:]
-    else:
-        shifted = np.concatenate([np.zeros(-d, dtype=np.float32), deg])
+    shifted = deg[d:] if d >= 0 else np.concatenate([np.zeros(-d, dtype=np.float32), deg])
     out = np.zeros(len(ref), dtype=np.float32)
     m = min(len(ref), len(shifted))
     out[:m] = shifted[:m]
@@ -97,18 +124,41 @@ def pesq_wb(ref: np.ndarray, deg: np.ndarray) -> float:
 
 
 class Recogniser:
-    """pocketsphinx with its bundled en-us model, 16 kHz, one utterance per call."""
+    """pocketsphinx with its bundled en-us model, 16 kHz, one utterance per call.
 
-    def __init__(self) -> None:
-        from pocketsphinx import Decoder
-
-        self._decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+    A fresh decoder per utterance: a reused one carries its cepstral-mean estimate over from the
+    previous utterance, which makes transcripts depend on the order of the sentences.
+    """
 
     def __call__(self, wav: np.ndarray) -> str:
+        from pocketsphinx import Decoder
+
         pcm = (np.clip(np.asarray(wav, dtype=np.float64), -1.0, 1.0) * 32767.0).astype("<i2")
-        d = self._decoder
+        d = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
         d.start_utt()
         d.process_raw(pcm.tobytes(), full_utt=True)
         d.end_utt()
         hyp = d.hyp()
         return hyp.hypstr if hyp is not None else ""
+
+
+_RECOGNISER: Recogniser | None = None
+
+
+def score_pair(ref: np.ndarray, deg: np.ndarray, with_asr: bool) -> dict:
+    """Align deg to ref; STOI, PESQ-WB, delay and (optionally) the ASR transcript of deg.
+
+    Self-contained so it can run in a worker process (one recogniser per process).
+    """
+    global _RECOGNISER
+    aligned, delay = align(ref, deg)
+    out = {
+        "delay_ms": 1000.0 * delay / SAMPLE_RATE,
+        "stoi": stoi_score(ref, aligned),
+        "pesq": pesq_wb(ref, aligned),
+    }
+    if with_asr:
+        if _RECOGNISER is None:
+            _RECOGNISER = Recogniser()
+        out["hyp"] = _RECOGNISER(deg)
+    return out

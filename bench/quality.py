@@ -1,0 +1,604 @@
+"""Quality benchmark of voxgate's reference speech codec against the original audio and Codec2.
+
+Held-out voices (never used for fitting): flite `slt` (WER, STOI, PESQ) and espeak-ng
+`en-gb-x-gbclan+f5` (STOI/PESQ only). Round trip audio → tokens → audio with
+`voxgate.reference.codec.ReferenceCodec`; one-core real-time factors with onnxruntime;
+bit rates and ONNX sizes. Writes quality.json, quality.md and quality.png to --out.
+
+    python bench/quality.py [--sentences 40] [--quick] [--model-dir triton_models] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata as md
+import json
+import math
+import multiprocessing as mp
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import baselines
+import metrics
+
+REPO = Path(__file__).resolve().parents[1]
+SR = 16000
+GROUP = 1920  # samples per token group (120 ms)
+TEST_SEED = 20261121
+MAIN_SET = "slt"
+SECOND_SET = "gbclan"
+SET_VOICES = {MAIN_SET: "flite slt", SECOND_SET: "espeak-ng en-gb-x-gbclan+f5"}
+CODEC = "voxgate reference"
+ONNX_FOLDERS = ["linguistic_tokenizer", "semantic_tokenizer", "token_decoder", "vocoder"]
+TARGETS = {"stoi": 0.85, "wer": 0.45, "enc_rtf": 0.01, "dec_rtf": 0.02}
+
+
+# --------------------------------------------------------------------------------------------
+# Corpus
+
+
+@dataclass
+class Corpus:
+    """Held-out sentences and their audio per voice set."""
+
+    texts: list[str]
+    audio: dict[str, list[np.ndarray]]
+    source: str
+
+
+def _as_wav16k(obj) -> np.ndarray:
+    """Accept an array or (array, rate) from the corpus helpers; return 16 kHz float32 mono."""
+    rate = SR
+    if isinstance(obj, tuple):
+        obj, rate = obj
+    wav = np.asarray(obj)
+    if wav.dtype.kind == "i":
+        wav = wav.astype(np.float32) / 32768.0
+    wav = wav.astype(np.float32)
+    if wav.ndim > 1:
+        wav = wav.mean(axis=-1) if wav.shape[-1] < wav.shape[0] else wav.mean(axis=0)
+    if rate != SR:
+        import soxr
+
+        wav = soxr.resample(wav, rate, SR).astype(np.float32)
+    return wav
+
+
+def load_corpus(n: int, second_set: bool) -> Corpus:
+    """Held-out sentences from `voxgate.reference.corpus` (fallback: bench/corpus_fallback.py)."""
+    try:
+        from voxgate.reference import corpus as ref_corpus
+
+        texts = list(ref_corpus.sentences(TEST_SEED, n, split="test"))
+        flite, espeak = ref_corpus.synthesize_flite, ref_corpus.synthesize_espeak
+        source = "voxgate.reference.corpus (split='test')"
+    except (ImportError, AttributeError, TypeError) as exc:
+        import corpus_fallback as ref_corpus
+
+        print(f"[corpus] voxgate.reference.corpus unusable ({exc!r}); using bench fallback")
+        texts = ref_corpus.sentences(TEST_SEED, n)
+        flite, espeak = ref_corpus.synthesize_flite, ref_corpus.synthesize_espeak
+        source = "bench/corpus_fallback.py"
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
+        audio = {MAIN_SET: [_as_wav16k(a) for a in pool.map(lambda t: flite(t, "slt"), texts)]}
+        if second_set:
+            gb = pool.map(lambda t: espeak(t, "en-gb-x-gbclan+f5"), texts)
+            audio[SECOND_SET] = [_as_wav16k(a) for a in gb]
+    return Corpus(texts, audio, source)
+
+
+# --------------------------------------------------------------------------------------------
+# Systems
+
+
+@dataclass
+class System:
+    """One row of the table: a round-trip function and its nominal bit rate."""
+
+    name: str
+    bitrate: float | None  # bit/s, None for uncoded audio
+    fn: Callable[[np.ndarray], np.ndarray]
+    tokens: list = field(default_factory=list)  # (linguistic, semantic) per call, codec only
+
+
+def make_codec_system(model_dir: Path) -> tuple[System | None, dict]:
+    """Wrap ReferenceCodec as a System; (None, info) when it cannot be loaded."""
+    info: dict = {}
+    try:
+        from voxgate.reference.codec import ReferenceCodec, interleave
+    except ImportError as exc:
+        info["error"] = f"voxgate.reference.codec unavailable: {exc}"
+        return None, info
+    try:
+        codec = ReferenceCodec(model_dir)
+    except Exception as exc:
+        info["error"] = f"ReferenceCodec({model_dir}) failed: {exc!r}"
+        return None, info
+    vocab_l, vocab_s = 1024, 4096
+    bitrate = SR / 960 * math.log2(vocab_l) + SR / 640 * math.log2(vocab_s)
+    system = System(CODEC, bitrate, lambda x: x)
+
+    def roundtrip(wav: np.ndarray) -> np.ndarray:
+        pad = (-len(wav)) % GROUP  # whole groups, so no tail is dropped
+        x = np.concatenate([wav, np.zeros(pad, np.float32)]).astype(np.float32)
+        lin, sem = codec.tokenize(x)
+        lin, sem = np.asarray(lin).reshape(-1), np.asarray(sem).reshape(-1)
+        system.tokens.append((lin, sem))
+        out = codec.detokenize(interleave(lin, sem))
+        return np.asarray(out, dtype=np.float32).reshape(-1)
+
+    system.fn = roundtrip
+    info["interleave"] = interleave
+    info["codec"] = codec
+    return system, info
+
+
+def make_systems(model_dir: Path, with_codec: bool) -> tuple[list[System], dict]:
+    """Original, 8 kHz band limit, Codec2 700C/1300/3200 and (if loadable) the reference codec."""
+    systems = [System("original", None, lambda x: x)]
+    if baselines.have_codec2():
+        systems.append(System("original, 8 kHz band limit", None, baselines.bandlimit_8k))
+        for mode, rate in baselines.CODEC2_MODES.items():
+            systems.append(
+                System(
+                    f"Codec2 {mode}",
+                    rate,
+                    lambda x, m=mode: baselines.codec2_roundtrip(x, m)[0],
+                )
+            )
+    else:
+        print("[systems] sox/c2enc/c2dec not found: Codec2 rows skipped")
+    info: dict = {}
+    if with_codec:
+        codec, info = make_codec_system(model_dir)
+        if codec is None:
+            print(f"[systems] {info['error']}: codec row skipped")
+        else:
+            systems.append(codec)
+    return systems, info
+
+
+# --------------------------------------------------------------------------------------------
+# Scoring
+
+
+def score_system(system: System, corpus: Corpus, pool: Executor) -> dict:
+    """Round trip every utterance of every set; WER on the main set, STOI/PESQ on all sets."""
+    result: dict = {"bitrate": system.bitrate, "sets": {}}
+    for set_name, wavs in corpus.audio.items():
+        t0 = time.perf_counter()
+        outs = [system.fn(w) for w in wavs]
+        t_rt = time.perf_counter() - t0
+        asr = set_name == MAIN_SET
+        utts = list(pool.map(metrics.score_pair, wavs, outs, [asr] * len(wavs)))
+        s = {
+            "stoi": float(np.mean([u["stoi"] for u in utts])),
+            "pesq": float(np.nanmean([u["pesq"] for u in utts])),
+            "median_delay_ms": float(np.median([u["delay_ms"] for u in utts])),
+            "roundtrip_s": t_rt,
+            "utterances": utts,
+        }
+        if asr:
+            edits, words = metrics.wer_counts(corpus.texts, [u["hyp"] for u in utts])
+            s["wer"] = float(edits.sum() / words.sum())
+            s["wer_se"] = metrics.wer_stderr(edits, words)
+            s["words"] = int(words.sum())
+            for u, e in zip(utts, edits, strict=True):
+                u["edits"] = int(e)
+        result["sets"][set_name] = s
+    return result
+
+
+def token_entropy(tokens: list) -> dict:
+    """Unigram entropy of each stream over the test set → entropy-coded bit/s (information)."""
+    out = {}
+    for i, (name, vocab, hop) in enumerate((("linguistic", 1024, 960), ("semantic", 4096, 640))):
+        seq = np.concatenate([t[i] for t in tokens]) if tokens else np.zeros(0, np.int64)
+        if len(seq) == 0:
+            continue
+        p = np.bincount(seq, minlength=vocab) / len(seq)
+        h = float(-(p[p > 0] * np.log2(p[p > 0])).sum())
+        out[name] = {
+            "codes_used": int((p > 0).sum()),
+            "vocab": vocab,
+            "entropy_bits": h,
+            "entropy_bit_s": h * SR / hop,
+        }
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Speed and size
+
+
+def onnx_sizes(model_dir: Path) -> dict:
+    """Bytes of each model's ONNX file (plus an external-data file next to it, if any)."""
+    sizes = {}
+    for folder in ONNX_FOLDERS:
+        d = model_dir / folder / "1"
+        files = [p for p in d.glob("model.onnx*") if p.is_file()] if d.is_dir() else []
+        if files:
+            sizes[folder] = sum(p.stat().st_size for p in files)
+    return sizes
+
+
+def onnx_hashes(model_dir: Path) -> dict:
+    """SHA-256 of each model.onnx, to tie results to one build."""
+    import hashlib
+
+    out = {}
+    for folder in ONNX_FOLDERS:
+        p = model_dir / folder / "1" / "model.onnx"
+        if p.is_file():
+            out[folder] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def read_manifest(model_dir: Path) -> dict:
+    """Build facts from reference_manifest.json (empty when absent)."""
+    path = model_dir / "reference_manifest.json"
+    if not path.is_file():
+        return {}
+    m = json.loads(path.read_text())
+    keep = ("voxgate_version", "profile", "seed", "reduced", "context_groups")
+    out = {k: m[k] for k in keep if k in m}
+    c = m.get("corpus", {})
+    out["corpus"] = {k: c[k] for k in ("sentences", "utterances", "minutes") if k in c}
+    return out
+
+
+def _session(path: Path):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def _median_time(fn: Callable[[], object], repeats: int, mins: list) -> float:
+    """Median wall time of `repeats` calls after one warm-up; appends the fastest to `mins`."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    mins.append(min(times))
+    return float(np.median(times))
+
+
+def measure_rtf(model_dir: Path, clip: np.ndarray, repeats: int, interleave_fn, codec=None) -> dict:
+    """Single-thread onnxruntime encode/decode real-time factors on one clip (median of repeats).
+
+    With `codec`, also checks that its tokens equal those of the bare ONNX sessions.
+    """
+    paths = {f: model_dir / f / "1" / "model.onnx" for f in ONNX_FOLDERS}
+    missing = [f for f, p in paths.items() if not p.is_file()]
+    if missing:
+        return {"error": f"missing ONNX files: {missing}"}
+    sess = {f: _session(p) for f, p in paths.items()}
+
+    def run(name: str, x: np.ndarray) -> np.ndarray:
+        s = sess[name]
+        return s.run(None, {s.get_inputs()[0].name: x})[0]
+
+    x = clip[None, :].astype(np.float32)
+    lin = run("linguistic_tokenizer", x)
+    sem = run("semantic_tokenizer", x)
+    ids = np.asarray(interleave_fn(lin[0], sem[0]), dtype=np.int64).reshape(1, -1)
+    dur = len(clip) / SR
+    match = None
+    if codec is not None:
+        cl, cs = codec.tokenize(clip)
+        match = bool(
+            np.array_equal(np.asarray(cl).reshape(-1), lin.reshape(-1))
+            and np.array_equal(np.asarray(cs).reshape(-1), sem.reshape(-1))
+        )
+    mins: list[float] = []
+    load = os.getloadavg()[0]
+    t_lin = _median_time(lambda: run("linguistic_tokenizer", x), repeats, mins)
+    t_sem = _median_time(lambda: run("semantic_tokenizer", x), repeats, mins)
+    t_dec = _median_time(lambda: run("token_decoder", ids), repeats, mins)
+    feats = run("token_decoder", ids)
+    t_voc = _median_time(lambda: run("vocoder", feats), repeats, mins)
+    return {
+        "clip_s": dur,
+        "repeats": repeats,
+        "linguistic_tokenizer_rtf": t_lin / dur,
+        "semantic_tokenizer_rtf": t_sem / dur,
+        "token_decoder_rtf": t_dec / dur,
+        "vocoder_rtf": t_voc / dur,
+        "enc_rtf": (t_lin + t_sem) / dur,
+        "dec_rtf": (t_dec + t_voc) / dur,
+        "enc_rtf_fastest": (mins[0] + mins[1]) / dur,
+        "dec_rtf_fastest": (mins[2] + mins[3]) / dur,
+        "loadavg_1min": load,
+        "cpus": os.cpu_count(),
+        "tokens": [int(lin.shape[-1]), int(sem.shape[-1])],
+        "codec_tokens_match_onnx": match,
+    }
+
+
+def _interleave_fallback(lin: np.ndarray, sem: np.ndarray) -> np.ndarray:
+    """Contract layout: [l, l, s, s, s] per group, semantic ids offset by 1024."""
+    g = min(len(lin) // 2, len(sem) // 3)
+    l2 = np.asarray(lin[: 2 * g]).reshape(g, 2)
+    s3 = np.asarray(sem[: 3 * g]).reshape(g, 3) + 1024
+    return np.concatenate([l2, s3], axis=1).reshape(-1).astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+
+
+def _fmt(v, spec: str, pct: bool = False) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return format(100 * v if pct else v, spec)
+
+
+def evaluate_targets(results: dict, rtf: dict) -> list[dict]:
+    """Pass/fail of the reference codec against the targets (main set)."""
+    systems = results["systems"]
+    if CODEC not in systems:
+        return []
+    c = systems[CODEC]["sets"][MAIN_SET]
+    checks = [
+        ("round-trip STOI >= 0.85", c["stoi"], c["stoi"] >= TARGETS["stoi"]),
+        ("WER <= 45 %", c["wer"], c["wer"] <= TARGETS["wer"]),
+    ]
+    c2 = systems.get("Codec2 3200", {}).get("sets", {}).get(MAIN_SET)
+    if c2 is not None:
+        checks += [
+            ("WER < Codec2 3200", c["wer"], c["wer"] < c2["wer"]),
+            ("PESQ-WB > Codec2 3200", c["pesq"], c["pesq"] > c2["pesq"]),
+            ("STOI > Codec2 3200", c["stoi"], c["stoi"] > c2["stoi"]),
+        ]
+    if "enc_rtf" in rtf:
+        checks += [
+            ("encode RTF <= 0.01 (1 core)", rtf["enc_rtf"], rtf["enc_rtf"] <= TARGETS["enc_rtf"]),
+            ("decode RTF <= 0.02 (1 core)", rtf["dec_rtf"], rtf["dec_rtf"] <= TARGETS["dec_rtf"]),
+        ]
+    return [{"target": t, "value": v, "pass": bool(p)} for t, v, p in checks]
+
+
+def render_markdown(results: dict) -> str:
+    """Tables of scores, targets, speed, sizes."""
+    cfg = results["config"]
+    sets = list(results["corpus"]["sets"])
+    lines = [
+        "# Reference codec quality",
+        "",
+        f"{cfg['sentences']} held-out sentences ({results['corpus']['words']} words, "
+        f"{results['corpus']['source']}), voices: "
+        + ", ".join(f"{s} = {SET_VOICES[s]}" for s in sets)
+        + ". WER: pocketsphinx 5.1.1 en-us over the whole set (± bootstrap s.e.); "
+        "STOI after one global delay (±150 ms); PESQ-WB. Mean over sentences.",
+        "",
+    ]
+    head = "| system | bit/s | WER % (slt) | PESQ-WB (slt) | STOI (slt) |"
+    sep = "|---|---|---|---|---|"
+    if SECOND_SET in sets:
+        head += " PESQ-WB (gbclan) | STOI (gbclan) |"
+        sep += "---|---|"
+    lines += [head, sep]
+    for name, r in results["systems"].items():
+        m = r["sets"][MAIN_SET]
+        row = (
+            f"| {name} | {_fmt(r['bitrate'], '.1f')} | {_fmt(m['wer'], '.1f', True)} ± "
+            f"{_fmt(m['wer_se'], '.1f', True)} | {_fmt(m['pesq'], '.2f')} | "
+            f"{_fmt(m['stoi'], '.3f')} |"
+        )
+        if SECOND_SET in sets:
+            s2 = r["sets"][SECOND_SET]
+            row += f" {_fmt(s2['pesq'], '.2f')} | {_fmt(s2['stoi'], '.3f')} |"
+        lines.append(row)
+    rtf = results["rtf"]
+    if results["targets"]:
+        lines += ["", "| target | value | result |", "|---|---|---|"]
+        for t in results["targets"]:
+            v = t["value"]
+            val = _fmt(v, ".1f", True) + " %" if "WER" in t["target"] else _fmt(v, ".4g")
+            lines.append(f"| {t['target']} | {val} | {'PASS' if t['pass'] else 'FAIL'} |")
+    if "enc_rtf" in rtf:
+        lines += [
+            "",
+            f"Real-time factors, onnxruntime {results['versions'].get('onnxruntime')}, one thread "
+            f"(intra_op = inter_op = 1), median of {rtf['repeats']} runs on a "
+            f"{rtf['clip_s']:.1f} s clip:",
+            "",
+            "| model | RTF |",
+            "|---|---|",
+        ]
+        for k in ONNX_FOLDERS:
+            lines.append(f"| {k} | {rtf[k + '_rtf']:.5f} |")
+        lines.append(f"| **encode** (both tokenizers) | **{rtf['enc_rtf']:.5f}** |")
+        lines.append(f"| **decode** (token_decoder + vocoder) | **{rtf['dec_rtf']:.5f}** |")
+        lines += [
+            "",
+            f"Fastest run: encode {rtf['enc_rtf_fastest']:.5f}, decode "
+            f"{rtf['dec_rtf_fastest']:.5f}; 1-min load average {rtf['loadavg_1min']:.1f} on "
+            f"{rtf['cpus']} CPUs while timing.",
+        ]
+    elif "error" in rtf:
+        lines += ["", f"RTF not measured: {rtf['error']}"]
+    if results["sizes"]:
+        lines += ["", "| ONNX model | bytes |", "|---|---|"]
+        for k, v in results["sizes"].items():
+            lines.append(f"| {k} | {v:,} |")
+        lines.append(f"| **total** | **{sum(results['sizes'].values()):,}** |")
+    ent = results.get("token_entropy") or {}
+    if ent:
+        lines += ["", "Token usage on the test set (information: unigram entropy):", ""]
+        for k, e in ent.items():
+            lines.append(
+                f"- {k}: {e['codes_used']}/{e['vocab']} codes used, {e['entropy_bits']:.2f} "
+                f"bit/token = {e['entropy_bit_s']:.0f} bit/s"
+            )
+    man = results.get("manifest") or {}
+    if man:
+        lines += ["", "Models: " + json.dumps(man)]
+    for note in results.get("notes", []):
+        lines += ["", f"Note: {note}"]
+    lines += ["", f"Run: `{cfg['command']}` ({results['runtime_s']:.0f} s on {cfg['host']})", ""]
+    return "\n".join(lines)
+
+
+def plot(results: dict, path: Path) -> None:
+    """Bar charts: WER, PESQ-WB, STOI per system (both voice sets)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results["systems"])
+    sets = list(results["corpus"]["sets"])
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+    y = np.arange(len(names))
+    for ax, (key, label) in zip(
+        axes, (("wer", "WER % (slt)"), ("pesq", "PESQ-WB"), ("stoi", "STOI")), strict=True
+    ):
+        use = [MAIN_SET] if key == "wer" else sets
+        h = 0.8 / len(use)
+        for j, s in enumerate(use):
+            vals = [results["systems"][n]["sets"][s].get(key, np.nan) for n in names]
+            vals = [100 * v if key == "wer" else v for v in vals]
+            ax.barh(y + j * h - 0.4 + h / 2, vals, height=h, label=SET_VOICES[s])
+        if key in ("wer", "stoi"):
+            t = TARGETS[key]
+            ax.axvline(100 * t if key == "wer" else t, color="k", ls="--", lw=1, label="target")
+        ax.set_yticks(y, names if ax is axes[0] else [""] * len(names))
+        ax.invert_yaxis()
+        ax.set_title(label)
+        ax.grid(axis="x", alpha=0.3)
+    axes[2].set_xlim(0.4, 1.0)
+    handles, labels = axes[2].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    for pkg in ("numpy", "onnxruntime", "pocketsphinx", "jiwer", "pystoi", "pesq", "matplotlib"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sentences", type=int, default=40, help="held-out sentences (default 40)")
+    ap.add_argument("--quick", action="store_true", help="8 sentences, 3 RTF repeats (smoke)")
+    ap.add_argument("--model-dir", type=Path, default=REPO / "triton_models")
+    ap.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    ap.add_argument("--no-second-voice", action="store_true", help="skip the espeak-ng set")
+    ap.add_argument("--no-codec", action="store_true", help="baselines only")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="scoring processes")
+    ap.add_argument("--repeats", type=int, default=None, help="RTF repeats (default 10)")
+    args = ap.parse_args(argv)
+    n = 8 if args.quick else args.sentences
+    repeats = args.repeats or (3 if args.quick else 10)
+    t_start = time.perf_counter()
+
+    corpus = load_corpus(n, second_set=not args.no_second_voice)
+    words = sum(len(metrics.normalise_text(t).split()) for t in corpus.texts)
+    dur = {s: sum(len(w) for w in ws) / SR for s, ws in corpus.audio.items()}
+    print(f"[corpus] {n} sentences, {words} words, {corpus.source}; audio s: {dur}")
+
+    # Scoring workers are spawned (not forked) before any onnxruntime session exists.
+    pool = ProcessPoolExecutor(max_workers=args.jobs, mp_context=mp.get_context("spawn"))
+    systems, info = make_systems(args.model_dir, with_codec=not args.no_codec)
+    results: dict = {
+        "config": {
+            "sentences": n,
+            "seed": TEST_SEED,
+            "model_dir": str(args.model_dir),
+            "command": " ".join(["python bench/quality.py", *(argv or sys.argv[1:])]),
+            "host": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        },
+        "corpus": {
+            "source": corpus.source,
+            "texts": corpus.texts,
+            "words": words,
+            "sets": {s: {"voice": SET_VOICES[s], "audio_s": dur[s]} for s in corpus.audio},
+        },
+        "systems": {},
+        "notes": [],
+    }
+    if "error" in info:
+        results["notes"].append(info["error"])
+    for system in systems:
+        t0 = time.perf_counter()
+        r = score_system(system, corpus, pool)
+        results["systems"][system.name] = r
+        m = r["sets"][MAIN_SET]
+        extra = "".join(
+            f"  [{s}] STOI {r['sets'][s]['stoi']:.3f} PESQ {r['sets'][s]['pesq']:.2f}"
+            for s in r["sets"]
+            if s != MAIN_SET
+        )
+        print(
+            f"[score] {system.name:28s} WER {100 * m['wer']:5.1f}%  PESQ {m['pesq']:.2f}  "
+            f"STOI {m['stoi']:.3f}  delay {m['median_delay_ms']:.1f} ms{extra}  "
+            f"({time.perf_counter() - t0:.0f} s)"
+        )
+        if system.name == CODEC:
+            results["token_entropy"] = token_entropy(system.tokens)
+
+    pool.shutdown()
+    rtf: dict = {}
+    if CODEC in results["systems"]:
+        clip = np.concatenate(corpus.audio[MAIN_SET])
+        clip = clip[: (min(len(clip), 20 * SR) // GROUP) * GROUP]
+        rtf = measure_rtf(
+            args.model_dir,
+            clip,
+            repeats,
+            info.get("interleave") or _interleave_fallback,
+            info.get("codec"),
+        )
+        if rtf.get("codec_tokens_match_onnx") is False:
+            results["notes"].append("ReferenceCodec tokens differ from the bare ONNX models'")
+        print(f"[rtf] {json.dumps({k: v for k, v in rtf.items() if 'rtf' in k or k == 'error'})}")
+    results["rtf"] = rtf
+    results["sizes"] = onnx_sizes(args.model_dir)
+    results["manifest"] = read_manifest(args.model_dir)
+    results["onnx_sha256"] = onnx_hashes(args.model_dir)
+    results["targets"] = evaluate_targets(results, rtf)
+    results["versions"] = _versions()
+    results["runtime_s"] = time.perf_counter() - t_start
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "quality.json").write_text(json.dumps(results, indent=1, default=float) + "\n")
+    md_text = render_markdown(results)
+    (args.out / "quality.md").write_text(md_text)
+    try:
+        plot(results, args.out / "quality.png")
+    except ImportError as exc:
+        print(f"[plot] skipped: {exc}")
+    print()
+    print(md_text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
