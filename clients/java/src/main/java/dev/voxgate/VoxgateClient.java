@@ -1,0 +1,503 @@
+package dev.voxgate;
+
+import com.google.protobuf.ByteString;
+import dev.voxgate.v1.AudioContainer;
+import dev.voxgate.v1.AudioInput;
+import dev.voxgate.v1.AudioTokens;
+import dev.voxgate.v1.DetokenizeRequest;
+import dev.voxgate.v1.DetokenizeResponse;
+import dev.voxgate.v1.DiscoveryServiceGrpc;
+import dev.voxgate.v1.GetServerInfoRequest;
+import dev.voxgate.v1.GetServerInfoResponse;
+import dev.voxgate.v1.InterleavedTokens;
+import dev.voxgate.v1.OutputAudioFormat;
+import dev.voxgate.v1.RawAudio;
+import dev.voxgate.v1.RawAudioFormat;
+import dev.voxgate.v1.StreamAudioFormat;
+import dev.voxgate.v1.StreamTokenizeConfig;
+import dev.voxgate.v1.StreamTokenizeRequest;
+import dev.voxgate.v1.StreamTokenizeResponse;
+import dev.voxgate.v1.TokenizeRequest;
+import dev.voxgate.v1.TokenizeResponse;
+import dev.voxgate.v1.TokenizerServiceGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * A thin client for voxgate's {@code voxgate.v1} TokenizerService and DiscoveryService over a
+ * plaintext gRPC channel.
+ *
+ * <p>Every call carries a deadline: {@link Builder#timeout} for unary calls (default 30 s) and
+ * {@link Builder#streamTimeout} for StreamTokenize (default 120 s); {@link #withTimeout} makes a
+ * view with other deadlines. Failed calls throw {@link VoxgateException} with the gRPC status code.
+ *
+ * <pre>{@code
+ * try (VoxgateClient client = VoxgateClient.connect("127.0.0.1:50051")) {
+ *   TokenizeResponse r = client.tokenizeFile(Path.of("speech.wav"), true);
+ *   System.out.println(r.getTokens().getInterleavedList());
+ * }
+ * }</pre>
+ */
+public final class VoxgateClient implements AutoCloseable {
+  /** Default deadline of unary calls. */
+  public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+  /** Default deadline of a StreamTokenize call, from its start to the final message. */
+  public static final Duration DEFAULT_STREAM_TIMEOUT = Duration.ofSeconds(120);
+  /** Default piece size for streaming a file. */
+  public static final int DEFAULT_CHUNK_BYTES = 4096;
+  /** Default largest accepted response message (Detokenize returns whole files). */
+  public static final int DEFAULT_MAX_INBOUND_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+  private final ManagedChannel channel;
+  private final boolean ownsChannel;
+  private final Duration timeout;
+  private final Duration streamTimeout;
+  private final TokenizerServiceGrpc.TokenizerServiceBlockingStub tokenizer;
+  private final TokenizerServiceGrpc.TokenizerServiceStub tokenizerAsync;
+  private final DiscoveryServiceGrpc.DiscoveryServiceBlockingStub discovery;
+
+  private VoxgateClient(
+      ManagedChannel channel, boolean ownsChannel, Duration timeout, Duration streamTimeout) {
+    this.channel = channel;
+    this.ownsChannel = ownsChannel;
+    this.timeout = requirePositive(timeout, "timeout");
+    this.streamTimeout = requirePositive(streamTimeout, "streamTimeout");
+    this.tokenizer = TokenizerServiceGrpc.newBlockingStub(channel);
+    this.tokenizerAsync = TokenizerServiceGrpc.newStub(channel);
+    this.discovery = DiscoveryServiceGrpc.newBlockingStub(channel);
+  }
+
+  /** Connects to {@code host:port} (plaintext) with the default settings. */
+  public static VoxgateClient connect(String address) {
+    return builder(address).build();
+  }
+
+  /** A builder for a client of the server at {@code host:port} (plaintext). */
+  public static Builder builder(String address) {
+    return new Builder(address);
+  }
+
+  /**
+   * Wraps a channel the caller manages; {@link #close()} leaves it open. Useful for TLS or custom
+   * interceptors.
+   */
+  public static VoxgateClient forChannel(ManagedChannel channel, Duration timeout, Duration streamTimeout) {
+    return new VoxgateClient(Objects.requireNonNull(channel, "channel"), false, timeout, streamTimeout);
+  }
+
+  /**
+   * A view of this client whose calls use {@code timeout} as their deadline (unary and streaming).
+   * It shares this client's channel; closing the view does not close the channel.
+   */
+  public VoxgateClient withTimeout(Duration timeout) {
+    return new VoxgateClient(channel, false, timeout, timeout);
+  }
+
+  /** The underlying channel, for calling other services with the generated stubs. */
+  public ManagedChannel getChannel() {
+    return channel;
+  }
+
+  // ---------------------------------------------------------------- discovery
+
+  /** Describes the server: models, token format, limits. */
+  public GetServerInfoResponse getServerInfo() {
+    try {
+      return discovery
+          .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+          .getServerInfo(GetServerInfoRequest.getDefaultInstance());
+    } catch (StatusRuntimeException e) {
+      throw VoxgateException.from(e);
+    }
+  }
+
+  // ---------------------------------------------------------------- tokenize
+
+  /** Tokenizes a whole request as given. */
+  public TokenizeResponse tokenize(TokenizeRequest request) {
+    try {
+      return tokenizer.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS).tokenize(request);
+    } catch (StatusRuntimeException e) {
+      throw VoxgateException.from(e);
+    }
+  }
+
+  /** Tokenizes a recording in a container (WAV, FLAC, OGG or MP3, detected by the server). */
+  public TokenizeResponse tokenize(byte[] container, boolean includeText) {
+    return tokenize(
+        TokenizeRequest.newBuilder()
+            .setAudio(AudioInput.newBuilder().setContainer(ByteString.copyFrom(container)))
+            .setIncludeText(includeText)
+            .build());
+  }
+
+  /** Tokenizes headerless PCM in the given layout. */
+  public TokenizeResponse tokenizeRaw(RawAudioFormat format, byte[] pcm, boolean includeText) {
+    return tokenize(
+        TokenizeRequest.newBuilder()
+            .setAudio(
+                AudioInput.newBuilder()
+                    .setRaw(RawAudio.newBuilder().setFormat(format).setData(ByteString.copyFrom(pcm))))
+            .setIncludeText(includeText)
+            .build());
+  }
+
+  /** Tokenizes an audio file (WAV, FLAC, OGG or MP3). */
+  public TokenizeResponse tokenizeFile(Path file, boolean includeText) throws IOException {
+    return tokenize(Files.readAllBytes(file), includeText);
+  }
+
+  // ---------------------------------------------------------------- stream tokenize
+
+  /**
+   * Streams audio to StreamTokenize as live audio: the config first, then pieces of
+   * {@code chunkBytes} read from {@code audio}, then a half-close; collects the server's
+   * messages (one per completed 120 ms group) until the final one.
+   *
+   * @param format the layout of {@code audio} (e.g. AUDIO_CONTAINER_WAV, or RAW with a format)
+   * @param onResponse called with each server message as it arrives (may be {@code null}); it runs
+   *     on a gRPC thread and must not block
+   */
+  public StreamResult streamTokenize(
+      StreamAudioFormat format,
+      InputStream audio,
+      int chunkBytes,
+      boolean includeText,
+      Consumer<StreamTokenizeResponse> onResponse) {
+    Objects.requireNonNull(format, "format");
+    Objects.requireNonNull(audio, "audio");
+    if (chunkBytes <= 0) {
+      throw new IllegalArgumentException("chunkBytes must be positive, got " + chunkBytes);
+    }
+    StreamTokenizeRequest config =
+        StreamTokenizeRequest.newBuilder()
+            .setConfig(StreamTokenizeConfig.newBuilder().setFormat(format).setIncludeText(includeText))
+            .build();
+    List<StreamTokenizeResponse> responses = Collections.synchronizedList(new ArrayList<>());
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    Sender sender = new Sender(config, audio, chunkBytes, responses, onResponse, done);
+    tokenizerAsync
+        .withDeadlineAfter(streamTimeout.toNanos(), TimeUnit.NANOSECONDS)
+        .streamTokenize(sender);
+    try {
+      done.get();
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (sender.readFailure != null) {
+        throw new UncheckedIOException("reading the audio to stream failed", sender.readFailure);
+      }
+      throw VoxgateException.from(cause);
+    } catch (InterruptedException e) {
+      sender.cancel("interrupted");
+      Thread.currentThread().interrupt();
+      throw new VoxgateException(Status.Code.CANCELLED, "interrupted", e);
+    }
+    return new StreamResult(
+        responses.isEmpty() ? "" : responses.get(0).getRequestId(), responses, concat(responses));
+  }
+
+  /** Streams a whole byte array; see {@link #streamTokenize(StreamAudioFormat, InputStream, int, boolean, Consumer)}. */
+  public StreamResult streamTokenize(
+      StreamAudioFormat format, byte[] audio, int chunkBytes, boolean includeText) {
+    return streamTokenize(format, new ByteArrayInputStream(audio), chunkBytes, includeText, null);
+  }
+
+  /**
+   * Streams an audio file in pieces of {@code chunkBytes}, its container detected from its first
+   * bytes (WAV is read as it arrives; FLAC, OGG and MP3 are decoded when the stream closes).
+   */
+  public StreamResult streamTokenizeFile(Path file, int chunkBytes, boolean includeText)
+      throws IOException {
+    byte[] head;
+    try (InputStream in = Files.newInputStream(file)) {
+      head = in.readNBytes(12);
+    }
+    StreamAudioFormat format =
+        StreamAudioFormat.newBuilder().setContainer(detectContainer(head)).build();
+    try (InputStream in = Files.newInputStream(file)) {
+      return streamTokenize(format, in, chunkBytes, includeText, null);
+    }
+  }
+
+  // ---------------------------------------------------------------- detokenize
+
+  /** Detokenizes a whole request as given. */
+  public DetokenizeResponse detokenize(DetokenizeRequest request) {
+    try {
+      return tokenizer.withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS).detokenize(request);
+    } catch (StatusRuntimeException e) {
+      throw VoxgateException.from(e);
+    }
+  }
+
+  /** Turns interleaved ids into audio in {@code format} ({@code null}: WAV S16LE at the native rate). */
+  public DetokenizeResponse detokenize(Iterable<Integer> interleaved, OutputAudioFormat format) {
+    DetokenizeRequest.Builder b =
+        DetokenizeRequest.newBuilder()
+            .setInterleaved(InterleavedTokens.newBuilder().addAllIds(interleaved));
+    if (format != null) {
+      b.setOutputFormat(format);
+    }
+    return detokenize(b.build());
+  }
+
+  /** Turns interleaved ids into a WAV file (S16LE at the model's native rate), returned whole. */
+  public DetokenizeResponse detokenize(Iterable<Integer> interleaved) {
+    return detokenize(interleaved, null);
+  }
+
+  /** Turns interleaved ids into a WAV file (S16LE at the model's native rate). */
+  public DetokenizeResponse detokenize(int... interleaved) {
+    List<Integer> ids = new ArrayList<>(interleaved.length);
+    for (int id : interleaved) {
+      ids.add(id);
+    }
+    return detokenize(ids, null);
+  }
+
+  /** Turns the text form {@code "<audio_N>..."} into a WAV file. */
+  public DetokenizeResponse detokenizeText(String text) {
+    return detokenize(DetokenizeRequest.newBuilder().setText(text).build());
+  }
+
+  /** Turns interleaved ids into a WAV file written to {@code out}; returns the response. */
+  public DetokenizeResponse detokenizeToFile(Iterable<Integer> interleaved, Path out)
+      throws IOException {
+    DetokenizeResponse response = detokenize(interleaved, null);
+    Files.write(out, response.getAudio().getData().toByteArray());
+    return response;
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /**
+   * Guesses a container from the first bytes of a file: RIFF/WAVE, fLaC, OggS or MP3 (ID3 tag or
+   * frame sync); anything else is AUDIO_CONTAINER_UNSPECIFIED.
+   */
+  public static AudioContainer detectContainer(byte[] head) {
+    if (startsWith(head, "RIFF") || startsWith(head, "RIFX") || startsWith(head, "RF64")) {
+      return AudioContainer.AUDIO_CONTAINER_WAV;
+    }
+    if (startsWith(head, "fLaC")) {
+      return AudioContainer.AUDIO_CONTAINER_FLAC;
+    }
+    if (startsWith(head, "OggS")) {
+      return AudioContainer.AUDIO_CONTAINER_OGG;
+    }
+    if (startsWith(head, "ID3")
+        || (head.length >= 2 && (head[0] & 0xff) == 0xff && (head[1] & 0xe0) == 0xe0)) {
+      return AudioContainer.AUDIO_CONTAINER_MP3;
+    }
+    return AudioContainer.AUDIO_CONTAINER_UNSPECIFIED;
+  }
+
+  /** Concatenates the tokens of stream messages, in order. */
+  public static AudioTokens concat(List<StreamTokenizeResponse> responses) {
+    AudioTokens.Builder all = AudioTokens.newBuilder();
+    StringBuilder text = new StringBuilder();
+    int groups = 0;
+    synchronized (responses) {
+      for (StreamTokenizeResponse r : responses) {
+        AudioTokens t = r.getTokens();
+        all.addAllLinguistic(t.getLinguisticList());
+        all.addAllSemantic(t.getSemanticList());
+        all.addAllInterleaved(t.getInterleavedList());
+        text.append(t.getText());
+        groups += t.getGroupCount();
+      }
+    }
+    return all.setText(text.toString()).setGroupCount(groups).build();
+  }
+
+  /** Closes the channel (if this client opened it), waiting up to 5 s for calls to finish. */
+  @Override
+  public void close() {
+    if (!ownsChannel) {
+      return;
+    }
+    channel.shutdown();
+    try {
+      if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
+        channel.shutdownNow();
+        channel.awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      channel.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static boolean startsWith(byte[] head, String magic) {
+    if (head.length < magic.length()) {
+      return false;
+    }
+    for (int i = 0; i < magic.length(); i++) {
+      if (head[i] != (byte) magic.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static Duration requirePositive(Duration d, String name) {
+    Objects.requireNonNull(d, name);
+    if (d.isZero() || d.isNegative()) {
+      throw new IllegalArgumentException(name + " must be positive, got " + d);
+    }
+    return d;
+  }
+
+  /** Sends the config and the audio pieces as flow control allows, and collects responses. */
+  private static final class Sender
+      implements ClientResponseObserver<StreamTokenizeRequest, StreamTokenizeResponse> {
+    private final StreamTokenizeRequest config;
+    private final InputStream audio;
+    private final int chunkBytes;
+    private final List<StreamTokenizeResponse> responses;
+    private final Consumer<StreamTokenizeResponse> onResponse;
+    private final CompletableFuture<Void> done;
+    private ClientCallStreamObserver<StreamTokenizeRequest> requests;
+    private boolean configSent;
+    private boolean finished;
+    volatile IOException readFailure;
+
+    Sender(
+        StreamTokenizeRequest config,
+        InputStream audio,
+        int chunkBytes,
+        List<StreamTokenizeResponse> responses,
+        Consumer<StreamTokenizeResponse> onResponse,
+        CompletableFuture<Void> done) {
+      this.config = config;
+      this.audio = audio;
+      this.chunkBytes = chunkBytes;
+      this.responses = responses;
+      this.onResponse = onResponse;
+      this.done = done;
+    }
+
+    @Override
+    public void beforeStart(ClientCallStreamObserver<StreamTokenizeRequest> requestStream) {
+      this.requests = requestStream;
+      requestStream.setOnReadyHandler(this::pump);
+    }
+
+    private synchronized void pump() {
+      if (finished || done.isDone()) {
+        return;
+      }
+      try {
+        while (requests.isReady()) {
+          if (!configSent) {
+            requests.onNext(config);
+            configSent = true;
+            continue;
+          }
+          byte[] piece = audio.readNBytes(chunkBytes);
+          if (piece.length == 0) {
+            finished = true;
+            requests.onCompleted();
+            return;
+          }
+          requests.onNext(
+              StreamTokenizeRequest.newBuilder().setAudio(ByteString.copyFrom(piece)).build());
+        }
+      } catch (IOException e) {
+        readFailure = e;
+        cancel("reading the audio failed");
+      } catch (RuntimeException e) {
+        cancel("sending failed: " + e);
+      }
+    }
+
+    synchronized void cancel(String why) {
+      if (!finished) {
+        finished = true;
+        requests.cancel(why, null);
+      }
+    }
+
+    @Override
+    public void onNext(StreamTokenizeResponse response) {
+      responses.add(response);
+      if (onResponse != null) {
+        onResponse.accept(response);
+      }
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      done.completeExceptionally(t);
+    }
+
+    @Override
+    public void onCompleted() {
+      done.complete(null);
+    }
+  }
+
+  /** Settings of a {@link VoxgateClient}. */
+  public static final class Builder {
+    private final String address;
+    private Duration timeout = DEFAULT_TIMEOUT;
+    private Duration streamTimeout = DEFAULT_STREAM_TIMEOUT;
+    private int maxInboundMessageBytes = DEFAULT_MAX_INBOUND_MESSAGE_BYTES;
+
+    private Builder(String address) {
+      this.address = Objects.requireNonNull(address, "address");
+      if (address.isBlank()) {
+        throw new IllegalArgumentException("address must be host:port");
+      }
+    }
+
+    /** Deadline of each unary call (Tokenize, Detokenize, GetServerInfo). */
+    public Builder timeout(Duration timeout) {
+      this.timeout = requirePositive(timeout, "timeout");
+      return this;
+    }
+
+    /** Deadline of each StreamTokenize call, from its start to the final message. */
+    public Builder streamTimeout(Duration streamTimeout) {
+      this.streamTimeout = requirePositive(streamTimeout, "streamTimeout");
+      return this;
+    }
+
+    /** Largest response message accepted (default 64 MiB). */
+    public Builder maxInboundMessageBytes(int bytes) {
+      if (bytes <= 0) {
+        throw new IllegalArgumentException("maxInboundMessageBytes must be positive");
+      }
+      this.maxInboundMessageBytes = bytes;
+      return this;
+    }
+
+    /** Opens the (lazy) plaintext channel. */
+    public VoxgateClient build() {
+      ManagedChannel channel =
+          ManagedChannelBuilder.forTarget(address)
+              .usePlaintext()
+              .maxInboundMessageSize(maxInboundMessageBytes)
+              .build();
+      return new VoxgateClient(channel, true, timeout, streamTimeout);
+    }
+  }
+}

@@ -1,0 +1,183 @@
+package dev.voxgate.example;
+
+import dev.voxgate.StreamResult;
+import dev.voxgate.VoxgateClient;
+import dev.voxgate.VoxgateException;
+import dev.voxgate.v1.AudioTokens;
+import dev.voxgate.v1.DetokenizeResponse;
+import dev.voxgate.v1.GetServerInfoResponse;
+import dev.voxgate.v1.TokenizeResponse;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.stream.Collectors;
+
+/**
+ * Command-line example of the voxgate Java client.
+ *
+ * <pre>
+ * VoxgateExample [--addr HOST:PORT] [--timeout SECONDS] COMMAND ...
+ *   info                              print the server's token format and limits
+ *   tokenize IN.wav [--text]          print the interleaved ids (and the text form)
+ *   stream IN.wav [--chunk BYTES]     the same through StreamTokenize, as live audio
+ *   detokenize OUT.wav [IDS.txt|-]    ids (whitespace/comma separated) to a WAV file
+ *   roundtrip IN.wav OUT.wav          tokenize, then detokenize back to a WAV file
+ * </pre>
+ *
+ * <p>The address defaults to $VOXGATE_ADDR, else 127.0.0.1:50051.
+ */
+public final class VoxgateExample {
+  /** Kept referenced so that the level sticks: grpc-java logs INFO lines at startup. */
+  private static final Logger GRPC_LOGGER = Logger.getLogger("io.grpc");
+
+  private VoxgateExample() {}
+
+  public static void main(String[] argv) {
+    GRPC_LOGGER.setLevel(Level.WARNING);
+    try {
+      System.exit(run(argv));
+    } catch (VoxgateException e) {
+      System.err.println("voxgate error " + e.getCodeName() + ": " + e.getStatusMessage());
+      System.exit(1);
+    } catch (IOException e) {
+      System.err.println("error: " + e.getMessage());
+      System.exit(1);
+    } catch (IllegalArgumentException e) {
+      System.err.println("usage error: " + e.getMessage());
+      System.exit(2);
+    }
+  }
+
+  static int run(String[] argv) throws IOException {
+    String addr = System.getenv().getOrDefault("VOXGATE_ADDR", "127.0.0.1:50051");
+    Duration timeout = VoxgateClient.DEFAULT_TIMEOUT;
+    boolean text = false;
+    int chunk = VoxgateClient.DEFAULT_CHUNK_BYTES;
+    List<String> args = new ArrayList<>();
+    for (int i = 0; i < argv.length; i++) {
+      switch (argv[i]) {
+        case "--addr":
+          addr = value(argv, ++i, "--addr");
+          break;
+        case "--timeout":
+          timeout = Duration.ofMillis((long) (Double.parseDouble(value(argv, ++i, "--timeout")) * 1000));
+          break;
+        case "--chunk":
+          chunk = Integer.parseInt(value(argv, ++i, "--chunk"));
+          break;
+        case "--text":
+          text = true;
+          break;
+        case "-h":
+        case "--help":
+          usage();
+          return 0;
+        default:
+          args.add(argv[i]);
+      }
+    }
+    if (args.isEmpty()) {
+      usage();
+      return 2;
+    }
+    String command = args.get(0);
+    try (VoxgateClient client =
+        VoxgateClient.builder(addr).timeout(timeout).streamTimeout(timeout.multipliedBy(4)).build()) {
+      switch (command) {
+        case "info": {
+          need(args, 1);
+          GetServerInfoResponse info = client.getServerInfo();
+          System.out.println("version " + info.getVersion() + ", profile " + info.getProfile());
+          System.out.print(info.getTokenSpec());
+          System.out.print(info.getLimits());
+          return 0;
+        }
+        case "tokenize": {
+          need(args, 2);
+          TokenizeResponse r = client.tokenizeFile(Path.of(args.get(1)), text);
+          printTokens(r.getTokens(), text);
+          System.err.printf("%d groups, %.2f s of audio%n", r.getTokens().getGroupCount(), r.getAudioDurationSeconds());
+          return 0;
+        }
+        case "stream": {
+          need(args, 2);
+          StreamResult r = client.streamTokenizeFile(Path.of(args.get(1)), chunk, text);
+          printTokens(r.getTokens(), text);
+          System.err.printf("%d groups in %d messages%n", r.getTokens().getGroupCount(), r.getResponses().size());
+          return 0;
+        }
+        case "detokenize": {
+          if (args.size() != 2 && args.size() != 3) {
+            throw new IllegalArgumentException("detokenize OUT.wav [IDS.txt|-]");
+          }
+          String source = args.size() == 3 ? args.get(2) : "-";
+          String ids = source.equals("-")
+              ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8)
+              : Files.readString(Path.of(source));
+          DetokenizeResponse r = client.detokenizeToFile(parseIds(ids), Path.of(args.get(1)));
+          System.err.printf("%d groups -> %s (%.2f s)%n", r.getGroupCount(), args.get(1), r.getAudio().getDurationSeconds());
+          return 0;
+        }
+        case "roundtrip": {
+          need(args, 3);
+          TokenizeResponse t = client.tokenizeFile(Path.of(args.get(1)), false);
+          DetokenizeResponse d = client.detokenizeToFile(t.getTokens().getInterleavedList(), Path.of(args.get(2)));
+          System.err.printf("%d groups -> %s (%.2f s)%n", d.getGroupCount(), args.get(2), d.getAudio().getDurationSeconds());
+          return 0;
+        }
+        default:
+          throw new IllegalArgumentException("unknown command " + command);
+      }
+    }
+  }
+
+  private static void printTokens(AudioTokens tokens, boolean text) {
+    System.out.println(
+        tokens.getInterleavedList().stream().map(String::valueOf).collect(Collectors.joining(" ")));
+    if (text) {
+      System.out.println(tokens.getText());
+    }
+  }
+
+  static List<Integer> parseIds(String s) {
+    List<Integer> ids = new ArrayList<>();
+    for (String part : s.trim().split("[\\s,]+")) {
+      if (!part.isEmpty()) {
+        ids.add(Integer.parseInt(part));
+      }
+    }
+    return ids;
+  }
+
+  private static String value(String[] argv, int i, String flag) {
+    if (i >= argv.length) {
+      throw new IllegalArgumentException(flag + " needs a value");
+    }
+    return argv[i];
+  }
+
+  private static void need(List<String> args, int n) {
+    if (args.size() != n) {
+      throw new IllegalArgumentException("wrong number of arguments for " + args.get(0));
+    }
+  }
+
+  private static void usage() {
+    System.err.println(
+        String.join(
+            "\n",
+            "usage: VoxgateExample [--addr HOST:PORT] [--timeout SECONDS] COMMAND ...",
+            "  info                              server token format and limits",
+            "  tokenize IN.wav [--text]          print the interleaved ids",
+            "  stream IN.wav [--chunk BYTES]     the same via StreamTokenize",
+            "  detokenize OUT.wav [IDS.txt|-]    ids to a WAV file",
+            "  roundtrip IN.wav OUT.wav          tokenize then detokenize",
+            "address default: $VOXGATE_ADDR or 127.0.0.1:50051"));
+  }
+}

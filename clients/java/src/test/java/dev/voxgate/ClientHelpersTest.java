@@ -1,0 +1,74 @@
+package dev.voxgate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.voxgate.v1.AudioContainer;
+import dev.voxgate.v1.AudioTokens;
+import dev.voxgate.v1.StreamTokenizeResponse;
+import io.grpc.Status;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Offline checks of the client's helpers (no server needed). */
+class ClientHelpersTest {
+  @Test
+  void detectsContainersFromMagicBytes() {
+    assertEquals(AudioContainer.AUDIO_CONTAINER_WAV, VoxgateClient.detectContainer(ascii("RIFF\0\0\0\0WAVE")));
+    assertEquals(AudioContainer.AUDIO_CONTAINER_FLAC, VoxgateClient.detectContainer(ascii("fLaC")));
+    assertEquals(AudioContainer.AUDIO_CONTAINER_OGG, VoxgateClient.detectContainer(ascii("OggS")));
+    assertEquals(AudioContainer.AUDIO_CONTAINER_MP3, VoxgateClient.detectContainer(ascii("ID3")));
+    assertEquals(AudioContainer.AUDIO_CONTAINER_MP3, VoxgateClient.detectContainer(new byte[] {(byte) 0xff, (byte) 0xfb}));
+    assertEquals(AudioContainer.AUDIO_CONTAINER_UNSPECIFIED, VoxgateClient.detectContainer(ascii("xy")));
+  }
+
+  @Test
+  void concatenatesStreamTokens() {
+    StreamTokenizeResponse a = StreamTokenizeResponse.newBuilder()
+        .setTokens(AudioTokens.newBuilder().addLinguistic(1).addLinguistic(2)
+            .addSemantic(3).addSemantic(4).addSemantic(5)
+            .addInterleaved(1).addInterleaved(2).addInterleaved(1027).addInterleaved(1028).addInterleaved(1029)
+            .setText("<audio_1>").setGroupCount(1))
+        .build();
+    StreamTokenizeResponse last = StreamTokenizeResponse.newBuilder()
+        .setGroupOffset(1).setFinal(true).build();
+    AudioTokens all = VoxgateClient.concat(List.of(a, last, a));
+    assertEquals(List.of(1, 2, 1, 2), all.getLinguisticList());
+    assertEquals(10, all.getInterleavedCount());
+    assertEquals("<audio_1><audio_1>", all.getText());
+    assertEquals(2, all.getGroupCount());
+  }
+
+  @Test
+  void exceptionCarriesTheStatusCode() {
+    VoxgateException e = VoxgateException.from(
+        Status.OUT_OF_RANGE.withDescription("too long").asRuntimeException());
+    assertEquals(Status.Code.OUT_OF_RANGE, e.getCode());
+    assertEquals("OUT_OF_RANGE", e.getCodeName());
+    assertEquals("too long", e.getStatusMessage());
+    assertEquals("OUT_OF_RANGE: too long", e.getMessage());
+    assertEquals(Status.Code.UNKNOWN, VoxgateException.from(new IllegalStateException()).getCode());
+  }
+
+  @Test
+  void unreachableServerIsUnavailableWithinTheDeadline() {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    try (VoxgateClient c = VoxgateClient.builder("127.0.0.1:1").timeout(Duration.ofSeconds(5)).build()) {
+      VoxgateException e = assertThrows(VoxgateException.class, c::getServerInfo);
+      assertEquals(Status.Code.UNAVAILABLE, e.getCode(), e.toString());
+    }
+  }
+
+  @Test
+  void rejectsBadSettings() {
+    assertThrows(IllegalArgumentException.class, () -> VoxgateClient.builder("127.0.0.1:1").timeout(Duration.ZERO));
+    assertThrows(IllegalArgumentException.class, () -> VoxgateClient.builder(" "));
+  }
+
+  private static byte[] ascii(String s) {
+    return s.getBytes(StandardCharsets.US_ASCII);
+  }
+
+}

@@ -1,0 +1,382 @@
+import * as grpc from "@grpc/grpc-js";
+import { open, readFile, writeFile } from "node:fs/promises";
+
+import {
+  AudioContainer,
+  type AudioInput,
+  type OutputAudioFormat,
+  type RawAudioFormat,
+  type StreamAudioFormat,
+} from "./gen/voxgate/v1/audio";
+import { DiscoveryServiceClient, type GetServerInfoResponse } from "./gen/voxgate/v1/discovery";
+import {
+  type DetokenizeRequest,
+  type DetokenizeResponse,
+  type StreamTokenizeRequest,
+  type StreamTokenizeResponse,
+  TokenizerServiceClient,
+  type TokenizeResponse,
+} from "./gen/voxgate/v1/tokenizer";
+import type { AudioTokens } from "./gen/voxgate/v1/tokens";
+import { toVoxgateError, VoxgateError } from "./errors";
+
+/** Options of a VoxgateClient. */
+export interface VoxgateClientOptions {
+  /** Deadline of each unary call (Tokenize, Detokenize, GetServerInfo) in ms. Default 60 000. */
+  timeoutMs?: number;
+  /** Deadline of a whole StreamTokenize call in ms. Default 300 000. */
+  streamTimeoutMs?: number;
+  /** Channel credentials. Default: plaintext (`grpc.credentials.createInsecure()`). */
+  credentials?: grpc.ChannelCredentials;
+  /**
+   * Extra grpc-js channel options, merged over the defaults: no receive size limit (decoded audio
+   * can exceed grpc's 4 MiB default; the server enforces its own limits, see GetServerInfo) and
+   * `grpc.per_rpc_retry_buffer_size: 0` (keeps streams of many small pieces fast).
+   */
+  channelOptions?: grpc.ChannelOptions;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Deadline of this call in ms, overriding the client's default. */
+  timeoutMs?: number;
+  /** Cancels the call (it then fails with CANCELLED). */
+  signal?: AbortSignal;
+  /** Sent as "x-request-id"; the server echoes it as the response's request_id. */
+  requestId?: string;
+}
+
+/** Raw headerless PCM and its layout. */
+export interface RawPcm {
+  format: RawAudioFormat;
+  data: Uint8Array;
+}
+
+/** Audio for Tokenize: a whole file's bytes (WAV, FLAC, OGG, MP3) or raw PCM. */
+export type AudioSource = Uint8Array | { raw: RawPcm };
+
+/**
+ * Tokens for Detokenize: interleaved ids N, the "<audio_N>" text form, or the two streams.
+ */
+export type TokenInput = readonly number[] | Int32Array | string | { linguistic: readonly number[]; semantic: readonly number[] };
+
+export interface TokenizeOptions extends CallOptions {
+  /** Also return the "<audio_N>" text form. */
+  includeText?: boolean;
+}
+
+export interface DetokenizeOptions extends CallOptions {
+  /** Output format; fields left out take the server's defaults (WAV, S16LE, native rate). */
+  outputFormat?: Partial<OutputAudioFormat>;
+}
+
+export interface StreamTokenizeOptions extends CallOptions {
+  /** Format of the pieces. Default: a WAV file cut anywhere (AUDIO_CONTAINER_WAV). */
+  format?: StreamAudioFormat;
+  /** Also return the "<audio_N>" text form. */
+  includeText?: boolean;
+}
+
+export interface StreamTokenizeFileOptions extends StreamTokenizeOptions {
+  /** Size of each piece sent, in bytes. Default 3840 (120 ms of 16 kHz 16-bit mono). */
+  chunkBytes?: number;
+}
+
+/** What a whole StreamTokenize call returned, concatenated. */
+export interface StreamTokenizeResult {
+  requestId: string;
+  /** All tokens, in order; `text` is filled only when asked for. */
+  tokens: AudioTokens;
+  /** Number of response messages. */
+  messages: number;
+  /** Whether the last message had `final` set. */
+  final: boolean;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_STREAM_TIMEOUT_MS = 300_000;
+const DEFAULT_CHUNK_BYTES = 3840;
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  options: Partial<grpc.CallOptions>,
+  callback: (error: grpc.ServiceError | null, response: Res) => void,
+) => grpc.ClientUnaryCall;
+
+/**
+ * A voxgate client over one gRPC channel (plaintext by default). Every call has a deadline and
+ * fails with a {@link VoxgateError} carrying the gRPC status code name.
+ *
+ * ```ts
+ * const client = new VoxgateClient("127.0.0.1:50051");
+ * const res = await client.tokenizeFile("speech.wav");
+ * console.log(res.tokens?.interleaved);
+ * client.close();
+ * ```
+ */
+export class VoxgateClient {
+  /** The generated TokenizerService stub, for calls this class does not wrap. */
+  readonly tokenizer: TokenizerServiceClient;
+  /** The generated DiscoveryService stub. */
+  readonly discovery: DiscoveryServiceClient;
+  readonly address: string;
+  private readonly timeoutMs: number;
+  private readonly streamTimeoutMs: number;
+
+  /** @param address host:port of the server. */
+  constructor(address: string, options: VoxgateClientOptions = {}) {
+    if (!/^.+:\d+$/.test(address)) throw new TypeError(`address must be host:port, got ${JSON.stringify(address)}`);
+    this.address = address;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.streamTimeoutMs = options.streamTimeoutMs ?? DEFAULT_STREAM_TIMEOUT_MS;
+    const creds = options.credentials ?? grpc.credentials.createInsecure();
+    const channelOptions: grpc.ChannelOptions = {
+      "grpc.max_receive_message_length": -1,
+      // grpc-js keeps every sent message in a retry buffer (256 KiB per call by default) and
+      // completes writes before they hit the wire; with many small stream pieces (e.g. 1-byte
+      // pieces of a WAV file) the buffer holds tens of thousands of entries and each write costs
+      // O(entries) (RetryingCall.clearSentMessages). No retry buffer: writes complete when
+      // sent, backpressure works, and streaming stays linear. (Transparent retries of a request
+      // that never left the client are given up.)
+      "grpc.per_rpc_retry_buffer_size": 0,
+      ...options.channelOptions,
+    };
+    this.tokenizer = new TokenizerServiceClient(address, creds, channelOptions);
+    // Share one channel between the stubs.
+    this.discovery = new DiscoveryServiceClient(address, creds, {
+      ...channelOptions,
+      channelOverride: this.tokenizer.getChannel(),
+    });
+  }
+
+  /** Waits until the channel is connected, up to `timeoutMs`. */
+  waitForReady(timeoutMs: number = this.timeoutMs): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.tokenizer.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** Closes the channel. Calls in flight are cancelled. */
+  close(): void {
+    this.tokenizer.close();
+  }
+
+  /** Describes the server: models, token format, limits. */
+  getServerInfo(options: CallOptions = {}): Promise<GetServerInfoResponse> {
+    return this.unary("GetServerInfo", this.discovery, this.discovery.getServerInfo, {}, options);
+  }
+
+  /** Tokenizes one recording: a whole audio file's bytes, or raw PCM. */
+  tokenize(audio: AudioSource, options: TokenizeOptions = {}): Promise<TokenizeResponse> {
+    const input: AudioInput =
+      audio instanceof Uint8Array
+        ? { source: { $case: "container", container: asBuffer(audio) } }
+        : { source: { $case: "raw", raw: { format: audio.raw.format, data: asBuffer(audio.raw.data) } } };
+    return this.unary(
+      "Tokenize",
+      this.tokenizer,
+      this.tokenizer.tokenize,
+      { audio: input, includeText: options.includeText ?? false },
+      options,
+    );
+  }
+
+  /** Reads an audio file (WAV, FLAC, OGG, MP3) and tokenizes it. */
+  async tokenizeFile(path: string, options: TokenizeOptions = {}): Promise<TokenizeResponse> {
+    return this.tokenize(await readFile(path), options);
+  }
+
+  /** Turns tokens back into audio (by default a 16-bit WAV file at the model's native rate). */
+  detokenize(tokens: TokenInput, options: DetokenizeOptions = {}): Promise<DetokenizeResponse> {
+    let t: DetokenizeRequest["tokens"];
+    if (typeof tokens === "string") t = { $case: "text", text: tokens };
+    else if (Array.isArray(tokens) || tokens instanceof Int32Array)
+      t = { $case: "interleaved", interleaved: { ids: Array.from(tokens as ArrayLike<number>) } };
+    else {
+      const s = tokens as { linguistic: readonly number[]; semantic: readonly number[] };
+      t = { $case: "streams", streams: { linguistic: [...s.linguistic], semantic: [...s.semantic] } };
+    }
+    const req: DetokenizeRequest = { tokens: t };
+    if (options.outputFormat) {
+      req.outputFormat = {
+        container: options.outputFormat.container ?? AudioContainer.AUDIO_CONTAINER_UNSPECIFIED,
+        encoding: options.outputFormat.encoding ?? 0,
+        sampleRateHz: options.outputFormat.sampleRateHz ?? 0,
+      };
+    }
+    return this.unary("Detokenize", this.tokenizer, this.tokenizer.detokenize, req, options);
+  }
+
+  /** Detokenizes and writes the audio to `path`. Returns the response (audio data included). */
+  async detokenizeToFile(tokens: TokenInput, path: string, options: DetokenizeOptions = {}): Promise<DetokenizeResponse> {
+    const res = await this.detokenize(tokens, options);
+    await writeFile(path, res.audio?.data ?? Buffer.alloc(0));
+    return res;
+  }
+
+  /**
+   * Tokenizes live audio: sends the config, then each piece of `pieces` as it comes (with
+   * backpressure), half-closes, and yields the server's per-group responses until the final one.
+   * Breaking out of the loop cancels the call.
+   */
+  async *streamTokenize(
+    pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    options: StreamTokenizeOptions = {},
+  ): AsyncGenerator<StreamTokenizeResponse, void, undefined> {
+    const rpc = "StreamTokenize";
+    if (options.signal?.aborted) throw new VoxgateError(rpc, grpc.status.CANCELLED, "aborted by the caller");
+    const call = this.tokenizer.streamTokenize(metadataFor(options), {
+      deadline: Date.now() + (options.timeoutMs ?? this.streamTimeoutMs),
+    });
+    const onAbort = () => call.cancel();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+
+    let ended = false;
+    for (const ev of ["status", "error", "close"]) call.once(ev, () => (ended = true));
+    const canWrite = () => !ended && !call.destroyed && !call.writableEnded;
+    const send = async (msg: StreamTokenizeRequest) => {
+      if (!canWrite()) return;
+      if (!call.write(msg)) await writable(call);
+    };
+    let writeError: { error: unknown } | undefined;
+    const writer = (async () => {
+      await send({
+        message: {
+          $case: "config",
+          config: {
+            format: options.format ?? { container: AudioContainer.AUDIO_CONTAINER_WAV },
+            includeText: options.includeText ?? false,
+          },
+        },
+      });
+      for await (const piece of pieces) {
+        if (!canWrite()) return;
+        if (piece.byteLength === 0) continue;
+        await send({ message: { $case: "audio", audio: asBuffer(piece) } });
+      }
+      if (canWrite()) call.end();
+    })();
+    writer.catch((error: unknown) => {
+      writeError = { error };
+      call.cancel();
+    });
+
+    try {
+      for await (const msg of call as AsyncIterable<StreamTokenizeResponse>) yield msg;
+    } catch (err) {
+      if (writeError) throw writeError.error;
+      throw toVoxgateError(rpc, err);
+    } finally {
+      ended = true;
+      options.signal?.removeEventListener("abort", onAbort);
+      call.cancel(); // no-op once the call has finished
+    }
+    await writer.catch(() => undefined);
+    if (writeError) throw writeError.error;
+  }
+
+  /** Streams a file in `chunkBytes` pieces (as live audio would arrive) through StreamTokenize. */
+  streamTokenizeFile(path: string, options: StreamTokenizeFileOptions = {}): AsyncGenerator<StreamTokenizeResponse, void, undefined> {
+    return this.streamTokenize(readChunks(path, options.chunkBytes ?? DEFAULT_CHUNK_BYTES), options);
+  }
+
+  private unary<Req, Res>(
+    rpc: string,
+    stub: grpc.Client,
+    method: UnaryMethod<Req, Res>,
+    request: Req,
+    options: CallOptions,
+  ): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      const signal = options.signal;
+      if (signal?.aborted) {
+        reject(new VoxgateError(rpc, grpc.status.CANCELLED, "aborted by the caller"));
+        return;
+      }
+      const onAbort = () => call.cancel();
+      const call = method.call(
+        stub,
+        request,
+        metadataFor(options),
+        { deadline: Date.now() + (options.timeoutMs ?? this.timeoutMs) },
+        (err, res) => {
+          signal?.removeEventListener("abort", onAbort);
+          if (err) reject(toVoxgateError(rpc, err));
+          else resolve(res);
+        },
+      );
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+}
+
+/** Concatenates the responses of a StreamTokenize call. */
+export async function collectStreamTokens(
+  responses: AsyncIterable<StreamTokenizeResponse>,
+): Promise<StreamTokenizeResult> {
+  const tokens: AudioTokens = { linguistic: [], semantic: [], interleaved: [], text: "", groupCount: 0 };
+  let requestId = "";
+  let messages = 0;
+  let final = false;
+  for await (const r of responses) {
+    messages++;
+    requestId = r.requestId;
+    final = r.final;
+    const t = r.tokens;
+    if (!t) continue;
+    tokens.linguistic.push(...t.linguistic);
+    tokens.semantic.push(...t.semantic);
+    tokens.interleaved.push(...t.interleaved);
+    tokens.text += t.text;
+    tokens.groupCount += t.groupCount;
+  }
+  return { requestId, tokens, messages, final };
+}
+
+/** Reads a file in pieces of exactly `chunkBytes` (the last may be shorter). */
+export async function* readChunks(path: string, chunkBytes: number): AsyncGenerator<Buffer, void, undefined> {
+  if (!Number.isInteger(chunkBytes) || chunkBytes <= 0) throw new RangeError("chunkBytes must be a positive integer");
+  const fh = await open(path, "r");
+  try {
+    const block = Buffer.alloc(Math.max(chunkBytes, 65536));
+    let pending = Buffer.alloc(0);
+    for (;;) {
+      const { bytesRead } = await fh.read(block, 0, block.length, null);
+      if (bytesRead === 0) break;
+      let data = Buffer.concat([pending, block.subarray(0, bytesRead)]);
+      let off = 0;
+      while (data.length - off >= chunkBytes) {
+        yield Buffer.from(data.subarray(off, off + chunkBytes)); // a copy: `block` is reused
+        off += chunkBytes;
+      }
+      pending = Buffer.from(data.subarray(off));
+      data = Buffer.alloc(0);
+    }
+    if (pending.length > 0) yield pending;
+  } finally {
+    await fh.close();
+  }
+}
+
+function metadataFor(options: CallOptions): grpc.Metadata {
+  const md = new grpc.Metadata();
+  if (options.requestId) md.set("x-request-id", options.requestId);
+  return md;
+}
+
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Resolves when the stream can take more writes, or has ended (then writes are skipped). */
+function writable(call: grpc.ClientDuplexStream<StreamTokenizeRequest, StreamTokenizeResponse>): Promise<void> {
+  return new Promise((resolve) => {
+    const events = ["drain", "status", "error", "close"] as const;
+    const done = () => {
+      for (const ev of events) call.off(ev, done);
+      resolve();
+    };
+    for (const ev of events) call.on(ev, done);
+  });
+}

@@ -1,0 +1,44 @@
+export {
+  VoxgateClient,
+  collectStreamTokens,
+  readChunks,
+  type AudioSource,
+  type CallOptions,
+  type DetokenizeOptions,
+  type RawPcm,
+  type StreamTokenizeFileOptions,
+  type StreamTokenizeOptions,
+  type StreamTokenizeResult,
+  type TokenInput,
+  type TokenizeOptions,
+  type VoxgateClientOptions,
+} from "./client";
+export { VoxgateError, statusCodeName, toVoxgateError, type StatusCodeName } from "./errors";
+export { readWavInfo, type WavInfo } from "./wav";
+export { status as Status } from "@grpc/grpc-js";
+export {
+  AudioContainer,
+  PcmEncoding,
+  type AudioInput,
+  type AudioOutput,
+  type OutputAudioFormat,
+  type RawAudio,
+  type RawAudioFormat,
+  type StreamAudioFormat,
+} from "./gen/voxgate/v1/audio";
+export type { AudioTokens } from "./gen/voxgate/v1/tokens";
+export type {
+  DetokenizeRequest,
+  DetokenizeResponse,
+  StreamTokenizeRequest,
+  StreamTokenizeResponse,
+  TokenizeRequest,
+  TokenizeResponse,
+} from "./gen/voxgate/v1/tokenizer";
+export type {
+  GetServerInfoResponse,
+  Limits,
+  ModelInfo,
+  TokenSpec,
+  TokenStreamSpec,
+} from "./gen/voxgate/v1/discovery";

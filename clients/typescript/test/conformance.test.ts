@@ -1,0 +1,249 @@
+// Conformance tests against a live voxgate (started here, or VOXGATE_ADDR): every case of
+// conformance/manifest.json (see conformance/README.md), plus server info and deadlines.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, before, describe, it } from "node:test";
+
+import {
+  AudioContainer,
+  collectStreamTokens,
+  PcmEncoding,
+  readWavInfo,
+  VoxgateClient,
+  VoxgateError,
+  type RawAudioFormat,
+  type StreamTokenizeResponse,
+} from "../src";
+import { repoRoot, startServer, type LiveServer } from "./server";
+
+interface TokenizeCase {
+  name: string;
+  file: string;
+  group_count: number;
+  linguistic: number[];
+  semantic: number[];
+  interleaved: number[];
+  text: string;
+}
+interface DetokenizeCase {
+  name: string;
+  interleaved: number[];
+  group_count: number;
+  num_samples: number;
+  sample_rate_hz: number;
+  wav_sha256: string;
+}
+interface ErrorCase {
+  name: string;
+  rpc: string;
+  code: string;
+  container_file?: string;
+  raw?: { encoding: string | number; sample_rate_hz: number; channels: number };
+  raw_file?: string;
+  interleaved?: number[];
+  text?: string;
+  linguistic?: number[];
+  semantic?: number[];
+}
+interface Manifest {
+  version: number;
+  stream_chunk_bytes: number[];
+  tokenize: TokenizeCase[];
+  detokenize: DetokenizeCase[];
+  errors: ErrorCase[];
+}
+
+const confDir = path.join(repoRoot(), "conformance");
+const manifestPath = path.join(confDir, "manifest.json");
+const manifest: Manifest | undefined = existsSync(manifestPath)
+  ? (JSON.parse(readFileSync(manifestPath, "utf8")) as Manifest)
+  : undefined;
+const conf = (rel: string) => path.join(confDir, rel);
+
+function pcmEncoding(e: string | number): PcmEncoding {
+  if (typeof e === "number") return e as PcmEncoding;
+  const v = (PcmEncoding as unknown as Record<string, number>)[e];
+  if (typeof v !== "number") throw new Error(`unknown encoding name in manifest: ${e}`);
+  return v;
+}
+
+async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(p, (err: unknown) => {
+    assert.ok(err instanceof VoxgateError, `expected a VoxgateError, got ${String(err)}`);
+    assert.equal(err.codeName, code, `status ${err.codeName} (${err.details}), want ${code}`);
+    return true;
+  });
+}
+
+describe("voxgate TypeScript client against a live server", () => {
+  let server: LiveServer | undefined;
+  let client: VoxgateClient;
+
+  before(async () => {
+    server = await startServer();
+    client = new VoxgateClient(server.address, { timeoutMs: 60_000, streamTimeoutMs: 120_000 });
+    await client.waitForReady(30_000);
+  });
+
+  after(async () => {
+    client?.close();
+    await server?.stop();
+  });
+
+  it("GetServerInfo reports the Step-Audio token format", async () => {
+    const info = await client.getServerInfo({ timeoutMs: 10_000 });
+    const spec = info.tokenSpec;
+    assert.ok(spec, "token_spec missing");
+    assert.equal(spec.vocabularySize, 5120);
+    assert.equal(spec.groupMs, 120);
+    assert.equal(spec.groupPattern, "llsss");
+    assert.deepEqual(spec.streams.map((s) => s.name).sort(), ["linguistic", "semantic"]);
+    assert.ok(info.implementedServices.includes("voxgate.v1.TokenizerService"), String(info.implementedServices));
+  });
+
+  it("conformance manifest is present", () => {
+    assert.ok(manifest, `missing ${manifestPath}`);
+    assert.ok(manifest.tokenize.length > 0 && manifest.detokenize.length > 0 && manifest.errors.length > 0);
+    assert.ok(manifest.stream_chunk_bytes.length > 0);
+  });
+
+  describe("Tokenize", () => {
+    for (const c of manifest?.tokenize ?? []) {
+      it(c.name, async () => {
+        const res = await client.tokenizeFile(conf(c.file), { includeText: true });
+        const t = res.tokens;
+        assert.ok(t, "tokens missing");
+        assert.equal(t.groupCount, c.group_count);
+        assert.deepEqual(t.linguistic, c.linguistic);
+        assert.deepEqual(t.semantic, c.semantic);
+        assert.deepEqual(t.interleaved, c.interleaved);
+        assert.equal(t.text, c.text);
+        assert.ok(res.requestId.length > 0, "request_id empty");
+      });
+    }
+  });
+
+  describe("StreamTokenize (WAV in pieces)", () => {
+    for (const c of manifest?.tokenize ?? []) {
+      for (const chunk of manifest?.stream_chunk_bytes ?? []) {
+        it(`${c.name} in ${chunk}-byte pieces`, async () => {
+          const got: StreamTokenizeResponse[] = [];
+          for await (const r of client.streamTokenizeFile(conf(c.file), {
+            chunkBytes: chunk,
+            includeText: true,
+            format: { container: AudioContainer.AUDIO_CONTAINER_WAV },
+          })) {
+            got.push(r);
+          }
+          assert.ok(got.length > 0, "no responses");
+          assert.equal(got[got.length - 1].final, true, "last message not final");
+          assert.ok(got.slice(0, -1).every((r) => !r.final), "final set before the last message");
+          let groups = 0;
+          for (const r of got) {
+            if (r.tokens && r.tokens.groupCount > 0) assert.equal(r.groupOffset, groups, "group_offset");
+            groups += r.tokens?.groupCount ?? 0;
+          }
+          const all = await collectStreamTokens(
+            (async function* () {
+              yield* got;
+            })(),
+          );
+          assert.equal(all.tokens.groupCount, c.group_count);
+          assert.deepEqual(all.tokens.linguistic, c.linguistic);
+          assert.deepEqual(all.tokens.semantic, c.semantic);
+          assert.deepEqual(all.tokens.interleaved, c.interleaved);
+          assert.equal(all.tokens.text, c.text);
+          assert.ok(got.every((r) => r.requestId === got[0].requestId), "request_id changed mid-stream");
+        });
+      }
+    }
+  });
+
+  describe("Detokenize", () => {
+    for (const c of manifest?.detokenize ?? []) {
+      it(c.name, async () => {
+        const dir = await mkdtemp(path.join(tmpdir(), "voxgate-ts-detok-"));
+        try {
+          const out = path.join(dir, "out.wav");
+          const res = await client.detokenizeToFile(c.interleaved, out);
+          const wav = await readFile(out);
+          assert.equal(createHash("sha256").update(wav).digest("hex"), c.wav_sha256, "wav sha256");
+          const info = readWavInfo(wav);
+          assert.equal(info.numSamples, c.num_samples);
+          assert.equal(info.sampleRateHz, c.sample_rate_hz);
+          assert.equal(info.bitsPerSample, 16);
+          assert.equal(res.groupCount, c.group_count);
+          assert.equal(res.audio?.format?.container, AudioContainer.AUDIO_CONTAINER_WAV);
+          assert.equal(res.audio?.format?.encoding, PcmEncoding.PCM_ENCODING_S16LE);
+          assert.equal(res.audio?.format?.sampleRateHz, c.sample_rate_hz);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      });
+    }
+  });
+
+  describe("errors", () => {
+    for (const c of manifest?.errors ?? []) {
+      it(`${c.name} -> ${c.code}`, async () => {
+        if (c.rpc === "Tokenize") {
+          if (c.container_file !== undefined) {
+            await expectCode(client.tokenize(await readFile(conf(c.container_file))), c.code);
+          } else if (c.raw && c.raw_file !== undefined) {
+            const format: RawAudioFormat = {
+              encoding: pcmEncoding(c.raw.encoding),
+              sampleRateHz: c.raw.sample_rate_hz,
+              channels: c.raw.channels,
+            };
+            await expectCode(client.tokenize({ raw: { format, data: await readFile(conf(c.raw_file)) } }), c.code);
+          } else {
+            assert.fail(`Tokenize error case without container_file or raw+raw_file: ${JSON.stringify(c)}`);
+          }
+        } else if (c.rpc === "Detokenize") {
+          if (c.interleaved) await expectCode(client.detokenize(c.interleaved), c.code);
+          else if (c.text !== undefined) await expectCode(client.detokenize(c.text), c.code);
+          else if (c.linguistic && c.semantic)
+            await expectCode(client.detokenize({ linguistic: c.linguistic, semantic: c.semantic }), c.code);
+          else assert.fail(`Detokenize error case without tokens: ${JSON.stringify(c)}`);
+        } else {
+          assert.fail(`unsupported rpc in error case: ${c.rpc}`);
+        }
+      });
+    }
+  });
+
+  it("echoes the x-request-id it was sent", async () => {
+    const c = manifest?.tokenize[0];
+    assert.ok(c, "needs a tokenize case");
+    const res = await client.tokenizeFile(conf(c.file), { requestId: "ts-client-req-1" });
+    assert.equal(res.requestId, "ts-client-req-1");
+  });
+
+  it("a tiny deadline on a long call yields DEADLINE_EXCEEDED", async () => {
+    const cases = manifest?.tokenize ?? [];
+    assert.ok(cases.length > 0, "needs a tokenize case");
+    const longest = cases.map((c) => conf(c.file)).sort((a, b) => statSync(b).size - statSync(a).size)[0];
+    await expectCode(client.tokenizeFile(longest, { timeoutMs: 1 }), "DEADLINE_EXCEEDED");
+    // A live stream that stalls past its deadline also ends with it.
+    const stalled = (async function* () {
+      const wav = await readFile(longest);
+      yield wav.subarray(0, 4096);
+      await new Promise((r) => setTimeout(r, 5_000).unref());
+      yield wav.subarray(4096);
+    })();
+    await expectCode(collectStreamTokens(client.streamTokenize(stalled, { timeoutMs: 300 })), "DEADLINE_EXCEEDED");
+  });
+
+  it("an aborted call fails with CANCELLED", async () => {
+    const c = manifest?.tokenize[0];
+    assert.ok(c, "needs a tokenize case");
+    const ac = new AbortController();
+    const p = client.tokenizeFile(conf(c.file), { signal: ac.signal });
+    ac.abort();
+    await expectCode(p, "CANCELLED");
+  });
+});

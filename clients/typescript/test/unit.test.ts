@@ -1,0 +1,102 @@
+// Offline checks of the client library (no server needed).
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+
+import { Metadata, status } from "@grpc/grpc-js";
+import { readChunks, readWavInfo, statusCodeName, toVoxgateError, VoxgateClient, VoxgateError } from "../src";
+
+function wav16(samples: number, rate: number, channels = 1): Buffer {
+  const data = Buffer.alloc(samples * channels * 2);
+  const h = Buffer.alloc(44);
+  h.write("RIFF", 0, "ascii");
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write("WAVEfmt ", 8, "ascii");
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(channels, 22);
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * channels * 2, 28);
+  h.writeUInt16LE(channels * 2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write("data", 36, "ascii");
+  h.writeUInt32LE(data.length, 40);
+  return Buffer.concat([h, data]);
+}
+
+describe("errors", () => {
+  it("names canonical status codes", () => {
+    assert.equal(statusCodeName(status.INVALID_ARGUMENT), "INVALID_ARGUMENT");
+    assert.equal(statusCodeName(status.DEADLINE_EXCEEDED), "DEADLINE_EXCEEDED");
+    assert.equal(statusCodeName(12345), "UNKNOWN");
+  });
+
+  it("maps a grpc ServiceError to VoxgateError", () => {
+    const md = new Metadata();
+    md.set("x-request-id", "abc");
+    const se = Object.assign(new Error("3 INVALID_ARGUMENT: bad"), { code: status.INVALID_ARGUMENT, details: "bad", metadata: md });
+    const e = toVoxgateError("Tokenize", se);
+    assert.ok(e instanceof VoxgateError);
+    assert.equal(e.code, status.INVALID_ARGUMENT);
+    assert.equal(e.codeName, "INVALID_ARGUMENT");
+    assert.equal(e.details, "bad");
+    assert.equal(e.rpc, "Tokenize");
+    assert.equal(e.requestId, "abc");
+    const other = new Error("plain");
+    assert.equal(toVoxgateError("Tokenize", other), other);
+  });
+});
+
+describe("files", () => {
+  it("reads a file in exact pieces", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "voxgate-ts-unit-"));
+    try {
+      const f = path.join(dir, "x.bin");
+      const data = Buffer.from(Array.from({ length: 200_003 }, (_, i) => i % 251));
+      await writeFile(f, data);
+      for (const n of [1, 777, 4096, 65536, 300_000]) {
+        const pieces: Buffer[] = [];
+        for await (const p of readChunks(f, n)) pieces.push(p);
+        assert.ok(pieces.slice(0, -1).every((p) => p.length === n), `piece size ${n}`);
+        assert.ok(pieces[pieces.length - 1].length <= n);
+        assert.deepEqual(Buffer.concat(pieces), data);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("reads a WAV header", () => {
+    const w = readWavInfo(wav16(22050, 22050, 2));
+    assert.equal(w.sampleRateHz, 22050);
+    assert.equal(w.channels, 2);
+    assert.equal(w.bitsPerSample, 16);
+    assert.equal(w.numSamples, 22050);
+    assert.equal(w.durationSeconds, 1);
+    assert.throws(() => readWavInfo(Buffer.from("not a wav file")));
+  });
+});
+
+describe("client", () => {
+  it("wants host:port", () => {
+    assert.throws(() => new VoxgateClient("localhost"), TypeError);
+  });
+
+  it("surfaces an unreachable server as UNAVAILABLE", async () => {
+    // Port 1 on loopback: nothing listens there, the connection is refused.
+    const c = new VoxgateClient("127.0.0.1:1", { timeoutMs: 5_000 });
+    try {
+      await assert.rejects(c.getServerInfo(), (e: unknown) => e instanceof VoxgateError && e.codeName === "UNAVAILABLE");
+      await assert.rejects(
+        (async () => {
+          for await (const _ of c.streamTokenize([Buffer.from("RIFF")])) void _;
+        })(),
+        (e: unknown) => e instanceof VoxgateError && e.codeName === "UNAVAILABLE",
+      );
+    } finally {
+      c.close();
+    }
+  });
+});
