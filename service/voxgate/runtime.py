@@ -156,8 +156,11 @@ class EmbeddedTriton:
                 await self._launch()
 
     def log_tail(self, lines: int = 30) -> str:
+        """Triton's error lines (model load failures come first), then the last lines."""
         with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+            text = self.log_path.read_text(errors="replace").splitlines()
+            errors = [line for line in text if line.startswith("E")][-lines:]
+            return "\n".join([*errors, "...", *text[-lines:]])
         return ""
 
     async def stop(self, timeout_s: float = 15.0) -> None:
