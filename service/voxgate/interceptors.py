@@ -88,10 +88,22 @@ class _Call:
             grpc.StatusCode.INTERNAL, f"internal error (request id {self.rid})"
         )
 
-    def finish(self, cancelled: bool = False) -> None:
-        if cancelled:
-            self.code = grpc.StatusCode.CANCELLED
-        elif self.code == grpc.StatusCode.OK and isinstance(self.context.code(), grpc.StatusCode):
+    async def __aenter__(self) -> _Call:
+        await self.context.send_initial_metadata((("x-request-id", self.rid),))
+        return self
+
+    async def __aexit__(self, kind, err, tb) -> bool:
+        try:
+            if isinstance(err, asyncio.CancelledError | GeneratorExit):
+                self.code = grpc.StatusCode.CANCELLED  # the client went away
+            elif isinstance(err, Exception) and not isinstance(err, grpc.aio.AbortError):
+                await self.fail(err)
+            return False
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        if self.code == grpc.StatusCode.OK and isinstance(self.context.code(), grpc.StatusCode):
             self.code = self.context.code()
         seconds = time.perf_counter() - self.start
         REQUESTS.labels(self.method, self.code.name).inc()
@@ -127,40 +139,16 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
 def _wrap_unary(method: str, behavior: Callable) -> Callable:
     async def wrapper(request, context):
-        call = _Call(method, context)
-        await context.send_initial_metadata((("x-request-id", call.rid),))
-        try:
+        async with _Call(method, context):
             return await behavior(request, context)
-        except (asyncio.CancelledError, GeneratorExit):
-            call.finish(cancelled=True)
-            raise
-        except grpc.aio.AbortError:
-            raise
-        except Exception as err:
-            await call.fail(err)
-        finally:
-            if call.code != grpc.StatusCode.CANCELLED:
-                call.finish()
 
     return wrapper
 
 
 def _wrap_stream(method: str, behavior: Callable) -> Callable:
     async def wrapper(request_or_iterator, context):
-        call = _Call(method, context)
-        await context.send_initial_metadata((("x-request-id", call.rid),))
-        try:
+        async with _Call(method, context):
             async for response in behavior(request_or_iterator, context):
                 yield response
-        except (asyncio.CancelledError, GeneratorExit):
-            call.finish(cancelled=True)
-            raise
-        except grpc.aio.AbortError:
-            raise
-        except Exception as err:
-            await call.fail(err)
-        finally:
-            if call.code != grpc.StatusCode.CANCELLED:
-                call.finish()
 
     return wrapper
