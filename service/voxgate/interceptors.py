@@ -71,6 +71,8 @@ class _Call:
     def __init__(self, method: str, context: grpc.aio.ServicerContext) -> None:
         self.method, self.context = method, context
         self.rid = _request_id(context)
+        # Read now: after a client cancels, the call object behind the context may be gone.
+        self.peer = context.peer()
         self.start = time.perf_counter()
         self.code = grpc.StatusCode.OK
         REQUEST_ID.set(self.rid)
@@ -103,12 +105,13 @@ class _Call:
             self._finish()
 
     def _finish(self) -> None:
-        if self.code == grpc.StatusCode.OK and isinstance(self.context.code(), grpc.StatusCode):
-            self.code = self.context.code()
+        if self.code == grpc.StatusCode.OK:
+            code = self.context.code()
+            self.code = code if isinstance(code, grpc.StatusCode) else self.code
         seconds = time.perf_counter() - self.start
         REQUESTS.labels(self.method, self.code.name).inc()
         LATENCY.labels(self.method).observe(seconds)
-        log.info("rpc", code=self.code.name, ms=round(seconds * 1000, 1), peer=self.context.peer())
+        log.info("rpc", code=self.code.name, ms=round(seconds * 1000, 1), peer=self.peer)
         structlog.contextvars.clear_contextvars()
 
 

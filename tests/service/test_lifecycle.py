@@ -163,3 +163,27 @@ async def test_zz_triton_dies_health_follows_and_it_is_restarted(channel, triton
     assert await _health(channel) == health_pb2.HealthCheckResponse.SERVING
     assert triton.restarts == restarts + 1
     assert (await stub.Tokenize(request, timeout=30)).tokens.group_count == 8
+
+
+async def test_many_cancelled_streams_do_not_crash_the_server(channel):
+    """Regression: reading the peer of a cancelled call crashed grpcio (segfault) after ~8."""
+    data = wav_bytes(speechlike(1.0, seed=37), 16000)
+    stub = tokenizer_pb2_grpc.TokenizerServiceStub(channel)
+
+    async def requests():
+        yield tokenizer_pb2.StreamTokenizeRequest(
+            config=tokenizer_pb2.StreamTokenizeConfig(
+                format=audio_pb2.StreamAudioFormat(container=audio_pb2.AUDIO_CONTAINER_WAV)
+            )
+        )
+        for i in range(0, len(data), 4096):
+            yield tokenizer_pb2.StreamTokenizeRequest(audio=data[i : i + 4096])
+
+    for _ in range(30):
+        call = stub.StreamTokenize(requests(), timeout=30)
+        async for reply in call:
+            if reply.final:
+                call.cancel()
+                break
+    short = tokenizer_pb2.TokenizeRequest(audio=audio_pb2.AudioInput(container=data))
+    assert (await stub.Tokenize(short, timeout=30)).tokens.group_count == 8
