@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the Go client and runs its tests against a live voxgate (started by the tests with
+# <repo>/.venv/bin/voxgate, or the server at $VOXGATE_ADDR). Installs the pinned grpcurl into
+# clients/go/.bin for grpcurl_test.go. Needs Go >= 1.26 and the Go module proxy.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+grpcurl_version=v1.9.4   # keep in step with voxgate/grpcurl_test.go
+
+# (grpcurl -version says "dev build" when built by go install; go version -m shows the module.)
+if ! { [ -x .bin/grpcurl ] &&
+       go version -m .bin/grpcurl | grep -Eq "^\s+mod\s+github.com/fullstorydev/grpcurl\s+$grpcurl_version\s"; }; then
+  echo "installing grpcurl $grpcurl_version into clients/go/.bin" >&2
+  GOBIN="$PWD/.bin" go install "github.com/fullstorydev/grpcurl/cmd/grpcurl@$grpcurl_version"
+fi
+
+go mod verify
+go vet ./...
+go build -o .bin/voxgate-tokenize ./cmd/voxgate-tokenize
+
+VOXGATE_REQUIRE_GRPCURL=1 GRPCURL="$PWD/.bin/grpcurl" go test -count=1 -timeout 10m -v ./...
