@@ -1,4 +1,8 @@
-"""Domain exceptions. The interceptor maps each class to one gRPC status code."""
+"""Domain exceptions. The interceptor maps each class (or its nearest mapped base) to a status.
+
+Raise the most specific class that fits; subclass one of these for a new kind of failure and it
+inherits its status code (a subclass of InvalidArgument is INVALID_ARGUMENT).
+"""
 
 from __future__ import annotations
 
@@ -35,12 +39,28 @@ class InvalidArgument(VoxgateError):
         super().__init__(message, violations=violations)
 
 
+class MalformedMessage(InvalidArgument):
+    """The bytes on the wire do not parse as the RPC's protobuf request message."""
+
+
 class OutOfRange(VoxgateError):
     """The request is well-formed but exceeds a limit (duration, token count)."""
 
 
+class NotFound(VoxgateError):
+    """The request names something (a voice, a model) that does not exist."""
+
+
 class ModelUnavailable(VoxgateError):
     """The model server is not reachable or not ready; the client may retry."""
+
+
+class DeadlineExceeded(VoxgateError):
+    """The call's deadline passed while a model was still working on it."""
+
+
+class Cancelled(VoxgateError):
+    """The work was cancelled (by the client, or by the model server shutting down)."""
 
 
 class ModelFailed(VoxgateError):

@@ -1,8 +1,11 @@
-"""One server interceptor: request id, structured access log, metrics, error -> status.
+"""One server interceptor: request id, admission, structured access log, metrics, error -> status.
 
-The exception -> status table below is the only place errors become gRPC codes. Messages of
-domain errors are written for clients; anything unexpected becomes INTERNAL with a generic
-message and the request id, and its details go to the log only.
+The exception -> status table below is the only place errors become gRPC codes; a domain error
+gets the code of its nearest class in the table (a subclass of InvalidArgument is
+INVALID_ARGUMENT). Messages of domain errors are written for clients; anything unexpected
+becomes INTERNAL with a generic message and the request id, its details go to the log only.
+All four RPC kinds are covered, including requests whose bytes do not parse as protobuf
+(INVALID_ARGUMENT), and `x-request-id` goes out in the initial and the trailing metadata.
 """
 
 from __future__ import annotations
@@ -11,12 +14,11 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import grpc
 import structlog
 from google.rpc import error_details_pb2, status_pb2
-from grpc_status import rpc_status
 from prometheus_client import Counter, Histogram
 
 from voxgate import errors
@@ -27,7 +29,10 @@ log = get_logger("voxgate.access")
 STATUS_OF: dict[type[errors.VoxgateError], grpc.StatusCode] = {
     errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
     errors.OutOfRange: grpc.StatusCode.OUT_OF_RANGE,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
     errors.ModelUnavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+    errors.Cancelled: grpc.StatusCode.CANCELLED,
     errors.ModelFailed: grpc.StatusCode.INTERNAL,
     errors.Unimplemented: grpc.StatusCode.UNIMPLEMENTED,
 }
@@ -49,8 +54,16 @@ def _request_id(context: grpc.aio.ServicerContext) -> str:
     return uuid.uuid4().hex
 
 
-def _status_for(err: errors.VoxgateError) -> grpc.Status:
-    code = STATUS_OF.get(type(err), grpc.StatusCode.INTERNAL)
+def status_code(err: errors.VoxgateError) -> grpc.StatusCode:
+    """The code of the nearest class of `err` in STATUS_OF (INTERNAL if none)."""
+    for cls in type(err).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return grpc.StatusCode.INTERNAL
+
+
+def _status_details(err: errors.VoxgateError, code: grpc.StatusCode) -> bytes:
+    """google.rpc.Status with a BadRequest detail when the error names fields."""
     status = status_pb2.Status(code=code.value[0], message=err.message)
     if err.violations:
         detail = error_details_pb2.BadRequest(
@@ -62,7 +75,39 @@ def _status_for(err: errors.VoxgateError) -> grpc.Status:
             ]
         )
         status.details.add().Pack(detail)
-    return rpc_status.to_status(status)
+    return status.SerializeToString()
+
+
+class _Undecodable:
+    """Stands in for a request message whose bytes did not parse."""
+
+
+def _lenient(deserializer: Callable | None) -> Callable | None:
+    """Wraps a request deserializer so garbage becomes a marker the handler can reject.
+
+    (grpc would otherwise answer UNKNOWN, or INTERNAL for streams, with the exception's class.)
+    """
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes):
+        try:
+            return deserializer(data)
+        except Exception:  # DecodeError, or anything a hostile payload provokes
+            return _Undecodable()
+
+    return deserialize
+
+
+def _malformed(method: str) -> errors.MalformedMessage:
+    return errors.MalformedMessage(f"request: the message is not a valid protobuf {method} request")
+
+
+async def _checked(method: str, requests: AsyncIterator) -> AsyncIterator:
+    async for request in requests:
+        if isinstance(request, _Undecodable):
+            raise _malformed(method)
+        yield request
 
 
 class _Call:
@@ -80,14 +125,17 @@ class _Call:
 
     async def fail(self, err: BaseException) -> None:
         """Turns an exception into the call's status (context.abort raises AbortError)."""
+        trailers: tuple[tuple[str, str | bytes], ...] = (("x-request-id", self.rid),)
         if isinstance(err, errors.VoxgateError):
-            status = _status_for(err)
-            self.code = status.code
-            await self.context.abort_with_status(status)
+            self.code = status_code(err)
+            details = _status_details(err, self.code)
+            await self.context.abort(
+                self.code, err.message, (*trailers, ("grpc-status-details-bin", details))
+            )
         self.code = grpc.StatusCode.INTERNAL
         log.error("unexpected_error", exc_info=err)
         await self.context.abort(
-            grpc.StatusCode.INTERNAL, f"internal error (request id {self.rid})"
+            grpc.StatusCode.INTERNAL, f"internal error (request id {self.rid})", trailers
         )
 
     async def __aenter__(self) -> _Call:
@@ -100,6 +148,8 @@ class _Call:
                 self.code = grpc.StatusCode.CANCELLED  # the client went away
             elif isinstance(err, Exception) and not isinstance(err, grpc.aio.AbortError):
                 await self.fail(err)
+            elif err is None:
+                self.context.set_trailing_metadata((("x-request-id", self.rid),))
             return False
         finally:
             self._finish()
@@ -116,7 +166,14 @@ class _Call:
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    """Wraps every voxgate handler (health and reflection pass through untouched)."""
+    """Wraps every voxgate handler (health and reflection pass through untouched).
+
+    `admit(service)` runs first in every call and may raise a domain error (the registry
+    raises Unimplemented for a service whose models the deployment lacks).
+    """
+
+    def __init__(self, admit: Callable[[str], None] | None = None) -> None:
+        self._admit = admit or (lambda service: None)
 
     async def intercept_service(
         self, continuation: Callable, details: grpc.HandlerCallDetails
@@ -124,34 +181,58 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None or not details.method.startswith("/voxgate."):
             return handler
-        method = details.method.rsplit("/", 1)[-1]
-        if handler.unary_unary:
-            return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(method, handler.unary_unary),
-                handler.request_deserializer,
-                handler.response_serializer,
-            )
-        wrapped = _wrap_stream(method, handler.unary_stream or handler.stream_stream)
-        factory = (
-            grpc.unary_stream_rpc_method_handler
-            if handler.unary_stream
-            else grpc.stream_stream_rpc_method_handler
-        )
-        return factory(wrapped, handler.request_deserializer, handler.response_serializer)
+        service, method = details.method[1:].rsplit("/", 1)
+        wrap, behavior, factory = _KINDS[(handler.request_streaming, handler.response_streaming)]
+        wrapped = wrap(service, method, getattr(handler, behavior), self._admit)
+        return factory(wrapped, _lenient(handler.request_deserializer), handler.response_serializer)
 
 
-def _wrap_unary(method: str, behavior: Callable) -> Callable:
+def _wrap_unary_unary(service: str, method: str, behavior: Callable, admit: Callable):
     async def wrapper(request, context):
         async with _Call(method, context):
+            admit(service)
+            if isinstance(request, _Undecodable):
+                raise _malformed(method)
             return await behavior(request, context)
 
     return wrapper
 
 
-def _wrap_stream(method: str, behavior: Callable) -> Callable:
-    async def wrapper(request_or_iterator, context):
+def _wrap_stream_unary(service: str, method: str, behavior: Callable, admit: Callable):
+    async def wrapper(requests, context):
         async with _Call(method, context):
-            async for response in behavior(request_or_iterator, context):
+            admit(service)
+            return await behavior(_checked(method, requests), context)
+
+    return wrapper
+
+
+def _wrap_unary_stream(service: str, method: str, behavior: Callable, admit: Callable):
+    async def wrapper(request, context):
+        async with _Call(method, context):
+            admit(service)
+            if isinstance(request, _Undecodable):
+                raise _malformed(method)
+            async for response in behavior(request, context):
                 yield response
 
     return wrapper
+
+
+def _wrap_stream_stream(service: str, method: str, behavior: Callable, admit: Callable):
+    async def wrapper(requests, context):
+        async with _Call(method, context):
+            admit(service)
+            async for response in behavior(_checked(method, requests), context):
+                yield response
+
+    return wrapper
+
+
+# (request streaming, response streaming) -> (wrapper, handler attribute, handler factory)
+_KINDS = {
+    (False, False): (_wrap_unary_unary, "unary_unary", grpc.unary_unary_rpc_method_handler),
+    (True, False): (_wrap_stream_unary, "stream_unary", grpc.stream_unary_rpc_method_handler),
+    (False, True): (_wrap_unary_stream, "unary_stream", grpc.unary_stream_rpc_method_handler),
+    (True, True): (_wrap_stream_stream, "stream_stream", grpc.stream_stream_rpc_method_handler),
+}

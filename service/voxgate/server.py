@@ -13,73 +13,74 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from voxgate.config import Settings
-from voxgate.core.tokenization import Limits, Tokenization
+from voxgate.core.deployment import Deployment
+from voxgate.errors import ModelUnavailable
 from voxgate.interceptors import ServiceInterceptor
 from voxgate.logs import get_logger
+from voxgate.registry import ServiceContext, ServiceEntry, ServiceSet, default_services
 from voxgate.runtime import EmbeddedTriton
-from voxgate.servicers.discovery import DiscoveryServicer
-from voxgate.servicers.tokenizer import TokenizerServicer
-from voxgate.servicers.unimplemented import ChatServicer, SynthesisServicer
 from voxgate.triton import TritonModels
-from voxgate.v1 import (
-    chat_pb2,
-    chat_pb2_grpc,
-    discovery_pb2,
-    discovery_pb2_grpc,
-    synthesis_pb2,
-    synthesis_pb2_grpc,
-    tokenizer_pb2,
-    tokenizer_pb2_grpc,
-)
 
 log = get_logger(__name__)
 
-SERVICE_NAMES = [
-    tokenizer_pb2.DESCRIPTOR.services_by_name["TokenizerService"].full_name,
-    discovery_pb2.DESCRIPTOR.services_by_name["DiscoveryService"].full_name,
-    synthesis_pb2.DESCRIPTOR.services_by_name["SynthesisService"].full_name,
-    chat_pb2.DESCRIPTOR.services_by_name["ChatService"].full_name,
-]
+_STATUS = {
+    True: health_pb2.HealthCheckResponse.SERVING,
+    False: health_pb2.HealthCheckResponse.NOT_SERVING,
+}
 
 
 class Server:
-    """A grpc.aio server plus the task that keeps its health in step with Triton."""
+    """A grpc.aio server plus the task that keeps per-service health in step with Triton."""
 
-    def __init__(self, grpc_server: grpc.aio.Server, models: TritonModels, settings: Settings):
+    def __init__(
+        self,
+        grpc_server: grpc.aio.Server,
+        models: TritonModels,
+        services: ServiceSet,
+        settings: Settings,
+    ) -> None:
         self.grpc = grpc_server
         self.models = models
+        self.services = services
         self.health = health.aio.HealthServicer()
         self._settings = settings
         self._watcher: asyncio.Task | None = None
-        self.serving = asyncio.Event()
+        self._published: dict[str, bool] = {}
+        self.serving = asyncio.Event()  # set while "" (the whole deployment) is SERVING
 
     async def start(self) -> None:
-        await self._set(False)
+        await self._publish({name: False for name in ["", *self.services.names]})
         await self.grpc.start()
         self._watcher = asyncio.create_task(self._watch(), name="health-watcher")
 
-    async def _set(self, ok: bool) -> None:
-        status = (
-            health_pb2.HealthCheckResponse.SERVING
-            if ok
-            else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
-        for name in ["", *SERVICE_NAMES]:
-            await self.health.set(name, status)
+    async def refresh(self) -> None:
+        """Reads Triton's repository index once and publishes each service's health."""
+        try:
+            index = await self.models.index()
+            self.services.deployment = Deployment(index, known=True, reachable=True)
+        except ModelUnavailable:
+            self.services.deployment = self.services.deployment.unreachable()
+        await self._publish(self.services.health())
+
+    async def _publish(self, status: dict[str, bool]) -> None:
+        changed = {n: ok for n, ok in status.items() if self._published.get(n) != ok}
+        for name, ok in changed.items():
+            await self.health.set(name, _STATUS[ok])
+        self._published.update(changed)
+        if changed:
+            log.info("health", **{name or "overall": ok for name, ok in changed.items()})
+        if status.get(""):
+            self.serving.set()
+        else:
+            self.serving.clear()
 
     async def _watch(self) -> None:
-        """NOT_SERVING until every model is ready, and again whenever Triton is not."""
-        current = None
+        """NOT_SERVING until a service's models are ready, and again whenever they are not."""
         while True:
-            ok = await self.models.ready()
-            if ok != current:
-                await self._set(ok)
-                log.info("health", serving=ok)
-                current = ok
-                if ok:
-                    self.serving.set()
-                else:
-                    self.serving.clear()
+            try:
+                await self.refresh()
+            except Exception:  # never let the watcher die: health would freeze
+                log.exception("health_refresh_failed")
             await asyncio.sleep(self._settings.health_poll_s)
 
     async def stop(self, grace: float | None = 5.0) -> None:
@@ -92,41 +93,33 @@ class Server:
         await self.models.close()
 
 
-def create_server(settings: Settings, triton_url: str | None = None) -> tuple[Server, int]:
-    """Builds the server on settings.host:port (0 = any free port); returns it and its port."""
+def create_server(
+    settings: Settings,
+    triton_url: str | None = None,
+    services: tuple[ServiceEntry, ...] | None = None,
+) -> tuple[Server, int]:
+    """Builds the server on settings.host:port (0 = any free port); returns it and its port.
+
+    `services` defaults to every service of the v1 API (`registry.default_services()`).
+    """
     url = triton_url or settings.triton_url
     if not url:
         raise ValueError("a Triton URL is required (embedded or --triton-url)")
     models = TritonModels(url, settings.triton_timeout_s)
-    tokenization = Tokenization(
-        models,
-        Limits(
-            max_audio_seconds=settings.max_audio_seconds,
-            max_detokenize_tokens=settings.max_detokenize_tokens,
-            chunk_groups=settings.chunk_groups,
-            decode_chunk_groups=settings.decode_chunk_groups,
-        ),
-    )
+    service_set = ServiceSet(services if services is not None else default_services())
     grpc_server = grpc.aio.server(
-        interceptors=[ServiceInterceptor()],
+        interceptors=[ServiceInterceptor(admit=service_set.admit)],
         options=[
             ("grpc.max_receive_message_length", settings.max_request_bytes),
             ("grpc.max_send_message_length", settings.max_response_bytes),
             ("grpc.so_reuseport", 0),
         ],
     )
-    server = Server(grpc_server, models, settings)
-    tokenizer_pb2_grpc.add_TokenizerServiceServicer_to_server(
-        TokenizerServicer(tokenization), grpc_server
-    )
-    discovery_pb2_grpc.add_DiscoveryServiceServicer_to_server(
-        DiscoveryServicer(settings, models), grpc_server
-    )
-    synthesis_pb2_grpc.add_SynthesisServiceServicer_to_server(SynthesisServicer(), grpc_server)
-    chat_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(), grpc_server)
+    server = Server(grpc_server, models, service_set, settings)
+    service_set.register(ServiceContext(settings, models, service_set), grpc_server)
     health_pb2_grpc.add_HealthServicer_to_server(server.health, grpc_server)
     reflection.enable_server_reflection(
-        [*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME], grpc_server
+        [*service_set.names, health.SERVICE_NAME, reflection.SERVICE_NAME], grpc_server
     )
     port = grpc_server.add_insecure_port(f"{settings.host}:{settings.port}")
     if port == 0:

@@ -1,53 +1,32 @@
-"""The only module that talks to Triton: readiness, model parameters and inference calls."""
+"""The only module that talks to Triton: the model ports of `core.ports` over Triton's gRPC API.
+
+Unary inference goes through tritonclient's aio client. Decoupled (streaming) models go through
+Triton's bidirectional `ModelStreamInfer` RPC on a channel of our own, one gRPC stream per
+request, so that cancelling the caller cancels exactly that request inside Triton.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
 
+import grpc
 import numpy as np
 import tritonclient.grpc.aio as triton_aio
-from tritonclient.grpc import InferInput, InferRequestedOutput
-from tritonclient.utils import InferenceServerException
+from tritonclient.grpc import InferInput, InferRequestedOutput, InferResult, service_pb2
+from tritonclient.grpc import service_pb2_grpc as triton_grpc
+from tritonclient.utils import InferenceServerException, np_to_triton_dtype, serialize_byte_tensor
 
-from voxgate.errors import ModelFailed, ModelUnavailable
-from voxgate.logs import get_logger
+from voxgate import model_names as names
+from voxgate.core.ports import ModelSpec, ModelStatus
+from voxgate.errors import DeadlineExceeded, ModelFailed, ModelUnavailable
+from voxgate.logs import get_logger, request_id
 
 log = get_logger(__name__)
 
-TOKENIZE = "tokenize"
-DETOKENIZE = "detokenize"
-# Models the façade needs ready before it reports SERVING, with the role each plays.
-MODEL_ROLES = {
-    "linguistic_tokenizer": "tokenizer",
-    "semantic_tokenizer": "tokenizer",
-    TOKENIZE: "ensemble",
-    "token_decoder": "decoder",
-    "vocoder": "vocoder",
-    DETOKENIZE: "ensemble",
-}
-_UNAVAILABLE = {"StatusCode.UNAVAILABLE", "StatusCode.CANCELLED", "StatusCode.DEADLINE_EXCEEDED"}
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Model constants the façade plans requests with, read from the Triton configs."""
-
-    context_groups: int
-    decoder_context_groups: int
-    output_sample_rate: int
-    profile: str
-
-
-@dataclass(frozen=True)
-class ModelStatus:
-    """Readiness of one model as Triton reports it."""
-
-    name: str
-    role: str
-    version: str
-    ready: bool
-    backend: str
+_UNAVAILABLE = {"StatusCode.UNAVAILABLE", "StatusCode.CANCELLED"}
+_MAX_MESSAGE = 256 * 1024 * 1024
+_FINAL = "triton_final_response"
 
 
 def _param(config: dict, key: str, default: str | None = None) -> str:
@@ -57,40 +36,80 @@ def _param(config: dict, key: str, default: str | None = None) -> str:
     return value
 
 
+def _domain_error(model: str, err: InferenceServerException) -> Exception:
+    """A tritonclient error of one call -> the domain error the interceptor knows."""
+    if err.status() == "StatusCode.DEADLINE_EXCEEDED":
+        return DeadlineExceeded(f"model {model} did not answer in time")
+    if err.status() in _UNAVAILABLE:
+        return ModelUnavailable(f"model server unavailable for {model}")
+    log.error("triton_infer_failed", model=model, status=err.status(), error=err.message())
+    return ModelFailed(f"model {model} failed")
+
+
 class TritonModels:
-    """Async client for the voxgate models in one Triton server (gRPC)."""
+    """The voxgate models in one Triton server: catalog, tokenizer, decoder, generators."""
 
     def __init__(self, url: str, timeout_s: float) -> None:
         self.url = url
         self._timeout_s = timeout_s
         self._client = triton_aio.InferenceServerClient(url)
+        self._stream_channel: grpc.aio.Channel | None = None
         self._spec: ModelSpec | None = None
 
     async def close(self) -> None:
         await self._client.close()
+        if self._stream_channel is not None:
+            await self._stream_channel.close()
 
-    async def ready(self) -> bool:
-        """True when the server and every voxgate model are ready."""
+    # -- catalog ---------------------------------------------------------------------------
+
+    async def index(self) -> dict[str, bool]:
+        """Every model in the repository Triton loaded -> whether a version of it is READY."""
         try:
             if not await self._client.is_server_ready(client_timeout=2.0):
-                return False
-            checks = [self._client.is_model_ready(name, client_timeout=2.0) for name in MODEL_ROLES]
-            return all(await asyncio.gather(*checks))
-        except InferenceServerException:
+                raise ModelUnavailable("model server not ready")
+            reply = await self._client.get_model_repository_index(as_json=True, client_timeout=2.0)
+        except InferenceServerException as err:
+            raise ModelUnavailable("model server not reachable") from err
+        ready: dict[str, bool] = {}
+        for model in reply.get("models", []):
+            name = model["name"]
+            ready[name] = ready.get(name, False) or model.get("state") == "READY"
+        return ready
+
+    async def ready(self, models: tuple[str, ...] = names.ENSEMBLES) -> bool:
+        """True when the server is up and each of `models` is ready."""
+        try:
+            index = await self.index()
+        except ModelUnavailable:
             return False
+        return all(index.get(m, False) for m in models)
+
+    async def statuses(self, models: list[str]) -> list[ModelStatus]:
+        """Per-model readiness and backend, for discovery."""
+
+        async def one(name: str) -> ModelStatus:
+            try:
+                ready = await self._client.is_model_ready(name, client_timeout=2.0)
+                cfg = (await self._client.get_model_config(name, as_json=True, client_timeout=2.0))[
+                    "config"
+                ]
+                backend = cfg.get("platform") or cfg.get("backend", "")
+            except InferenceServerException:
+                ready, backend = False, ""
+            return ModelStatus(name, "1", ready, backend)
+
+        return list(await asyncio.gather(*(one(n) for n in models)))
 
     async def spec(self) -> ModelSpec:
         """Reads (once) the context sizes and output rate declared in the model configs."""
         if self._spec is None:
             try:
-                tok = await self._client.get_model_config(
-                    "linguistic_tokenizer", as_json=True, client_timeout=5.0
-                )
-                dec = await self._client.get_model_config(
-                    "token_decoder", as_json=True, client_timeout=5.0
-                )
-                voc = await self._client.get_model_config(
-                    "vocoder", as_json=True, client_timeout=5.0
+                tok, dec, voc = await asyncio.gather(
+                    *(
+                        self._client.get_model_config(n, as_json=True, client_timeout=5.0)
+                        for n in (names.LINGUISTIC_TOKENIZER, names.TOKEN_DECODER, names.VOCODER)
+                    )
                 )
             except InferenceServerException as err:
                 raise ModelUnavailable("model server not reachable") from err
@@ -103,33 +122,20 @@ class TritonModels:
             )
         return self._spec
 
-    async def statuses(self) -> list[ModelStatus]:
-        """Per-model readiness and backend, for discovery."""
-        out = []
-        for name, role in MODEL_ROLES.items():
-            try:
-                ready = await self._client.is_model_ready(name, client_timeout=2.0)
-                cfg = (await self._client.get_model_config(name, as_json=True, client_timeout=2.0))[
-                    "config"
-                ]
-                backend = cfg.get("platform") or cfg.get("backend", "")
-            except InferenceServerException:
-                ready, backend = False, ""
-            out.append(ModelStatus(name, role, "1", ready, backend))
-        return out
+    # -- unary models ----------------------------------------------------------------------
 
     async def tokenize(self, waveform: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Runs the tokenize ensemble on one 16 kHz window; returns (linguistic, semantic)."""
         wav = InferInput("waveform", [1, len(waveform)], "FP32")
         wav.set_data_from_numpy(np.ascontiguousarray(waveform, np.float32)[None, :])
-        result = await self._infer(TOKENIZE, [wav], ["linguistic_tokens", "semantic_tokens"])
+        result = await self._infer(names.TOKENIZE, [wav], ["linguistic_tokens", "semantic_tokens"])
         return result.as_numpy("linguistic_tokens")[0], result.as_numpy("semantic_tokens")[0]
 
     async def decode(self, interleaved: np.ndarray) -> np.ndarray:
         """Runs the detokenize ensemble on interleaved ids; returns the waveform."""
         ids = InferInput("audio_tokens", [1, len(interleaved)], "INT64")
         ids.set_data_from_numpy(np.ascontiguousarray(interleaved, np.int64)[None, :])
-        result = await self._infer(DETOKENIZE, [ids], ["waveform"])
+        result = await self._infer(names.DETOKENIZE, [ids], ["waveform"])
         return result.as_numpy("waveform")[0]
 
     async def _infer(self, model: str, inputs: list[InferInput], outputs: list[str]):
@@ -138,10 +144,109 @@ class TritonModels:
                 model,
                 inputs,
                 outputs=[InferRequestedOutput(o) for o in outputs],
+                request_id=request_id(),
                 client_timeout=self._timeout_s,
             )
         except InferenceServerException as err:
-            if err.status() in _UNAVAILABLE:
-                raise ModelUnavailable(f"model server unavailable for {model}") from err
-            log.error("triton_infer_failed", model=model, status=err.status(), error=err.message())
-            raise ModelFailed(f"model {model} failed") from err
+            raise _domain_error(model, err) from err
+
+    # -- decoupled models ------------------------------------------------------------------
+
+    def generator(self, model: str) -> TritonStreamingGenerator:
+        """A `core.ports.StreamingGenerator` over one decoupled model."""
+        if self._stream_channel is None:
+            self._stream_channel = grpc.aio.insecure_channel(
+                self.url,
+                options=[
+                    ("grpc.max_send_message_length", _MAX_MESSAGE),
+                    ("grpc.max_receive_message_length", _MAX_MESSAGE),
+                ],
+            )
+        return TritonStreamingGenerator(
+            triton_grpc.GRPCInferenceServiceStub(self._stream_channel), model, self._timeout_s
+        )
+
+
+def _request(
+    model: str,
+    inputs: Mapping[str, np.ndarray],
+    outputs: tuple[str, ...],
+    parameters: Mapping[str, str | int | float | bool] | None,
+) -> service_pb2.ModelInferRequest:
+    req = service_pb2.ModelInferRequest(model_name=model, id=request_id())
+    for name, value in inputs.items():
+        arr = np.ascontiguousarray(value)
+        dtype = np_to_triton_dtype(arr.dtype)
+        req.inputs.add(name=name, datatype=dtype, shape=arr.shape)
+        raw = serialize_byte_tensor(arr) if dtype == "BYTES" else arr
+        req.raw_input_contents.append(raw.tobytes())
+    for name in outputs:
+        req.outputs.add(name=name)
+    # Without this Triton sends nothing when a model ends with a bare final flag.
+    req.parameters["triton_enable_empty_final_response"].bool_param = True
+    for key, value in (parameters or {}).items():
+        p = req.parameters[key]
+        if isinstance(value, bool):
+            p.bool_param = value
+        elif isinstance(value, int):
+            p.int64_param = value
+        elif isinstance(value, float):
+            p.double_param = value
+        else:
+            p.string_param = str(value)
+    return req
+
+
+class TritonStreamingGenerator:
+    """One decoupled Triton model as an async iterator of responses (`StreamingGenerator`)."""
+
+    def __init__(
+        self, stub: triton_grpc.GRPCInferenceServiceStub, model: str, timeout_s: float
+    ) -> None:
+        self._stub = stub
+        self.model = model
+        self._timeout_s = timeout_s
+
+    async def generate(
+        self,
+        inputs: Mapping[str, np.ndarray],
+        *,
+        outputs: tuple[str, ...],
+        parameters: Mapping[str, str | int | float | bool] | None = None,
+        timeout_s: float | None = None,
+    ) -> AsyncIterator[dict[str, np.ndarray]]:
+        request = _request(self.model, inputs, outputs, parameters)
+        finished = asyncio.Event()
+
+        async def requests():
+            yield request
+            await finished.wait()  # keep our half open until the model's final response
+
+        call = self._stub.ModelStreamInfer(
+            requests(), timeout=timeout_s if timeout_s is not None else self._timeout_s
+        )
+        try:
+            async for response in call:
+                if response.error_message:
+                    log.error(
+                        "triton_stream_failed", model=self.model, error=response.error_message
+                    )
+                    raise ModelFailed(f"model {self.model} failed")
+                reply = response.infer_response
+                if reply.outputs:
+                    result = InferResult(reply)
+                    yield {o.name: result.as_numpy(o.name) for o in reply.outputs}
+                if reply.parameters[_FINAL].bool_param:
+                    return
+            raise ModelFailed(f"model {self.model} ended its stream without a final response")
+        except grpc.aio.AioRpcError as err:
+            if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise DeadlineExceeded(f"model {self.model} did not finish in time") from err
+            if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+                raise ModelUnavailable(f"model server unavailable for {self.model}") from err
+            log.error("triton_stream_failed", model=self.model, status=err.code().name)
+            raise ModelFailed(f"model {self.model} failed") from err
+        finally:
+            finished.set()
+            # Leaving early (break, error, caller cancelled): cancel the request in Triton.
+            call.cancel()

@@ -4,33 +4,52 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from pathlib import Path
 
 import grpc
 import pytest
 from voxgate.config import Settings, default_model_repository
+from voxgate.model_names import ONNX_MODELS
 from voxgate.runtime import EmbeddedTriton
 from voxgate.server import create_server
 from voxgate.triton import TritonModels
 
 MODEL_REPOSITORY = Path(os.environ.get("VOXGATE_TEST_MODEL_REPOSITORY", default_model_repository()))
+TEST_MODELS = Path(__file__).resolve().parents[1] / "triton_models"  # e.g. stream_probe
 MAX_AUDIO_SECONDS = 40.0
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 CHUNK_GROUPS = 20  # small, so that ~2.4 s of audio already spans several Triton requests
 
 
 def _models_present() -> bool:
-    return all(
-        (MODEL_REPOSITORY / m / "1" / "model.onnx").exists()
-        for m in ("linguistic_tokenizer", "semantic_tokenizer", "token_decoder", "vocoder")
-    )
+    return all((MODEL_REPOSITORY / m / "1" / "model.onnx").exists() for m in ONNX_MODELS)
+
+
+def test_repository(root: Path) -> Path:
+    """voxgate's repository (linked, read-only) plus fresh copies of the test-only models."""
+    root.mkdir(parents=True, exist_ok=True)
+    for entry in MODEL_REPOSITORY.iterdir():
+        (root / entry.name).symlink_to(entry)
+    for model in TEST_MODELS.iterdir():
+        if (model / "config.pbtxt").exists():
+            shutil.copytree(model, root / model.name, ignore=shutil.ignore_patterns("*.jsonl"))
+    return root
+
+
+test_repository.__test__ = False  # a helper, not a test
 
 
 @pytest.fixture(scope="session")
-async def triton(tmp_path_factory):
+def model_repository(tmp_path_factory) -> Path:
     if not _models_present():
         pytest.fail(f"reference models missing in {MODEL_REPOSITORY}: run `voxgate models build`")
-    runtime = EmbeddedTriton(MODEL_REPOSITORY, "cpu", tmp_path_factory.mktemp("triton"))
+    return test_repository(tmp_path_factory.mktemp("repository") / "models")
+
+
+@pytest.fixture(scope="session")
+async def triton(tmp_path_factory, model_repository):
+    runtime = EmbeddedTriton(model_repository, "cpu", tmp_path_factory.mktemp("triton"))
     await runtime.start()
     models = TritonModels(runtime.url, 30.0)
     try:

@@ -10,16 +10,16 @@ import numpy as np
 
 from voxgate import audio as audiolib
 from voxgate.core.chunking import Window, plan, sample_span
+from voxgate.core.decoding import decode_all
+from voxgate.core.ports import Decoder, Tokenizer
 from voxgate.errors import InvalidArgument, OutOfRange
 from voxgate.interleave import (
     GROUP_SAMPLES,
     LINGUISTIC_PER_GROUP,
     SAMPLE_RATE,
     SEMANTIC_PER_GROUP,
-    TOKENS_PER_GROUP,
     Tokens,
 )
-from voxgate.triton import TritonModels
 
 LINGUISTIC_HOP = GROUP_SAMPLES // LINGUISTIC_PER_GROUP
 SEMANTIC_HOP = GROUP_SAMPLES // SEMANTIC_PER_GROUP
@@ -83,8 +83,9 @@ def load_16k(source: AudioSource, max_seconds: float) -> np.ndarray:
 class Tokenization:
     """Tokenize, StreamTokenize and Detokenize over the Triton models."""
 
-    def __init__(self, models: TritonModels, limits: Limits) -> None:
-        self.models = models
+    def __init__(self, tokenizer: Tokenizer, decoder: Decoder, limits: Limits) -> None:
+        self.models = tokenizer
+        self.decoder = decoder
         self.limits = limits
 
     async def tokenize(self, source: AudioSource) -> TokenizeResult:
@@ -134,20 +135,10 @@ class Tokenization:
             raise OutOfRange(
                 f"tokens: {len(ids)} ids is more than the {self.limits.max_detokenize_tokens} limit"
             )
-        spec = await self.models.spec()
-        groups = tokens.group_count
-        windows = plan(
-            0, groups, groups, self.limits.decode_chunk_groups, spec.decoder_context_groups
-        )
-        parts = await asyncio.gather(*(self._decode_window(ids, w) for w in windows))
-        wav = np.concatenate(parts)
-        data, fmt = audiolib.encode(wav, spec.output_sample_rate, out)
-        return DetokenizeResult(data, fmt, len(wav) / spec.output_sample_rate, groups)
-
-    async def _decode_window(self, ids: np.ndarray, w: Window) -> np.ndarray:
-        wav = await self.models.decode(ids[w.lo * TOKENS_PER_GROUP : w.hi * TOKENS_PER_GROUP])
-        per_group = len(wav) // (w.hi - w.lo)
-        return wav[w.skip * per_group : (w.skip + w.keep) * per_group]
+        wav = await decode_all(self.decoder, ids, self.limits.decode_chunk_groups)
+        rate = (await self.decoder.spec()).output_sample_rate
+        data, fmt = audiolib.encode(wav, rate, out)
+        return DetokenizeResult(data, fmt, len(wav) / rate, tokens.group_count)
 
 
 class TokenStream:

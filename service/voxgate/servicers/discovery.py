@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import grpc
 
-from voxgate import __version__, interleave
+from voxgate import __version__, interleave, model_names
 from voxgate.audio import MAX_RATE, MIN_RATE
-from voxgate.config import Settings
 from voxgate.errors import ModelUnavailable
 from voxgate.logs import request_id
+from voxgate.registry import ServiceContext, ServiceEntry
 from voxgate.servicers import convert
-from voxgate.triton import TritonModels
 from voxgate.v1 import discovery_pb2, discovery_pb2_grpc
-
-IMPLEMENTED = ["voxgate.v1.TokenizerService", "voxgate.v1.DiscoveryService"]
 
 
 class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
-    def __init__(self, settings: Settings, models: TritonModels) -> None:
-        self._settings = settings
-        self._models = models
+    def __init__(self, ctx: ServiceContext) -> None:
+        self._settings = ctx.settings
+        self._models = ctx.models
+        self._services = ctx.services
 
     async def GetServerInfo(
         self, request: discovery_pb2.GetServerInfoRequest, context: grpc.aio.ServicerContext
     ) -> discovery_pb2.GetServerInfoResponse:
-        statuses = await self._models.statuses()
+        statuses = await self._models.statuses(self._services.model_names())
         try:
             spec = await self._models.spec()
             lookahead, out_rate, profile = (
@@ -41,7 +39,11 @@ class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
             profile=profile,
             models=[
                 discovery_pb2.ModelInfo(
-                    name=m.name, role=m.role, version=m.version, ready=m.ready, backend=m.backend
+                    name=m.name,
+                    role=model_names.ROLES.get(m.name, ""),
+                    version=m.version,
+                    ready=m.ready,
+                    backend=m.backend,
                 )
                 for m in statuses
             ],
@@ -56,7 +58,7 @@ class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
                 pcm_encodings=convert.PCM_ENCODINGS,
                 containers=convert.CONTAINERS,
             ),
-            implemented_services=IMPLEMENTED,
+            implemented_services=self._services.implemented(),
         )
 
 
@@ -90,3 +92,11 @@ def _token_spec(lookahead_groups: int, output_rate: int) -> discovery_pb2.TokenS
         output_sample_rate_hz=output_rate,
         tokenizer_lookahead_groups=lookahead_groups,
     )
+
+
+SERVICE = ServiceEntry(
+    proto=discovery_pb2.DESCRIPTOR.services_by_name["DiscoveryService"],
+    models=(),
+    build=DiscoveryServicer,
+    add_to_server=discovery_pb2_grpc.add_DiscoveryServiceServicer_to_server,
+)

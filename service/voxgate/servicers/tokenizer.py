@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 import grpc
 from prometheus_client import Gauge
 
-from voxgate.core.tokenization import Tokenization
+from voxgate import model_names
+from voxgate.core.tokenization import Limits, Tokenization
 from voxgate.errors import InvalidArgument
 from voxgate.interleave import Tokens
 from voxgate.logs import request_id
+from voxgate.registry import ServiceContext, ServiceEntry
 from voxgate.servicers import convert
 from voxgate.v1 import tokenizer_pb2, tokenizer_pb2_grpc
 
@@ -76,3 +78,22 @@ class TokenizerServicer(tokenizer_pb2_grpc.TokenizerServiceServicer):
             audio=convert.audio_output_pb(result.data, result.fmt, result.duration_seconds),
             group_count=result.group_count,
         )
+
+
+def _build(ctx: ServiceContext) -> TokenizerServicer:
+    s = ctx.settings
+    limits = Limits(
+        max_audio_seconds=s.max_audio_seconds,
+        max_detokenize_tokens=s.max_detokenize_tokens,
+        chunk_groups=s.chunk_groups,
+        decode_chunk_groups=s.decode_chunk_groups,
+    )
+    return TokenizerServicer(Tokenization(ctx.models, ctx.models, limits))
+
+
+SERVICE = ServiceEntry(
+    proto=tokenizer_pb2.DESCRIPTOR.services_by_name["TokenizerService"],
+    models=(*model_names.ENSEMBLES, *model_names.ONNX_MODELS),
+    build=_build,
+    add_to_server=tokenizer_pb2_grpc.add_TokenizerServiceServicer_to_server,
+)

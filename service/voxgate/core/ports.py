@@ -1,0 +1,81 @@
+"""What the use cases need from models, independent of who serves them (Triton in production).
+
+`voxgate.triton` implements these protocols; tests may pass any object with the same methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Model constants the use cases plan requests with, declared by the deployed models."""
+
+    context_groups: int  # tokenizer look-ahead (and look-behind), in 120 ms groups
+    decoder_context_groups: int  # decoder context on each side, in groups
+    output_sample_rate: int  # the decoder's native rate
+    profile: str  # "reference" or "step-audio"
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Readiness of one model as the model server reports it."""
+
+    name: str
+    version: str
+    ready: bool
+    backend: str
+
+
+class SpecSource(Protocol):
+    async def spec(self) -> ModelSpec:
+        """The deployed models' planning constants (ModelUnavailable while they load)."""
+        ...
+
+
+class Tokenizer(SpecSource, Protocol):
+    async def tokenize(self, waveform: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One 16 kHz mono window -> (linguistic codes, semantic codes)."""
+        ...
+
+
+class Decoder(SpecSource, Protocol):
+    async def decode(self, interleaved: np.ndarray) -> np.ndarray:
+        """Interleaved ids of whole groups -> waveform at `spec().output_sample_rate`."""
+        ...
+
+
+class StreamingGenerator(Protocol):
+    def generate(
+        self,
+        inputs: Mapping[str, np.ndarray],
+        *,
+        outputs: tuple[str, ...],
+        parameters: Mapping[str, str | int | float | bool] | None = None,
+        timeout_s: float | None = None,
+    ) -> AsyncIterator[dict[str, np.ndarray]]:
+        """Streams the outputs of one request to a decoupled model, response by response.
+
+        Ends when the model sends its final flag. Raises ModelFailed / ModelUnavailable /
+        DeadlineExceeded; leaving the iteration early (break, cancel) cancels the request in
+        the model server.
+        """
+        ...
+
+
+class ModelCatalog(Protocol):
+    async def index(self) -> dict[str, bool]:
+        """Every model the model server's repository holds -> whether it is ready to serve.
+
+        Raises ModelUnavailable when the server cannot be asked or is not ready.
+        """
+        ...
+
+    async def statuses(self, names: list[str]) -> list[ModelStatus]:
+        """Per-model readiness and backend, for discovery."""
+        ...

@@ -1,0 +1,97 @@
+"""The service registry: each feature declares its proto service, the models it needs and how
+to build its servicer; that one declaration drives registration, reflection, per-service
+health, admission (UNIMPLEMENTED when the deployment lacks a model) and GetServerInfo.
+
+Adding a service: write its servicer module with a `SERVICE = ServiceEntry(...)` and list it in
+`default_services()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf.descriptor import ServiceDescriptor
+
+from voxgate.config import Settings
+from voxgate.core.deployment import Availability, Deployment
+from voxgate.errors import Unimplemented
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """What a servicer may be built from."""
+
+    settings: Settings
+    models: Any  # voxgate.triton.TritonModels: implements every port of core.ports
+    services: ServiceSet
+
+
+@dataclass(frozen=True)
+class ServiceEntry:
+    """One proto service of the API and what it takes to serve it."""
+
+    proto: ServiceDescriptor
+    models: tuple[str, ...]  # Triton model names that must be in the repository and ready
+    build: Callable[[ServiceContext], object]
+    add_to_server: Callable[[object, grpc.aio.Server], None]
+
+    @property
+    def name(self) -> str:
+        return self.proto.full_name
+
+
+def default_services() -> tuple[ServiceEntry, ...]:
+    """Every service of the v1 API, in the order GetServerInfo lists them."""
+    from voxgate.servicers import chat, discovery, synthesis, tokenizer
+
+    return (tokenizer.SERVICE, synthesis.SERVICE, chat.SERVICE, discovery.SERVICE)
+
+
+class ServiceSet:
+    """The services of one server and what the current deployment lets each of them do."""
+
+    def __init__(self, entries: Iterable[ServiceEntry]) -> None:
+        self.entries = tuple(entries)
+        self.deployment = Deployment.unknown()
+        self._by_name = {e.name: e for e in self.entries}
+
+    @property
+    def names(self) -> list[str]:
+        return [e.name for e in self.entries]
+
+    def availability(self, service: str) -> Availability:
+        return self.deployment.availability(self._by_name[service].models)
+
+    def implemented(self) -> list[str]:
+        """Services this deployment has (their models are in the repository)."""
+        return [n for n in self.names if self.availability(n) is not Availability.ABSENT]
+
+    def health(self) -> dict[str, bool]:
+        """grpc.health.v1 service name -> SERVING; "" covers the services the deployment has."""
+        status = {n: self.availability(n) is Availability.READY for n in self.names}
+        status[""] = all(status[n] for n in self.implemented())
+        return status
+
+    def admit(self, service: str) -> None:
+        """Raises Unimplemented for a service whose models this deployment does not have."""
+        entry = self._by_name.get(service)
+        if entry is None or self.availability(service) is not Availability.ABSENT:
+            return
+        missing = [m for m in entry.models if m not in self.deployment.models]
+        raise Unimplemented(
+            f"{entry.proto.name} is not served here: this deployment has no "
+            f"{', '.join(missing)} model"
+        )
+
+    def model_names(self) -> list[str]:
+        """Models of the repository (once known), else the ones the services need."""
+        if self.deployment.known:
+            return sorted(self.deployment.models)
+        return sorted({m for e in self.entries for m in e.models})
+
+    def register(self, context: ServiceContext, server: grpc.aio.Server) -> None:
+        for entry in self.entries:
+            entry.add_to_server(entry.build(context), server)
