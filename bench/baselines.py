@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from voxgate.interleave import SAMPLE_RATE
 
 CODEC2_MODES = {"700C": 700.0, "1300": 1300.0, "3200": 3200.0}
 
@@ -29,14 +30,15 @@ def codec2_roundtrip(wav16k: np.ndarray, mode: str) -> tuple[np.ndarray, int]:
     """
     with tempfile.TemporaryDirectory(prefix="c2bench") as tmp:
         t = Path(tmp)
-        sf.write(t / "in.wav", np.asarray(wav16k, dtype=np.float32), 16000, subtype="PCM_16")
+        sf.write(t / "in.wav", np.asarray(wav16k, dtype=np.float32), SAMPLE_RATE, subtype="PCM_16")
         raw = ["-t", "raw", "-e", "signed", "-b", "16", "-c", "1"]
         _run(["sox", str(t / "in.wav"), "-r", "8000", *raw, str(t / "a.raw")])
         _run(["c2enc", mode, str(t / "a.raw"), str(t / "a.bit")])
         _run(["c2dec", mode, str(t / "a.bit"), str(t / "b.raw")])
-        _run(["sox", "-r", "8000", *raw, str(t / "b.raw"), "-r", "16000", str(t / "out.wav")])
+        rate = str(SAMPLE_RATE)
+        _run(["sox", "-r", "8000", *raw, str(t / "b.raw"), "-r", rate, str(t / "out.wav")])
         out, sr = sf.read(t / "out.wav", dtype="float32")
-        assert sr == 16000
+        assert sr == SAMPLE_RATE
         return out, (t / "a.bit").stat().st_size
 
 
@@ -44,8 +46,8 @@ def bandlimit_8k(wav16k: np.ndarray) -> np.ndarray:
     """Resample 16 → 8 → 16 kHz with sox (the band Codec2 sees), 16-bit as Codec2 gets it."""
     with tempfile.TemporaryDirectory(prefix="bl8k") as tmp:
         t = Path(tmp)
-        sf.write(t / "in.wav", np.asarray(wav16k, dtype=np.float32), 16000, subtype="PCM_16")
+        sf.write(t / "in.wav", np.asarray(wav16k, dtype=np.float32), SAMPLE_RATE, subtype="PCM_16")
         _run(["sox", str(t / "in.wav"), "-r", "8000", str(t / "a.wav")])
-        _run(["sox", str(t / "a.wav"), "-r", "16000", str(t / "out.wav")])
+        _run(["sox", str(t / "a.wav"), "-r", str(SAMPLE_RATE), str(t / "out.wav")])
         out, _ = sf.read(t / "out.wav", dtype="float32")
         return out

@@ -1,7 +1,7 @@
 """Scoring helpers for the quality benchmark: text normalisation, WER, delay alignment, STOI, PESQ.
 
 Heavy dependencies (jiwer, pystoi, pesq, pocketsphinx) are imported lazily, so this module
-imports with numpy alone.
+imports with numpy (and voxgate, for the sample rate) alone.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from voxgate.interleave import SAMPLE_RATE
 
-SAMPLE_RATE = 16000
 MAX_DELAY_S = 0.150
 
 _PUNCT = re.compile(r"[^a-z0-9' ]+")

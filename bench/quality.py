@@ -25,6 +25,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from voxgate.interleave import (
+    GROUP_SAMPLES,
+    LINGUISTIC_CODES,
+    SAMPLE_RATE,
+    SEMANTIC_CODES,
+    interleave,
+)
+from voxgate.model_names import (
+    LINGUISTIC_TOKENIZER,
+    ONNX_MODELS,
+    SEMANTIC_TOKENIZER,
+    TOKEN_DECODER,
+    VOCODER,
+)
+from voxgate.reference import corpus as ref_corpus
+from voxgate.reference.dsp import LING_HOP, SEM_HOP
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -32,14 +48,15 @@ import baselines
 import metrics
 
 REPO = Path(__file__).resolve().parents[1]
-SR = 16000
-GROUP = 1920  # samples per token group (120 ms)
 TEST_SEED = 20261121
 MAIN_SET = "slt"
 SECOND_SET = "gbclan"
-SET_VOICES = {MAIN_SET: "flite slt", SECOND_SET: "espeak-ng en-gb-x-gbclan+f5"}
+ESPEAK_TEST_VOICE = f"{ref_corpus.HELD_OUT_ESPEAK_VOICE}+{ref_corpus.HELD_OUT_ESPEAK_VARIANT}"
+SET_VOICES = {
+    MAIN_SET: f"flite {ref_corpus.HELD_OUT_FLITE_VOICE}",
+    SECOND_SET: f"espeak-ng {ESPEAK_TEST_VOICE}",
+}
 CODEC = "voxgate reference"
-ONNX_FOLDERS = ["linguistic_tokenizer", "semantic_tokenizer", "token_decoder", "vocoder"]
 TARGETS = {"stoi": 0.85, "wer": 0.45, "enc_rtf": 0.01, "dec_rtf": 0.02}
 
 
@@ -56,45 +73,23 @@ class Corpus:
     source: str
 
 
-def _as_wav16k(obj) -> np.ndarray:
-    """Accept an array or (array, rate) from the corpus helpers; return 16 kHz float32 mono."""
-    rate = SR
-    if isinstance(obj, tuple):
-        obj, rate = obj
-    wav = np.asarray(obj)
-    if wav.dtype.kind == "i":
-        wav = wav.astype(np.float32) / 32768.0
-    wav = wav.astype(np.float32)
-    if wav.ndim > 1:
-        wav = wav.mean(axis=-1) if wav.shape[-1] < wav.shape[0] else wav.mean(axis=0)
-    if rate != SR:
-        import soxr
-
-        wav = soxr.resample(wav, rate, SR).astype(np.float32)
-    return wav
-
-
 def load_corpus(n: int, second_set: bool) -> Corpus:
-    """Held-out sentences from `voxgate.reference.corpus` (fallback: bench/corpus_fallback.py)."""
-    try:
-        from voxgate.reference import corpus as ref_corpus
+    """Held-out sentences and voices from `voxgate.reference.corpus` (16 kHz float32 mono)."""
+    texts = list(ref_corpus.sentences(TEST_SEED, n, split="test"))
 
-        texts = list(ref_corpus.sentences(TEST_SEED, n, split="test"))
-        flite, espeak = ref_corpus.synthesize_flite, ref_corpus.synthesize_espeak
-        source = "voxgate.reference.corpus (split='test')"
-    except (ImportError, AttributeError, TypeError) as exc:
-        import corpus_fallback as ref_corpus
+    def flite(text: str) -> np.ndarray:
+        return ref_corpus.synthesize_flite(text, ref_corpus.HELD_OUT_FLITE_VOICE)
 
-        print(f"[corpus] voxgate.reference.corpus unusable ({exc!r}); using bench fallback")
-        texts = ref_corpus.sentences(TEST_SEED, n)
-        flite, espeak = ref_corpus.synthesize_flite, ref_corpus.synthesize_espeak
-        source = "bench/corpus_fallback.py"
+    def espeak(text: str) -> np.ndarray:
+        return ref_corpus.synthesize_espeak(
+            text, ref_corpus.HELD_OUT_ESPEAK_VOICE, ref_corpus.HELD_OUT_ESPEAK_VARIANT
+        )
+
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
-        audio = {MAIN_SET: [_as_wav16k(a) for a in pool.map(lambda t: flite(t, "slt"), texts)]}
+        audio = {MAIN_SET: list(pool.map(flite, texts))}
         if second_set:
-            gb = pool.map(lambda t: espeak(t, "en-gb-x-gbclan+f5"), texts)
-            audio[SECOND_SET] = [_as_wav16k(a) for a in gb]
-    return Corpus(texts, audio, source)
+            audio[SECOND_SET] = list(pool.map(espeak, texts))
+    return Corpus(texts, audio, "voxgate.reference.corpus (split='test')")
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,23 +108,20 @@ class System:
 
 def make_codec_system(model_dir: Path) -> tuple[System | None, dict]:
     """Wrap ReferenceCodec as a System; (None, info) when it cannot be loaded."""
+    from voxgate.reference.codec import ReferenceCodec
+
     info: dict = {}
-    try:
-        from voxgate.reference.codec import ReferenceCodec, interleave
-    except ImportError as exc:
-        info["error"] = f"voxgate.reference.codec unavailable: {exc}"
-        return None, info
     try:
         codec = ReferenceCodec(model_dir)
     except Exception as exc:
         info["error"] = f"ReferenceCodec({model_dir}) failed: {exc!r}"
         return None, info
-    vocab_l, vocab_s = 1024, 4096
-    bitrate = SR / 960 * math.log2(vocab_l) + SR / 640 * math.log2(vocab_s)
+    bitrate = SAMPLE_RATE / LING_HOP * math.log2(LINGUISTIC_CODES)
+    bitrate += SAMPLE_RATE / SEM_HOP * math.log2(SEMANTIC_CODES)
     system = System(CODEC, bitrate, lambda x: x)
 
     def roundtrip(wav: np.ndarray) -> np.ndarray:
-        pad = (-len(wav)) % GROUP  # whole groups, so no tail is dropped
+        pad = (-len(wav)) % GROUP_SAMPLES  # whole groups, so no tail is dropped
         x = np.concatenate([wav, np.zeros(pad, np.float32)]).astype(np.float32)
         lin, sem = codec.tokenize(x)
         lin, sem = np.asarray(lin).reshape(-1), np.asarray(sem).reshape(-1)
@@ -138,7 +130,6 @@ def make_codec_system(model_dir: Path) -> tuple[System | None, dict]:
         return np.asarray(out, dtype=np.float32).reshape(-1)
 
     system.fn = roundtrip
-    info["interleave"] = interleave
     info["codec"] = codec
     return system, info
 
@@ -202,7 +193,8 @@ def score_system(system: System, corpus: Corpus, pool: Executor) -> dict:
 def token_entropy(tokens: list) -> dict:
     """Unigram entropy of each stream over the test set → entropy-coded bit/s (information)."""
     out = {}
-    for i, (name, vocab, hop) in enumerate((("linguistic", 1024, 960), ("semantic", 4096, 640))):
+    streams = (("linguistic", LINGUISTIC_CODES, LING_HOP), ("semantic", SEMANTIC_CODES, SEM_HOP))
+    for i, (name, vocab, hop) in enumerate(streams):
         seq = np.concatenate([t[i] for t in tokens]) if tokens else np.zeros(0, np.int64)
         if len(seq) == 0:
             continue
@@ -212,7 +204,7 @@ def token_entropy(tokens: list) -> dict:
             "codes_used": int((p > 0).sum()),
             "vocab": vocab,
             "entropy_bits": h,
-            "entropy_bit_s": h * SR / hop,
+            "entropy_bit_s": h * SAMPLE_RATE / hop,
         }
     return out
 
@@ -224,7 +216,7 @@ def token_entropy(tokens: list) -> dict:
 def onnx_sizes(model_dir: Path) -> dict:
     """Bytes of each model's ONNX file (plus an external-data file next to it, if any)."""
     sizes = {}
-    for folder in ONNX_FOLDERS:
+    for folder in ONNX_MODELS:
         d = model_dir / folder / "1"
         files = [p for p in d.glob("model.onnx*") if p.is_file()] if d.is_dir() else []
         if files:
@@ -237,7 +229,7 @@ def onnx_hashes(model_dir: Path) -> dict:
     import hashlib
 
     out = {}
-    for folder in ONNX_FOLDERS:
+    for folder in ONNX_MODELS:
         p = model_dir / folder / "1" / "model.onnx"
         if p.is_file():
             out[folder] = hashlib.sha256(p.read_bytes()).hexdigest()
@@ -279,12 +271,12 @@ def _median_time(fn: Callable[[], object], repeats: int, mins: list) -> float:
     return float(np.median(times))
 
 
-def measure_rtf(model_dir: Path, clip: np.ndarray, repeats: int, interleave_fn, codec=None) -> dict:
+def measure_rtf(model_dir: Path, clip: np.ndarray, repeats: int, codec=None) -> dict:
     """Single-thread onnxruntime encode/decode real-time factors on one clip (median of repeats).
 
     With `codec`, also checks that its tokens equal those of the bare ONNX sessions.
     """
-    paths = {f: model_dir / f / "1" / "model.onnx" for f in ONNX_FOLDERS}
+    paths = {f: model_dir / f / "1" / "model.onnx" for f in ONNX_MODELS}
     missing = [f for f, p in paths.items() if not p.is_file()]
     if missing:
         return {"error": f"missing ONNX files: {missing}"}
@@ -295,10 +287,10 @@ def measure_rtf(model_dir: Path, clip: np.ndarray, repeats: int, interleave_fn, 
         return s.run(None, {s.get_inputs()[0].name: x})[0]
 
     x = clip[None, :].astype(np.float32)
-    lin = run("linguistic_tokenizer", x)
-    sem = run("semantic_tokenizer", x)
-    ids = np.asarray(interleave_fn(lin[0], sem[0]), dtype=np.int64).reshape(1, -1)
-    dur = len(clip) / SR
+    lin = run(LINGUISTIC_TOKENIZER, x)
+    sem = run(SEMANTIC_TOKENIZER, x)
+    ids = interleave(lin[0], sem[0]).reshape(1, -1)
+    dur = len(clip) / SAMPLE_RATE
     match = None
     if codec is not None:
         cl, cs = codec.tokenize(clip)
@@ -308,18 +300,18 @@ def measure_rtf(model_dir: Path, clip: np.ndarray, repeats: int, interleave_fn, 
         )
     mins: list[float] = []
     load = os.getloadavg()[0]
-    t_lin = _median_time(lambda: run("linguistic_tokenizer", x), repeats, mins)
-    t_sem = _median_time(lambda: run("semantic_tokenizer", x), repeats, mins)
-    t_dec = _median_time(lambda: run("token_decoder", ids), repeats, mins)
-    feats = run("token_decoder", ids)
-    t_voc = _median_time(lambda: run("vocoder", feats), repeats, mins)
+    t_lin = _median_time(lambda: run(LINGUISTIC_TOKENIZER, x), repeats, mins)
+    t_sem = _median_time(lambda: run(SEMANTIC_TOKENIZER, x), repeats, mins)
+    t_dec = _median_time(lambda: run(TOKEN_DECODER, ids), repeats, mins)
+    feats = run(TOKEN_DECODER, ids)
+    t_voc = _median_time(lambda: run(VOCODER, feats), repeats, mins)
     return {
         "clip_s": dur,
         "repeats": repeats,
-        "linguistic_tokenizer_rtf": t_lin / dur,
-        "semantic_tokenizer_rtf": t_sem / dur,
-        "token_decoder_rtf": t_dec / dur,
-        "vocoder_rtf": t_voc / dur,
+        f"{LINGUISTIC_TOKENIZER}_rtf": t_lin / dur,
+        f"{SEMANTIC_TOKENIZER}_rtf": t_sem / dur,
+        f"{TOKEN_DECODER}_rtf": t_dec / dur,
+        f"{VOCODER}_rtf": t_voc / dur,
         "enc_rtf": (t_lin + t_sem) / dur,
         "dec_rtf": (t_dec + t_voc) / dur,
         "enc_rtf_fastest": (mins[0] + mins[1]) / dur,
@@ -329,14 +321,6 @@ def measure_rtf(model_dir: Path, clip: np.ndarray, repeats: int, interleave_fn, 
         "tokens": [int(lin.shape[-1]), int(sem.shape[-1])],
         "codec_tokens_match_onnx": match,
     }
-
-
-def _interleave_fallback(lin: np.ndarray, sem: np.ndarray) -> np.ndarray:
-    """Contract layout: [l, l, s, s, s] per group, semantic ids offset by 1024."""
-    g = min(len(lin) // 2, len(sem) // 3)
-    l2 = np.asarray(lin[: 2 * g]).reshape(g, 2)
-    s3 = np.asarray(sem[: 3 * g]).reshape(g, 3) + 1024
-    return np.concatenate([l2, s3], axis=1).reshape(-1).astype(np.int64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -422,7 +406,7 @@ def render_markdown(results: dict) -> str:
             "| model | RTF |",
             "|---|---|",
         ]
-        for k in ONNX_FOLDERS:
+        for k in ONNX_MODELS:
             lines.append(f"| {k} | {rtf[k + '_rtf']:.5f} |")
         lines.append(f"| **encode** (both tokenizers) | **{rtf['enc_rtf']:.5f}** |")
         lines.append(f"| **decode** (token_decoder + vocoder) | **{rtf['dec_rtf']:.5f}** |")
@@ -521,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
 
     corpus = load_corpus(n, second_set=not args.no_second_voice)
     words = sum(len(metrics.normalise_text(t).split()) for t in corpus.texts)
-    dur = {s: sum(len(w) for w in ws) / SR for s, ws in corpus.audio.items()}
+    dur = {s: sum(len(w) for w in ws) / SAMPLE_RATE for s, ws in corpus.audio.items()}
     print(f"[corpus] {n} sentences, {words} words, {corpus.source}; audio s: {dur}")
 
     # Scoring workers are spawned (not forked) before any onnxruntime session exists.
@@ -568,14 +552,8 @@ def main(argv: list[str] | None = None) -> int:
     rtf: dict = {}
     if CODEC in results["systems"]:
         clip = np.concatenate(corpus.audio[MAIN_SET])
-        clip = clip[: (min(len(clip), 20 * SR) // GROUP) * GROUP]
-        rtf = measure_rtf(
-            args.model_dir,
-            clip,
-            repeats,
-            info.get("interleave") or _interleave_fallback,
-            info.get("codec"),
-        )
+        clip = clip[: (min(len(clip), 20 * SAMPLE_RATE) // GROUP_SAMPLES) * GROUP_SAMPLES]
+        rtf = measure_rtf(args.model_dir, clip, repeats, info.get("codec"))
         if rtf.get("codec_tokens_match_onnx") is False:
             results["notes"].append("ReferenceCodec tokens differ from the bare ONNX models'")
         print(f"[rtf] {json.dumps({k: v for k, v in rtf.items() if 'rtf' in k or k == 'error'})}")

@@ -47,7 +47,7 @@ _HELP = {
     "triton_url": "use this external Triton (host:port, gRPC) instead of starting one",
     "model_repository": "Triton model repository of the embedded server",
     "model_config_name": "Triton --model-config-name (cpu or gpu)",
-    "run_dir": "where the embedded Triton's backend folder and logs live",
+    "run_dir": "where each embedded Triton makes its private run folder (backends, log)",
     "triton_start_timeout_s": "seconds to wait for the embedded Triton's models to be ready",
     "max_audio_seconds": "longest accepted audio (OUT_OF_RANGE beyond)",
     "max_request_bytes": "largest accepted gRPC message (RESOURCE_EXHAUSTED beyond)",

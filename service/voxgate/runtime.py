@@ -5,10 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import fcntl
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +21,14 @@ from voxgate.logs import get_logger
 log = get_logger(__name__)
 
 _PR_SET_PDEATHSIG = 1
+RUN_DIR_PREFIX = "voxgate-"
+_LOCK_NAME = ".lock"
+
+
+def default_backend_sources() -> Path:
+    """The repository's `triton_backends/`, next to `service/` in a source checkout (found the
+    same way as `config.default_model_repository()`)."""
+    return Path(__file__).resolve().parents[2] / "triton_backends"
 
 
 @dataclass(frozen=True)
@@ -53,20 +65,91 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
-def prepare_backends(install: TritonInstall, run_dir: Path) -> Path:
-    """A backend folder whose python/ holds the backend library and this Python's stub."""
-    python = run_dir / "backends" / "python"
+def prepare_backends(install: TritonInstall, run_dir: Path, sources: Path | None = None) -> Path:
+    """Fills `run_dir/backends`: python/ (the Python backend library and this Python's stub)
+    and one folder per Python-based backend of `sources` (each a folder holding model.py).
+
+    Triton 2.51 refuses a Python-based backend whose libtriton_python.so resolves outside the
+    backend directory, so the library is hard-linked (or copied), never symlinked.
+    """
+    sources = default_backend_sources() if sources is None else sources
+    backends = run_dir / "backends"
+    python = backends / "python"
     python.mkdir(parents=True, exist_ok=True)
-    for src in (
-        install.python_backend / "libtriton_python.so",
-        install.python_backend / "triton_python_backend_utils.py",
-        install.stub,
-    ):
-        link = python / src.name
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(src)
-    return python.parent
+    library = install.python_backend / "libtriton_python.so"
+    for src in (library, install.python_backend / "triton_python_backend_utils.py", install.stub):
+        dest = python / src.name
+        if dest.is_symlink() or dest.exists():
+            dest.unlink()
+        if src == library:
+            try:
+                os.link(src, dest)
+            except OSError:  # another file system, or links not allowed
+                shutil.copy2(src, dest)
+        else:
+            dest.symlink_to(src)
+    found = sorted(p.parent for p in sources.glob("*/model.py"))
+    if not found:
+        raise FileNotFoundError(f"no Triton Python-based backend (*/model.py) in {sources}")
+    for folder in found:
+        dest = backends / folder.name
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.copytree(folder, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return backends
+
+
+def _holds_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def create_run_dir(parent: Path) -> tuple[Path, int]:
+    """A new private folder `parent/voxgate-XXXX` and the open descriptor of its lock file.
+
+    The lock (flock) is held as long as the owning process lives; a folder whose lock nobody
+    holds belongs to a process that died without cleaning up (SIGKILL) and is removed here.
+    """
+    parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_run_dirs(parent)
+    path = Path(tempfile.mkdtemp(prefix=RUN_DIR_PREFIX, dir=parent))
+    # Locked before it gets the name other instances look for, so none can take it meanwhile.
+    fd = os.open(path / (_LOCK_NAME + ".new"), os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    if not _holds_lock(fd):  # pragma: no cover - a fresh file nobody else knows of
+        os.close(fd)
+        raise RuntimeError(f"cannot lock {path}")
+    os.replace(path / (_LOCK_NAME + ".new"), path / _LOCK_NAME)
+    return path, fd
+
+
+def remove_stale_run_dirs(parent: Path) -> list[Path]:
+    """Removes run folders under `parent` whose owner is gone (lock file present, unlocked)."""
+    removed = []
+    for path in parent.glob(RUN_DIR_PREFIX + "*"):
+        lock = path / _LOCK_NAME
+        try:  # a folder without a lock file may be one that is being created: leave it
+            fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            if _holds_lock(fd):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+        finally:
+            os.close(fd)
+    if removed:
+        log.info("triton_run_dirs_removed", stale=[str(p) for p in removed])
+    return removed
+
+
+def _remove_run_dir(path: Path, fd: int) -> None:
+    """Deletes a run folder, then releases its lock (also called at interpreter exit)."""
+    shutil.rmtree(path, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        os.close(fd)
 
 
 def child_environment(install: TritonInstall) -> dict[str, str]:
@@ -86,18 +169,26 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 class EmbeddedTriton:
-    """One supervised tritonserver on loopback; restarted with backoff if it dies."""
+    """One supervised tritonserver on loopback; restarted with backoff if it dies.
+
+    Each instance works in a private folder created under `run_dir` at start (its backend
+    folder and Triton's log), so instances never touch each other's files; `stop()` removes it,
+    and so does interpreter exit if `stop()` was never called. Folders left behind by a killed
+    process are removed by the next instance that starts under the same `run_dir`.
+    """
 
     def __init__(self, model_repository: Path, model_config_name: str, run_dir: Path) -> None:
         self.install = TritonInstall.find()
         self.model_repository = model_repository
         self.model_config_name = model_config_name
-        self.run_dir = run_dir
+        self.parent_dir = run_dir
+        self.run_dir: Path | None = None  # the private folder, while started
+        self.log_path: Path | None = None
         self.grpc_port = free_port()
-        self.log_path = run_dir / f"tritonserver-{os.getpid()}.log"
         self.restarts = 0
         self._process: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task | None = None
+        self._cleanup: weakref.finalize | None = None
         self._stopping = False
 
     @property
@@ -110,9 +201,18 @@ class EmbeddedTriton:
 
     async def start(self) -> None:
         """Launches the server and its supervisor; readiness is checked by the caller."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._backends = prepare_backends(self.install, self.run_dir)
-        await self._launch()
+        if self.run_dir is not None:
+            raise RuntimeError("this EmbeddedTriton is already started")
+        self._stopping = False
+        path, fd = create_run_dir(self.parent_dir)
+        self._cleanup = weakref.finalize(self, _remove_run_dir, path, fd)
+        self.run_dir, self.log_path = path, path / "tritonserver.log"
+        try:
+            self._backends = prepare_backends(self.install, path)
+            await self._launch()
+        except BaseException:
+            self._remove_run_dir()
+            raise
         self._supervisor = asyncio.create_task(self._supervise(), name="triton-supervisor")
 
     async def _launch(self) -> None:
@@ -156,7 +256,10 @@ class EmbeddedTriton:
                 await self._launch()
 
     def log_tail(self, lines: int = 30) -> str:
-        """Triton's error lines (model load failures come first), then the last lines."""
+        """Triton's error lines (model load failures come first), then the last lines; empty
+        before start and after stop (the log lives in the private folder)."""
+        if self.log_path is None:
+            return ""
         with contextlib.suppress(OSError):
             text = self.log_path.read_text(errors="replace").splitlines()
             errors = [line for line in text if line.startswith("E")][-lines:]
@@ -164,12 +267,20 @@ class EmbeddedTriton:
         return ""
 
     async def stop(self, timeout_s: float = 15.0) -> None:
-        """Stops the supervisor, then the server: SIGTERM, then SIGKILL after `timeout_s`."""
+        """Stops the supervisor, then the server (SIGTERM, then SIGKILL after `timeout_s`),
+        then removes the private folder."""
         self._stopping = True
-        if self._supervisor:
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
+        try:
+            if self._supervisor:
+                self._supervisor.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._supervisor
+                self._supervisor = None
+            await self._terminate(timeout_s)
+        finally:
+            self._remove_run_dir()
+
+    async def _terminate(self, timeout_s: float) -> None:
         proc = self._process
         if proc is None or proc.returncode is not None:
             return
@@ -181,3 +292,9 @@ class EmbeddedTriton:
             proc.kill()
             await proc.wait()
         log.info("triton_stopped", pid=proc.pid, code=proc.returncode)
+
+    def _remove_run_dir(self) -> None:
+        if self._cleanup is not None:
+            self._cleanup()  # runs once; later calls (and interpreter exit) do nothing
+            self._cleanup = None
+        self.run_dir = self.log_path = None

@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from voxgate.interleave import GROUP_SAMPLES, interleave, to_text
+from voxgate.model_names import LINGUISTIC_TOKENIZER, SEMANTIC_TOKENIZER, TOKEN_DECODER, VOCODER
 from voxgate.v1 import audio_pb2, tokenizer_pb2, tokenizer_pb2_grpc
 
 from tests.conftest import speechlike, wav_bytes
@@ -25,8 +26,8 @@ def _session(name: str) -> ort.InferenceSession:
 def whole_tokens(wav16k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The tokenizers run once on the whole recording, in-process: the reference."""
     x = wav16k[None, :].astype(np.float32)
-    ling = _session("linguistic_tokenizer").run(None, {"waveform": x})[0][0]
-    sem = _session("semantic_tokenizer").run(None, {"waveform": x})[0][0]
+    ling = _session(LINGUISTIC_TOKENIZER).run(None, {"waveform": x})[0][0]
+    sem = _session(SEMANTIC_TOKENIZER).run(None, {"waveform": x})[0][0]
     return ling, sem
 
 
@@ -156,8 +157,8 @@ async def test_stream_flac_is_decoded_at_the_end(channel):
 
 
 def _decode_whole(ids: np.ndarray) -> np.ndarray:
-    feats = _session("token_decoder").run(None, {"audio_tokens": ids[None, :]})[0]
-    return _session("vocoder").run(None, {"acoustic_features": feats})[0][0]
+    feats = _session(TOKEN_DECODER).run(None, {"audio_tokens": ids[None, :]})[0]
+    return _session(VOCODER).run(None, {"acoustic_features": feats})[0][0]
 
 
 async def test_detokenize_round_trip_and_forms(channel):

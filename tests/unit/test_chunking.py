@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from voxgate.audio import Container, Encoding, PcmFormat
-from voxgate.core.chunking import Window, plan, sample_span
+from voxgate.core.chunking import Window, plan, plan_cuts, sample_span
 from voxgate.core.tokenization import Limits, RawAudio, Tokenization, load_16k, split_groups
 from voxgate.triton import ModelSpec
 
@@ -52,6 +54,38 @@ def test_plan_examples() -> None:
     assert plan(3, 3, 10, 4, 2) == []
     assert plan(0, 10, 10, 250, 4) == [Window(0, 10, 0, 10)]
     assert plan(7, 9, 9, 1, 3) == [Window(7, 8, 4, 9), Window(8, 9, 5, 9)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 400), st.lists(st.integers(0, 400), max_size=12), st.integers(0, 4))
+def test_plan_cuts_keeps_between_cuts(total: int, raw: list[int], context: int) -> None:
+    cuts = [min(c, total) for c in raw]
+    windows = plan_cuts(cuts, total, context)
+    points = sorted(set(cuts))
+    kept = [g for w in windows for g in range(w.first, w.stop)]
+    assert kept == (list(range(points[0], points[-1])) if points else [])
+    assert [(w.first, w.stop) for w in windows] == list(itertools.pairwise(points))
+    for w in windows:
+        assert w.lo == max(0, w.first - context)
+        assert w.hi == min(total, w.stop + context)
+
+
+@settings(max_examples=300, deadline=None)
+@given(plans())
+def test_plan_is_plan_cuts_at_chunk_boundaries(args) -> None:
+    first, stop, total, chunk, context = args
+    cuts = [*range(first, stop, chunk), stop]
+    assert plan(first, stop, total, chunk, context) == plan_cuts(cuts, total, context)
+
+
+def test_plan_cuts_examples() -> None:
+    assert plan_cuts([], 10, 2) == []
+    assert plan_cuts([4], 10, 2) == []
+    assert plan_cuts([6, 0, 2, 2, 9], 9, 1) == [
+        Window(0, 2, 0, 3),
+        Window(2, 6, 1, 7),
+        Window(6, 9, 5, 9),
+    ]
 
 
 @settings(max_examples=300, deadline=None)
@@ -123,6 +157,11 @@ class FakeModels:
         return fake_tokenize(waveform, self.model_context)
 
 
+def tokenization(models: FakeModels, lim: Limits) -> Tokenization:
+    """Tokenization over the fake tokenizer (these tests never decode)."""
+    return Tokenization(models, models, lim)
+
+
 def limits(chunk: int) -> Limits:
     return Limits(
         max_audio_seconds=600.0,
@@ -161,7 +200,7 @@ def test_fake_tokenizer_is_local() -> None:
 async def test_chunked_equals_whole(chunk: int, context: int, n_samples: int) -> None:
     wav = noise(n_samples, chunk * 10 + context)
     models = FakeModels(context)
-    tz = Tokenization(models, limits(chunk))
+    tz = tokenization(models, limits(chunk))
     g = n_samples // GROUP
     tokens = await tz.tokenize_samples(wav, 0, g, n_samples)
     ling, sem = whole_groups(wav, context)
@@ -175,7 +214,7 @@ async def test_chunked_equals_whole(chunk: int, context: int, n_samples: int) ->
 async def test_chunked_subrange_with_offset_buffer() -> None:
     n = 30 * GROUP + 500
     wav = noise(n, 5)
-    tz = Tokenization(FakeModels(2), limits(3))
+    tz = tokenization(FakeModels(2), limits(3))
     start = 8 * GROUP  # the caller only holds samples from group 8 on
     tokens = await tz.tokenize_samples(wav[start:], 10, 25, n, buffer_start=start)
     ling, sem = whole_groups(wav, 2)
@@ -186,14 +225,14 @@ async def test_chunked_subrange_with_offset_buffer() -> None:
 async def test_understated_context_is_detected() -> None:
     """The comparison can fail: a model using more context than declared breaks chunking."""
     wav = noise(20 * GROUP, 9)
-    tz = Tokenization(FakeModels(context=0, model_context=2), limits(2))
+    tz = tokenization(FakeModels(context=0, model_context=2), limits(2))
     tokens = await tz.tokenize_samples(wav, 0, 20, len(wav))
     ling, _ = whole_groups(wav, 2)
     assert not np.array_equal(tokens.linguistic, ling)
 
 
 async def test_tokenize_empty_range() -> None:
-    tokens = await Tokenization(FakeModels(2), limits(5)).tokenize_samples(np.zeros(10), 3, 3, 10)
+    tokens = await tokenization(FakeModels(2), limits(5)).tokenize_samples(np.zeros(10), 3, 3, 10)
     assert tokens.group_count == 0
 
 
@@ -201,7 +240,7 @@ async def test_tokenize_raw_audio_end_to_end() -> None:
     wav = noise(12 * GROUP + 77, 3)
     data = np.round(wav * 32767).astype("<i2").tobytes()
     fmt = PcmFormat(Encoding.S16LE, 16000, 1)
-    result = await Tokenization(FakeModels(2), limits(4)).tokenize(RawAudio(data, fmt))
+    result = await tokenization(FakeModels(2), limits(4)).tokenize(RawAudio(data, fmt))
     ling, sem = whole_groups(load_16k(RawAudio(data, fmt), 600), 2)
     assert result.duration_seconds == pytest.approx(len(wav) / 16000)
     np.testing.assert_array_equal(result.tokens.linguistic, ling)
@@ -230,7 +269,7 @@ async def test_stream_equals_whole(context: int, chunk: int, seed: int, max_piec
     wav = noise(n, seed)
     data = np.round(wav * 32767).astype("<i2").tobytes()
     fmt = PcmFormat(Encoding.S16LE, 16000, 1)
-    tz = Tokenization(FakeModels(context), limits(chunk))
+    tz = tokenization(FakeModels(context), limits(chunk))
     stream = tz.open_stream(Container.RAW, fmt)
     results: list = []
     received = 0
@@ -255,7 +294,7 @@ async def test_stream_44k_stereo_equals_whole() -> None:
     frames = np.random.default_rng(7).uniform(-0.8, 0.8, (int(rate * seconds), 2))
     data = np.round(frames * 32767).astype("<i2").tobytes()
     fmt = PcmFormat(Encoding.S16LE, rate, 2)
-    tz = Tokenization(FakeModels(2), limits(3))
+    tz = tokenization(FakeModels(2), limits(3))
     stream = tz.open_stream(Container.RAW, fmt)
     results: list = []
     for piece in pieces(data, 7, 10000):

@@ -13,13 +13,20 @@ import pytest
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
+from voxgate.model_names import (  # noqa: E402
+    LINGUISTIC_TOKENIZER,
+    ONNX_MODELS,
+    SEMANTIC_TOKENIZER,
+    TOKEN_DECODER,
+    VOCODER,
+)
 from voxgate.reference import codec, decoder, dsp, encoder, onnx_export  # noqa: E402
 
 MODELS = Path(
     os.environ.get("VOXGATE_REFERENCE_MODELS")
     or Path(__file__).resolve().parents[2] / "triton_models"
 )
-NAMES = codec.NAMES
+NAMES = ONNX_MODELS
 
 
 def _path(name: str) -> Path:
@@ -46,12 +53,12 @@ def sessions():
 
 @pytest.fixture(scope="module")
 def enc_prm():
-    return onnx_export.encoder_params(onnx.load(str(_path("semantic_tokenizer"))))
+    return onnx_export.encoder_params(onnx.load(str(_path(SEMANTIC_TOKENIZER))))
 
 
 @pytest.fixture(scope="module")
 def dec_prm():
-    return onnx_export.decoder_params(onnx.load(str(_path("token_decoder"))))
+    return onnx_export.decoder_params(onnx.load(str(_path(TOKEN_DECODER))))
 
 
 def _synthetic(seconds: float, seed: int) -> np.ndarray:
@@ -84,19 +91,19 @@ def _run(sess, name, x):
 
 
 def _ling(sess):
-    return lambda x: _run(sess, "linguistic_tokenizer", x)
+    return lambda x: _run(sess, LINGUISTIC_TOKENIZER, x)
 
 
 def _sem(sess):
-    return lambda x: _run(sess, "semantic_tokenizer", x)
+    return lambda x: _run(sess, SEMANTIC_TOKENIZER, x)
 
 
 def test_contract_io(sessions):
     for name, (i, o) in {
-        "linguistic_tokenizer": ("waveform", "linguistic_tokens"),
-        "semantic_tokenizer": ("waveform", "semantic_tokens"),
-        "token_decoder": ("audio_tokens", "acoustic_features"),
-        "vocoder": ("acoustic_features", "waveform"),
+        LINGUISTIC_TOKENIZER: ("waveform", "linguistic_tokens"),
+        SEMANTIC_TOKENIZER: ("waveform", "semantic_tokens"),
+        TOKEN_DECODER: ("audio_tokens", "acoustic_features"),
+        VOCODER: ("acoustic_features", "waveform"),
     }.items():
         assert [x.name for x in sessions[name].get_inputs()] == [i]
         assert [x.name for x in sessions[name].get_outputs()] == [o]
@@ -106,7 +113,7 @@ def test_contract_io(sessions):
 
 
 def test_vocoder_graph_is_float32_and_noise_free():
-    m = onnx.load(str(_path("vocoder")))
+    m = onnx.load(str(_path(VOCODER)))
     ops = {n.op_type for n in m.graph.node}
     assert not ops & {
         "RandomNormal",
@@ -138,13 +145,13 @@ def test_manifest_matches_artifacts():
 
 def test_tokenizers_match_numpy(sessions, enc_prm, speech):
     x = np.stack([speech[:-7], speech[7:]])
-    ling = _run(sessions, "linguistic_tokenizer", x)
-    sem = _run(sessions, "semantic_tokenizer", x)
-    enc_prm_l = onnx_export.encoder_params(onnx.load(str(_path("linguistic_tokenizer"))))
+    ling = _run(sessions, LINGUISTIC_TOKENIZER, x)
+    sem = _run(sessions, SEMANTIC_TOKENIZER, x)
+    enc_prm_l = onnx_export.encoder_params(onnx.load(str(_path(LINGUISTIC_TOKENIZER))))
     gains = onnx.numpy_helper.to_array(
         next(
             i
-            for i in onnx.load(str(_path("linguistic_tokenizer"))).graph.initializer
+            for i in onnx.load(str(_path(LINGUISTIC_TOKENIZER))).graph.initializer
             if i.name == "gain_table"
         )
     )
@@ -159,14 +166,14 @@ def test_token_shapes_and_ranges(sessions):
         x = _synthetic(1.0, 1)[:s][None] if s else np.zeros((1, 0), np.float32)
         if s and x.shape[1] < s:
             x = np.pad(x, ((0, 0), (0, s - x.shape[1])))
-        ling = _run(sessions, "linguistic_tokenizer", x)
-        sem = _run(sessions, "semantic_tokenizer", x)
+        ling = _run(sessions, LINGUISTIC_TOKENIZER, x)
+        sem = _run(sessions, SEMANTIC_TOKENIZER, x)
         assert ling.shape == (1, s // 960) and ling.dtype == np.int64
         assert sem.shape == (1, s // 640) and sem.dtype == np.int64
     x = np.stack([_synthetic(2.0, k) for k in range(2)])
     x[1, :5000] = 0.0
-    ling = _run(sessions, "linguistic_tokenizer", x)
-    sem = _run(sessions, "semantic_tokenizer", x)
+    ling = _run(sessions, LINGUISTIC_TOKENIZER, x)
+    sem = _run(sessions, SEMANTIC_TOKENIZER, x)
     assert ling.min() >= 0 and ling.max() < 1024
     assert sem.min() >= 0 and sem.max() < 4096
 
@@ -174,7 +181,7 @@ def test_token_shapes_and_ranges(sessions):
 def test_determinism_and_batch_independence(sessions, speech):
     a, b = speech[:32000], _synthetic(2.0, 3)
     both = np.stack([a, b])
-    for name in ("linguistic_tokenizer", "semantic_tokenizer"):
+    for name in (LINGUISTIC_TOKENIZER, SEMANTIC_TOKENIZER):
         whole = _run(sessions, name, both)
         again = _run(sessions, name, both)
         np.testing.assert_array_equal(whole, again)
@@ -186,10 +193,10 @@ def test_determinism_and_batch_independence(sessions, speech):
             codec.interleave(_ling(sessions)(b[None])[0], _sem(sessions)(b[None])[0]),
         ]
     )
-    feats = _run(sessions, "token_decoder", ids)
-    y = _run(sessions, "vocoder", feats)
-    np.testing.assert_array_equal(y, _run(sessions, "vocoder", feats))
-    y0 = _run(sessions, "vocoder", _run(sessions, "token_decoder", ids[:1]))
+    feats = _run(sessions, TOKEN_DECODER, ids)
+    y = _run(sessions, VOCODER, feats)
+    np.testing.assert_array_equal(y, _run(sessions, VOCODER, feats))
+    y0 = _run(sessions, VOCODER, _run(sessions, TOKEN_DECODER, ids[:1]))
     np.testing.assert_allclose(y[0], y0[0], atol=1e-5)
 
 
@@ -201,10 +208,10 @@ def _splits(rng, n, aligned):
 
 @pytest.mark.parametrize("aligned", [True, False])
 def test_split_tokenization_equals_whole(sessions, speech, aligned):
-    cg = onnx_export.encoder_params(onnx.load(str(_path("semantic_tokenizer")))).context_groups
+    cg = onnx_export.encoder_params(onnx.load(str(_path(SEMANTIC_TOKENIZER)))).context_groups
     rng = np.random.default_rng(11 + aligned)
     wav = np.concatenate([speech, _synthetic(1.5, 5)])
-    for name, hop in (("linguistic_tokenizer", 960), ("semantic_tokenizer", 640)):
+    for name, hop in ((LINGUISTIC_TOKENIZER, 960), (SEMANTIC_TOKENIZER, 640)):
 
         def run(x, n=name):
             return _run(sessions, n, x)
@@ -221,16 +228,16 @@ def _snr(ref, test):
 
 def test_decoder_matches_numpy_and_chunks(sessions, dec_prm, speech):
     ids = codec.interleave(_ling(sessions)(speech[None])[0], _sem(sessions)(speech[None])[0])
-    feats = _run(sessions, "token_decoder", ids[None])
+    feats = _run(sessions, TOKEN_DECODER, ids[None])
     np.testing.assert_allclose(feats, decoder.token_decoder(ids[None], dec_prm), atol=1e-4)
-    y = _run(sessions, "vocoder", feats)
+    y = _run(sessions, VOCODER, feats)
     y_np = decoder.vocoder(feats)
     assert y.shape == (1, len(ids) // 5 * dsp.GROUP)
     assert _snr(y_np[0], y[0]) > 40
     assert np.isfinite(y).all() and np.abs(y).max() < 4
 
     def run(x):
-        return _run(sessions, "vocoder", _run(sessions, "token_decoder", x))
+        return _run(sessions, VOCODER, _run(sessions, TOKEN_DECODER, x))
 
     k = decoder.DECODER_CONTEXT_GROUPS
     for chunk in (1, 2, 5):
@@ -241,7 +248,7 @@ def test_decoder_matches_numpy_and_chunks(sessions, dec_prm, speech):
 def test_decoder_is_robust_to_any_ids(sessions):
     rng = np.random.default_rng(0)
     ids = rng.integers(-5, 6000, size=(2, 5 * 7))
-    y = _run(sessions, "vocoder", _run(sessions, "token_decoder", ids))
+    y = _run(sessions, VOCODER, _run(sessions, TOKEN_DECODER, ids))
     assert y.shape == (2, 7 * dsp.GROUP) and np.isfinite(y).all()
 
 

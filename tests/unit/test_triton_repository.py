@@ -10,6 +10,14 @@ from pathlib import Path
 import pytest
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
+from voxgate.model_names import (
+    ENSEMBLES,
+    LINGUISTIC_TOKENIZER,
+    ONNX_MODELS,
+    SEMANTIC_TOKENIZER,
+    TOKEN_DECODER,
+    VOCODER,
+)
 
 REPO = Path(__file__).resolve().parents[2] / "triton_models"
 MANIFEST = REPO / "reference_manifest.json"
@@ -18,7 +26,7 @@ PROFILES = ("cpu", "gpu")
 LEAF_DIRS = sorted(p.parent for p in REPO.glob("*/configs"))
 ENSEMBLE_DIRS = sorted(p.parent for p in REPO.glob("*/config.pbtxt"))
 ALL_FILES = sorted(REPO.glob("**/config.pbtxt")) + sorted(REPO.glob("*/configs/*.pbtxt"))
-TOKENIZERS = ("linguistic_tokenizer", "semantic_tokenizer")
+TOKENIZERS = (LINGUISTIC_TOKENIZER, SEMANTIC_TOKENIZER)
 
 
 def load(path: Path) -> mc.ModelConfig:
@@ -44,8 +52,8 @@ def param(cfg: mc.ModelConfig, key: str) -> str:
 
 def test_repository_layout() -> None:
     names = {p.name for p in LEAF_DIRS}
-    assert {"linguistic_tokenizer", "semantic_tokenizer", "token_decoder", "vocoder"} <= names
-    assert {p.name for p in ENSEMBLE_DIRS} >= {"tokenize", "detokenize"}
+    assert set(ONNX_MODELS) <= names
+    assert {p.name for p in ENSEMBLE_DIRS} >= set(ENSEMBLES)
     assert len(ALL_FILES) >= 2 * len(LEAF_DIRS) + 2
 
 
@@ -73,14 +81,16 @@ def test_leaf_cpu_and_gpu_agree(folder: Path) -> None:
 
 
 @pytest.mark.parametrize("folder", LEAF_DIRS, ids=lambda p: p.name)
-def test_cpu_config_uses_python_backend(folder: Path) -> None:
+def test_cpu_config_uses_the_voxgate_onnx_backend(folder: Path) -> None:
     cpu = leaf(folder.name, "cpu")
-    assert cpu.backend == "python"
+    assert cpu.backend == "voxgate_onnx"  # Python-based backend: triton_backends/voxgate_onnx
     assert not cpu.platform
-    assert (folder / "1" / "model.py").is_file()
+    backend = REPO.parent / "triton_backends" / cpu.backend / "model.py"
+    assert backend.is_file(), backend
+    assert not (folder / "1" / "model.py").exists()  # one implementation, in the backend
     assert all(g.kind == mc.ModelInstanceGroup.KIND_CPU for g in cpu.instance_group)
     gpu = leaf(folder.name, "gpu")
-    assert gpu.backend != "python"
+    assert gpu.backend not in ("python", "voxgate_onnx")
     assert all(g.kind == mc.ModelInstanceGroup.KIND_GPU for g in gpu.instance_group)
 
 
@@ -115,8 +125,8 @@ def test_facade_parameters_present() -> None:
     for profile in PROFILES:
         for name in TOKENIZERS:
             assert 0 <= int(param(leaf(name, profile), "context_groups")) <= 4
-        assert 0 <= int(param(leaf("token_decoder", profile), "decoder_context_groups")) <= 2
-        assert int(param(leaf("vocoder", profile), "sample_rate")) > 0
+        assert 0 <= int(param(leaf(TOKEN_DECODER, profile), "decoder_context_groups")) <= 2
+        assert int(param(leaf(VOCODER, profile), "sample_rate")) > 0
     # both tokenizers must share one context size (the façade reads only one)
     for profile in PROFILES:
         values = {param(leaf(n, profile), "context_groups") for n in TOKENIZERS}
@@ -168,10 +178,11 @@ def test_manifest_context_groups_match_tokenizer_configs(profile: str) -> None:
 @pytest.mark.parametrize("profile", PROFILES)
 def test_manifest_decoder_context_groups_match_token_decoder(profile: str) -> None:
     m = manifest()
-    got = int(param(leaf("token_decoder", profile), "decoder_context_groups"))
+    got = int(param(leaf(TOKEN_DECODER, profile), "decoder_context_groups"))
     want = int(m["decoder_context_groups"])
     assert got == want, (
-        f"token_decoder/configs/{profile}.pbtxt decoder_context_groups={got}, manifest says {want}"
+        f"{TOKEN_DECODER}/configs/{profile}.pbtxt decoder_context_groups={got}, "
+        f"manifest says {want}"
     )
 
 
@@ -180,7 +191,7 @@ def test_manifest_sample_rate_matches_vocoder(profile: str) -> None:
     m = manifest()
     if "sample_rate" not in m:
         pytest.skip("manifest records no sample_rate")
-    assert int(param(leaf("vocoder", profile), "sample_rate")) == int(m["sample_rate"])
+    assert int(param(leaf(VOCODER, profile), "sample_rate")) == int(m["sample_rate"])
 
 
 def test_manifest_checksums_match_onnx_files() -> None:

@@ -6,6 +6,8 @@ for a group depends only on that much context, the kept part equals processing t
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from voxgate.interleave import GROUP_SAMPLES
@@ -36,11 +38,21 @@ def plan(first: int, stop: int, total: int, chunk: int, context: int) -> list[Wi
     `total` counts the groups that exist, a trailing partial group included, so context is
     clipped at the real end of the audio.
     """
-    windows = []
-    for g in range(first, stop, chunk):
-        end = min(g + chunk, stop)
-        windows.append(Window(g, end, max(0, g - context), min(total, end + context)))
-    return windows
+    return plan_cuts([*range(first, stop, chunk), stop], total, context)
+
+
+def plan_cuts(cuts: Iterable[int], total: int, context: int) -> list[Window]:
+    """Windows keeping the groups between consecutive cut points (group indices), in order.
+
+    Cut points are sorted and deduplicated; each window keeps groups [a, b) for neighbouring
+    cuts a < b, with `context` groups of context on each side clipped to [0, `total`). The
+    kept groups are exactly [min(cuts), max(cuts)); no cuts, or one, plan nothing.
+    """
+    points = sorted(set(cuts))
+    return [
+        Window(a, b, max(0, a - context), min(total, b + context))
+        for a, b in itertools.pairwise(points)
+    ]
 
 
 def sample_span(window: Window, n_samples: int, buffer_start: int = 0) -> slice:

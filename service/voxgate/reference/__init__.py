@@ -1,9 +1,12 @@
 """Reference speech tokenizer and vocoder that voxgate builds itself.
 
-Modules: ``corpus`` (espeak-ng/flite/sox training speech and template sentences), ``dsp``
-(constants, fixed matrices), ``encoder`` / ``decoder`` (numpy references), ``fit`` (codebook),
-``onnx_export`` (the four graphs), ``build`` (``python -m voxgate.reference.build``) and
-``codec`` (onnxruntime convenience API, Step-Audio interleaving, chunking helpers).
+Modules: ``corpus`` (espeak-ng/flite/sox training speech, template sentences, held-out split
+and voices for the benchmark), ``dsp`` (constants, fixed matrices), ``encoder`` / ``decoder``
+(numpy references), ``fit`` (codebook), ``onnx_export`` (the four graphs), ``build``
+(``python -m voxgate.reference.build``) and ``codec`` (onnxruntime convenience API, chunked
+tokenize/decode helpers). The token format (rates, code counts, interleaving) comes from
+``voxgate.interleave``, the model names from ``voxgate.model_names``, and the window planning
+from ``voxgate.core.chunking``: one copy of each, shared with the façade.
 
 Token layout: semantic (40 ms, 4096 codes) = VQ of two 20 ms sub-frames' envelope shape
 (cepstrum c1..c23, minus a bounded, energy-weighted local mean), gains (c0) and aperiodicity;

@@ -13,6 +13,7 @@ from pathlib import Path
 import onnx
 
 from .. import __version__
+from ..interleave import LINGUISTIC_CODES
 from . import corpus, decoder, dsp, fit, onnx_export
 
 DEFAULT_OUT = Path(__file__).resolve().parents[3] / "triton_models"
@@ -73,14 +74,14 @@ def main(argv: list[str] | None = None) -> int:
             "espeak_pitch": [30, 70],
             "espeak_per_sentence": cfg["espeak_per_sentence"],
             "frequency_warps": list(cfg["warps"]),
-            "held_out_voice": "flite slt (never used for fitting)",
+            "held_out_voice": f"flite {corpus.HELD_OUT_FLITE_VOICE} (never used for fitting)",
         },
         "context_groups": args.context_groups,
         "decoder_context_groups": decoder.DECODER_CONTEXT_GROUPS,
         "sample_rate": dsp.SR,
         "linguistic": {
             "hop": dsp.LING_HOP,
-            "codes": 1024,
+            "codes": LINGUISTIC_CODES,
             "layout": "f0_level * 32 + gain_correction; f0_level 31 = unvoiced",
         },
         "semantic": {

@@ -1,36 +1,41 @@
-"""Convenience API over the four ONNX files (onnxruntime), plus Step-Audio interleaving and
-the context-padded chunking that the façade mirrors for streaming."""
+"""Convenience API over the four ONNX files (onnxruntime), plus chunked tokenization and
+decoding on the façade's window planner (`voxgate.core.chunking`).
+
+Step-Audio interleaving lives in `voxgate.interleave`; `interleave` / `deinterleave` here are
+that implementation (the latter as a tuple, for numpy-style callers).
+"""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from . import dsp
+from voxgate.core.chunking import plan, plan_cuts, sample_span
+from voxgate.interleave import GROUP_SAMPLES, TOKENS_PER_GROUP, interleave
+from voxgate.interleave import deinterleave as _deinterleave
+from voxgate.model_names import (
+    LINGUISTIC_TOKENIZER,
+    ONNX_MODELS,
+    SEMANTIC_TOKENIZER,
+    TOKEN_DECODER,
+    VOCODER,
+)
 
-LING_CODES = 1024
-GROUP = dsp.GROUP
-NAMES = ("linguistic_tokenizer", "semantic_tokenizer", "token_decoder", "vocoder")
-
-
-def interleave(linguistic: np.ndarray, semantic: np.ndarray) -> np.ndarray:
-    """Step-Audio interleaving: per group [l, l, s, s, s], semantic ids offset by 1024.
-
-    Groups = min(len(l) // 2, len(s) // 3); leftovers are dropped.
-    """
-    lg = np.asarray(linguistic, np.int64).reshape(-1)
-    sm = np.asarray(semantic, np.int64).reshape(-1)
-    g = min(len(lg) // 2, len(sm) // 3)
-    out = np.concatenate([lg[: 2 * g].reshape(g, 2), sm[: 3 * g].reshape(g, 3) + LING_CODES], 1)
-    return out.reshape(-1)
+__all__ = [
+    "ReferenceCodec",
+    "decode_chunked",
+    "deinterleave",
+    "interleave",
+    "tokenize_chunked",
+]
 
 
 def deinterleave(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    g = np.asarray(ids, np.int64).reshape(-1, 5)
-    return g[:, :2].reshape(-1), g[:, 2:].reshape(-1) - LING_CODES
+    """`voxgate.interleave.deinterleave` (validating) as a (linguistic, semantic) tuple."""
+    tokens = _deinterleave(np.asarray(ids).reshape(-1))
+    return tokens.linguistic, tokens.semantic
 
 
 def tokenize_chunked(
@@ -51,17 +56,16 @@ def tokenize_chunked(
     """
     wav = np.asarray(wav, np.float32).reshape(-1)
     n_tok = len(wav) // hop
-    ctx = context_groups * GROUP
-    per = GROUP // hop
-    bounds = {min(n_tok, max(0, b // GROUP * per)) for b in piece_samples}
-    cuts = sorted({0, n_tok} | bounds)
+    per = GROUP_SAMPLES // hop
+    total = -(-len(wav) // GROUP_SAMPLES)  # a trailing partial group included
+    cuts = [0, total, *(min(total, max(0, b // GROUP_SAMPLES)) for b in piece_samples)]
     out = []
-    for a, b in itertools.pairwise(cuts):
-        start = max(0, a * hop - ctx)  # a group boundary: ctx and a * hop are multiples of 1920
-        stop = min(len(wav), b * hop + ctx)
-        toks = run(wav[None, start:stop])[0]
-        first = (a * hop - start) // hop
-        out.append(toks[first : first + (b - a)])
+    for w in plan_cuts(cuts, total, context_groups):
+        a, b = min(n_tok, w.first * per), min(n_tok, w.stop * per)
+        if a == b:  # a partial last group too short for a token
+            continue
+        toks = run(wav[None, sample_span(w, len(wav))])[0]
+        out.append(toks[w.skip * per : w.skip * per + (b - a)])
     return np.concatenate(out) if out else np.zeros(0, np.int64)
 
 
@@ -71,13 +75,11 @@ def decode_chunked(
     """Decode interleaved ids in chunks of ``chunk_groups`` groups with ``context_groups``
     groups of context on either side, trimming the context's audio."""
     ids = np.asarray(ids, np.int64).reshape(-1)
-    n_g = len(ids) // 5
+    n_g = len(ids) // TOKENS_PER_GROUP
     out = []
-    for a in range(0, n_g, chunk_groups):
-        b = min(n_g, a + chunk_groups)
-        s, e = max(0, a - context_groups), min(n_g, b + context_groups)
-        y = run(ids[None, 5 * s : 5 * e])[0]
-        out.append(y[(a - s) * GROUP : (b - s) * GROUP])
+    for w in plan(0, n_g, n_g, chunk_groups, context_groups):
+        y = run(ids[None, w.lo * TOKENS_PER_GROUP : w.hi * TOKENS_PER_GROUP])[0]
+        out.append(y[w.skip * GROUP_SAMPLES : (w.skip + w.keep) * GROUP_SAMPLES])
     return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
@@ -97,19 +99,19 @@ class ReferenceCodec:
             n: ort.InferenceSession(
                 str(model_dir / n / "1" / "model.onnx"), so, providers=["CPUExecutionProvider"]
             )
-            for n in NAMES
+            for n in ONNX_MODELS
         }
-        meta = self.sessions["semantic_tokenizer"].get_modelmeta().custom_metadata_map
+        meta = self.sessions[SEMANTIC_TOKENIZER].get_modelmeta().custom_metadata_map
         self.context_groups = int(meta.get("context_groups", 4))
 
     def _run(self, name: str, feed: dict[str, np.ndarray]) -> np.ndarray:
         return self.sessions[name].run(None, feed)[0]
 
     def linguistic(self, wav: np.ndarray) -> np.ndarray:
-        return self._run("linguistic_tokenizer", {"waveform": _batch(wav)})
+        return self._run(LINGUISTIC_TOKENIZER, {"waveform": _batch(wav)})
 
     def semantic(self, wav: np.ndarray) -> np.ndarray:
-        return self._run("semantic_tokenizer", {"waveform": _batch(wav)})
+        return self._run(SEMANTIC_TOKENIZER, {"waveform": _batch(wav)})
 
     def tokenize(self, wav16k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mono 16 kHz waveform -> (linguistic [S//960], semantic [S//640]) int64 ids."""
@@ -123,12 +125,13 @@ class ReferenceCodec:
     def features(self, interleaved: np.ndarray) -> np.ndarray:
         ids = np.asarray(interleaved, np.int64)
         ids = ids.reshape(1, -1) if ids.ndim == 1 else ids
-        return self._run("token_decoder", {"audio_tokens": ids[:, : ids.shape[1] // 5 * 5]})
+        whole = ids.shape[1] // TOKENS_PER_GROUP * TOKENS_PER_GROUP
+        return self._run(TOKEN_DECODER, {"audio_tokens": ids[:, :whole]})
 
     def detokenize(self, interleaved: np.ndarray) -> np.ndarray:
         """Interleaved ids [5G] (or [B, 5G]) -> waveform [1920 G] (or [B, 1920 G]) at 16 kHz."""
         ids = np.asarray(interleaved, np.int64)
-        y = self._run("vocoder", {"acoustic_features": self.features(ids)})
+        y = self._run(VOCODER, {"acoustic_features": self.features(ids)})
         return y[0] if ids.ndim == 1 else y
 
 

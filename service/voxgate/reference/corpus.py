@@ -1,7 +1,9 @@
 """Deterministic speech corpus synthesised on the machine (espeak-ng, flite, sox).
 
-The benchmark reuses ``sentences(..., split="test")`` for held-out text: a sentence belongs to
-exactly one split (decided by a hash of its text), so the splits never overlap.
+The benchmark (bench/quality.py) reuses this module for held-out material: text from
+``sentences(..., split="test")`` (a sentence belongs to exactly one split, decided by a hash of
+its text, so the splits never overlap), spoken by the held-out voices below, which the build
+never uses for fitting.
 """
 
 from __future__ import annotations
@@ -16,15 +18,21 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
+from voxgate.interleave import SAMPLE_RATE
+
 ESPEAK = "/usr/bin/espeak-ng"
 FLITE = "/usr/bin/flite"
 SOX = "/usr/bin/sox"
-SAMPLE_RATE = 16000
 
 #: flite voices used for fitting. ``slt`` is the held-out test voice and is never used here.
 FLITE_TRAIN_VOICES = ("kal16", "awb", "rms")
 ESPEAK_VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp", "en-us-nyc")
 ESPEAK_VARIANTS = ("m1", "m2", "m3", "m4", "m7", "f1", "f2", "f4", "klatt")
+
+#: Held-out voices (never used for fitting): flite ``slt`` and espeak-ng ``en-gb-x-gbclan+f5``.
+HELD_OUT_FLITE_VOICE = "slt"
+HELD_OUT_ESPEAK_VOICE = "en-gb-x-gbclan"
+HELD_OUT_ESPEAK_VARIANT = "f5"
 
 _SUBJECTS = (
     "the old farmer",
@@ -174,7 +182,8 @@ def _to_16k(path: str) -> np.ndarray:
     """Resample a file to 16 kHz mono, normalised to -3 dBFS peak, as float32."""
     out = path + ".16k.wav"
     # -D: no dither, so the corpus (and hence the models) is bit-for-bit reproducible.
-    cmd = [SOX, "-D", path, "-r", "16000", "-c", "1", "-b", "16", out, "gain", "-n", "-3"]
+    rate = str(SAMPLE_RATE)
+    cmd = [SOX, "-D", path, "-r", rate, "-c", "1", "-b", "16", out, "gain", "-n", "-3"]
     subprocess.run(cmd, check=True, capture_output=True)
     wav, sr = sf.read(out, dtype="float32")
     if sr != SAMPLE_RATE:
@@ -195,7 +204,10 @@ def synthesize_flite(text: str, voice: str) -> np.ndarray:
 def synthesize_espeak(
     text: str, voice: str, variant: str | None = None, speed: int = 160, pitch: int = 50
 ) -> np.ndarray:
-    """Speak ``text`` with espeak-ng ``voice+variant`` at ``speed`` wpm and ``pitch`` (0-99)."""
+    """Speak ``text`` with espeak-ng ``voice+variant`` at ``speed`` wpm and ``pitch`` (0-99).
+
+    ``voice`` may also name the variant itself ("en-gb-x-gbclan+f5") when ``variant`` is None.
+    """
     name = f"{voice}+{variant}" if variant else voice
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "e.wav")

@@ -15,6 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from voxgate.interleave import (
+    LINGUISTIC_CODES,
+    LINGUISTIC_PER_GROUP,
+    SEMANTIC_CODES,
+    SEMANTIC_OFFSET,
+    TOKENS_PER_GROUP,
+)
+
 from . import dsp
 
 SQRT_MEL = float(np.sqrt(dsp.N_MEL))
@@ -30,12 +38,17 @@ class DecoderParams:
 
 
 def split_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """[B, 5G] interleaved ids -> linguistic [B, 2G], semantic [B, 3G] (clipped to range)."""
+    """[B, 5G] interleaved ids -> linguistic [B, 2G], semantic [B, 3G] (clipped to range).
+
+    Unlike `voxgate.interleave.deinterleave` this never rejects ids: it mirrors what the
+    token_decoder graph does with out-of-range input.
+    """
     ids = np.asarray(ids, np.int64)
     b = ids.shape[0]
-    g = ids.reshape(b, -1, 5)
-    ling = np.clip(g[:, :, :2], 0, 1023).reshape(b, -1)
-    sem = np.clip(g[:, :, 2:] - 1024, 0, 4095).reshape(b, -1)
+    g = ids.reshape(b, -1, TOKENS_PER_GROUP)
+    n = LINGUISTIC_PER_GROUP
+    ling = np.clip(g[:, :, :n], 0, LINGUISTIC_CODES - 1).reshape(b, -1)
+    sem = np.clip(g[:, :, n:] - SEMANTIC_OFFSET, 0, SEMANTIC_CODES - 1).reshape(b, -1)
     return ling, sem
 
 

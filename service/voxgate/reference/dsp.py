@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-SR = 16000
+from voxgate.interleave import GROUP_SAMPLES, LINGUISTIC_PER_GROUP, SAMPLE_RATE, SEMANTIC_PER_GROUP
+
+# The token format's constants, under the short names the reference modules use.
+SR = SAMPLE_RATE
+GROUP = GROUP_SAMPLES  # 120 ms
+SEM_HOP = GROUP // SEMANTIC_PER_GROUP  # 640
+LING_HOP = GROUP // LINGUISTIC_PER_GROUP  # 960
 SUB = 320  # analysis sub-frame hop (20 ms): 2 per semantic token, 3 per linguistic token
-SEM_HOP = 640
-LING_HOP = 960
-GROUP = 1920
 SUB_PER_GROUP = GROUP // SUB  # 6
 
 # Analysis: one 1024-sample frame per sub-frame centre, two windows inside it.

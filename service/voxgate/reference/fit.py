@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from voxgate.interleave import SEMANTIC_CODES
+
 from . import dsp, encoder
 from .encoder import NC, SEM_DIM, SQRT_MEL, EncoderParams
 
@@ -31,7 +33,7 @@ def fit(
     wavs: list[np.ndarray],
     context_groups: int,
     seed: int,
-    n_codes: int = 4096,
+    n_codes: int = SEMANTIC_CODES,
     warps: tuple[float, ...] = WARPS,
     log=print,
 ) -> EncoderParams:

@@ -6,6 +6,15 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from voxgate.interleave import (
+    LINGUISTIC_CODES,
+    LINGUISTIC_PER_GROUP,
+    SEMANTIC_CODES,
+    SEMANTIC_OFFSET,
+    TOKENS_PER_GROUP,
+)
+from voxgate.model_names import LINGUISTIC_TOKENIZER, SEMANTIC_TOKENIZER, TOKEN_DECODER, VOCODER
+
 from . import decoder, dsp
 from .encoder import NC, SQRT_MEL, EncoderParams
 
@@ -192,7 +201,7 @@ def _n_tokens(g: _G, wav: str, hop: int) -> str:
 
 
 def semantic_model(prm: EncoderParams) -> onnx.ModelProto:
-    g = _G("semantic_tokenizer")
+    g = _G(SEMANTIC_TOKENIZER)
     n = _n_tokens(g, "waveform", dsp.SEM_HOP)
     n_sub = g.op("Add", g.op("Mul", n, g.i64(2)), g.i64(2 * prm.norm_half_window))
     an = _analyse(g, "waveform", g.op("Squeeze", n_sub, g.i64(0)), prm)
@@ -205,7 +214,7 @@ def semantic_model(prm: EncoderParams) -> onnx.ModelProto:
 
 
 def linguistic_model(prm: EncoderParams) -> onnx.ModelProto:
-    g = _G("linguistic_tokenizer")
+    g = _G(LINGUISTIC_TOKENIZER)
     w_ = prm.norm_half_window
     n_l = _n_tokens(g, "waveform", dsp.LING_HOP)
     n_sem = g.op("Div", g.op("Add", g.op("Mul", n_l, g.i64(3)), g.i64(1)), g.i64(2))
@@ -263,13 +272,15 @@ def _edge(g: _G, x: str, axis: int, n: int = 1) -> str:
 
 
 def token_decoder_model(prm: decoder.DecoderParams) -> onnx.ModelProto:
-    g = _G("token_decoder")
+    g = _G(TOKEN_DECODER)
     nc = dsp.N_CEP
-    grp = g.op("Reshape", "audio_tokens", g.i64(0, -1, 5))
-    ling = g.op("Reshape", g.slice(grp, 0, 2, 2), g.i64(0, -1))
-    ling = g.op("Clip", ling, g.i64(0), g.i64(1023))
-    sem = g.op("Sub", g.op("Reshape", g.slice(grp, 2, 5, 2), g.i64(0, -1)), g.i64(1024))
-    sem = g.op("Clip", sem, g.i64(0), g.i64(4095))
+    n_l, n_t = LINGUISTIC_PER_GROUP, TOKENS_PER_GROUP
+    grp = g.op("Reshape", "audio_tokens", g.i64(0, -1, n_t))
+    ling = g.op("Reshape", g.slice(grp, 0, n_l, 2), g.i64(0, -1))
+    ling = g.op("Clip", ling, g.i64(0), g.i64(LINGUISTIC_CODES - 1))
+    sem = g.op("Reshape", g.slice(grp, n_l, n_t, 2), g.i64(0, -1))
+    sem = g.op("Sub", sem, g.i64(SEMANTIC_OFFSET))
+    sem = g.op("Clip", sem, g.i64(0), g.i64(SEMANTIC_CODES - 1))
     row = g.op(
         "Gather", g.const(prm.dec_table.astype(np.float32), name="dec_table"), sem
     )  # [B, 3G, 50]
@@ -363,7 +374,7 @@ def _edge2(g: _G, x: str) -> str:
 
 
 def vocoder_model() -> onnx.ModelProto:
-    g = _G("vocoder")
+    g = _G(VOCODER)
     feat = "acoustic_features"
     fpg = dsp.FRAMES_PER_GROUP
     lf0 = g.slice(feat, dsp.F_LF0, dsp.F_LF0 + 1, 2)
@@ -461,12 +472,12 @@ def export_all(prm: EncoderParams, dprm: decoder.DecoderParams) -> dict[str, onn
         "prior_weight": repr(float(prm.prior_weight)),
     }
     return {
-        "linguistic_tokenizer": _meta(linguistic_model(prm), **enc_meta),
-        "semantic_tokenizer": _meta(semantic_model(prm), **enc_meta),
-        "token_decoder": _meta(
+        LINGUISTIC_TOKENIZER: _meta(linguistic_model(prm), **enc_meta),
+        SEMANTIC_TOKENIZER: _meta(semantic_model(prm), **enc_meta),
+        TOKEN_DECODER: _meta(
             token_decoder_model(dprm), ap_offset=dprm.ap_offset, ap_scale=dprm.ap_scale
         ),
-        "vocoder": vocoder_model(),
+        VOCODER: vocoder_model(),
     }
 
 

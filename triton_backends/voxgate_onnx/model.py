@@ -1,8 +1,14 @@
-"""A Triton Python-backend model that runs `1/model.onnx` with onnxruntime.
+"""voxgate_onnx: a Triton Python-based backend that runs a model's `<version>/model.onnx`.
 
-On CPU Triton from PyPI has no onnxruntime backend, so each ONNX model is served by this class;
-on GPU the same file is served by Triton's onnxruntime backend (configs/gpu.pbtxt). Requests
-of equal shape that Triton's dynamic batcher hands over together run as one batch.
+Triton loads this file for every model whose config says `backend: "voxgate_onnx"`, when the
+folder `<backend-directory>/voxgate_onnx/` holds it and `<backend-directory>/python/` holds the
+Python backend (libtriton_python.so, triton_python_backend_utils.py and the stub). It needs
+only numpy and onnxruntime in the stub's Python environment, nothing from voxgate.
+
+On CPU, Triton from PyPI has no onnxruntime backend, so the CPU configs use this one; the GPU
+configs serve the same ONNX files with Triton's onnxruntime backend. Tensor names and dtypes
+come from the model config; requests of equal shape that Triton's dynamic batcher hands over
+together run as one batch.
 """
 
 from __future__ import annotations
@@ -12,24 +18,26 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-
-try:  # provided by the Triton Python backend stub at run time
-    import triton_python_backend_utils as pb_utils
-except ImportError:  # pragma: no cover - unit tests install a stub module first
-    pb_utils = None
+import triton_python_backend_utils as pb_utils
 
 
-class OnnxModel:
+def _log_error(message: str) -> None:
+    logger = getattr(pb_utils, "Logger", None)  # absent outside a real stub
+    if logger is not None:
+        logger.log_error(message)
+
+
+class TritonPythonModel:
     """Serves one ONNX file; tensor names and dtypes come from the model config."""
 
     def initialize(self, args: dict) -> None:
         config = json.loads(args["model_config"])
+        self.name = config["name"]
         if pb_utils.using_decoupled_model_transaction_policy(config):
-            raise pb_utils.TritonModelException(f"{config['name']} must not be decoupled")
+            raise pb_utils.TritonModelException(f"{self.name} must not be decoupled")
         params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
-        threads = int(params.get("intra_op_threads", "1"))
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = int(params.get("intra_op_threads", "1"))
         options.inter_op_num_threads = 1
         path = Path(args["model_repository"]) / args["model_version"] / "model.onnx"
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -39,7 +47,6 @@ class OnnxModel:
         self.outputs = [
             (o["name"], pb_utils.triton_string_to_numpy(o["data_type"])) for o in config["output"]
         ]
-        self.name = config["name"]
 
     def execute(self, requests: list) -> list:
         responses: list = [None] * len(requests)
@@ -67,6 +74,8 @@ class OnnxModel:
             try:
                 results = self.session.run([n for n, _ in self.outputs], stacked)
             except Exception as err:  # onnxruntime raises its own exception types
+                # The details go to Triton's log; the client sees only the model and error kind.
+                _log_error(f"{self.name}: onnxruntime failed: {err}")
                 for i in alive:
                     responses[i] = pb_utils.InferenceResponse(
                         error=pb_utils.TritonError(f"{self.name}: {type(err).__name__}")

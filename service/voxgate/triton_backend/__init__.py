@@ -1,1 +1,0 @@
-"""Code that runs inside Triton's Python backend (the CPU profile's models)."""

@@ -1,0 +1,88 @@
+"""Service availability from a deployment snapshot: absent, not ready, ready; health map."""
+
+from __future__ import annotations
+
+import pytest
+from voxgate.core.deployment import Availability, Deployment
+from voxgate.errors import Unimplemented
+from voxgate.registry import ServiceSet, default_services
+
+TOKENIZER, SYNTHESIS, CHAT, DISCOVERY = (
+    "voxgate.v1.TokenizerService",
+    "voxgate.v1.SynthesisService",
+    "voxgate.v1.ChatService",
+    "voxgate.v1.DiscoveryService",
+)
+REFERENCE = {
+    name: True
+    for name in (
+        "tokenize",
+        "detokenize",
+        "linguistic_tokenizer",
+        "semantic_tokenizer",
+        "token_decoder",
+        "vocoder",
+    )
+}
+
+
+def _set(models: dict[str, bool] | None, reachable: bool = True) -> ServiceSet:
+    services = ServiceSet(default_services())
+    if models is not None:
+        services.deployment = Deployment(models, known=True, reachable=reachable)
+    return services
+
+
+def test_every_api_service_is_registered_once():
+    names = [e.name for e in default_services()]
+    assert sorted(names) == sorted([TOKENIZER, SYNTHESIS, CHAT, DISCOVERY])
+
+
+def test_reference_deployment_serves_tokenizer_and_discovery_only():
+    s = _set(REFERENCE)
+    assert s.implemented() == [TOKENIZER, DISCOVERY]
+    assert s.health() == {TOKENIZER: True, SYNTHESIS: False, CHAT: False, DISCOVERY: True, "": True}
+    with pytest.raises(Unimplemented, match=r"ChatService is not served here.*chat_llm"):
+        s.admit(CHAT)
+    s.admit(TOKENIZER)
+
+
+def test_a_model_still_loading_is_not_ready_not_absent():
+    s = _set({**REFERENCE, "vocoder": False})
+    assert s.availability(TOKENIZER) is Availability.NOT_READY
+    assert s.health()[""] is False and s.health()[DISCOVERY] is True
+    s.admit(TOKENIZER)  # not refused: Triton answers UNAVAILABLE while it loads
+
+
+def test_adding_the_models_makes_a_service_appear():
+    s = _set({**REFERENCE, "tts_generator": True})
+    assert SYNTHESIS in s.implemented()
+    assert s.health()[SYNTHESIS] is True
+
+
+def test_before_triton_answers_nothing_is_absent_and_nothing_needing_models_is_ready():
+    s = _set(None)
+    assert s.availability(CHAT) is Availability.NOT_READY
+    assert s.health() == {
+        TOKENIZER: False,
+        SYNTHESIS: False,
+        CHAT: False,
+        DISCOVERY: True,
+        "": False,
+    }
+    s.admit(CHAT)
+
+
+def test_triton_down_keeps_the_known_repository_but_nothing_ready():
+    s = _set(REFERENCE)
+    s.deployment = s.deployment.unreachable()
+    assert s.availability(TOKENIZER) is Availability.NOT_READY
+    assert s.availability(CHAT) is Availability.ABSENT
+    assert s.health()[""] is False
+
+
+def test_deployment_requires_known_and_reachable_for_ready():
+    assert Deployment({"a": True}, known=True, reachable=False).availability(("a",)) is (
+        Availability.NOT_READY
+    )
+    assert Deployment().availability(()) is Availability.READY

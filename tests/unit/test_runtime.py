@@ -1,0 +1,212 @@
+"""The embedded Triton's private run folders, with a stand-in server binary (no tritonserver)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from voxgate import runtime
+from voxgate.runtime import EmbeddedTriton, TritonInstall
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def install(tmp_path: Path) -> TritonInstall:
+    """A fake wheel layout; the "server" prints an error line and sleeps until stopped."""
+    wheel = tmp_path / "wheel"
+    backend = wheel / "backends" / "python"
+    backend.mkdir(parents=True)
+    (backend / "libtriton_python.so").write_bytes(b"\x7fELF fake")
+    (backend / "triton_python_backend_utils.py").write_text("# utils\n")
+    stub = wheel / "stubs" / "triton_python_backend_stub"
+    stub.parent.mkdir()
+    stub.write_text("#!/bin/sh\n")
+    binary = wheel / "bin" / "tritonserver"
+    binary.parent.mkdir()
+    binary.write_text('#!/bin/sh\necho "E0101 fake load failure"\nexec sleep 600\n')
+    binary.chmod(0o755)
+    return TritonInstall(binary=binary, libs=wheel / "libs", python_backend=backend, stub=stub)
+
+
+@pytest.fixture
+def parent(tmp_path: Path, install: TritonInstall, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(TritonInstall, "find", classmethod(lambda cls: install))
+    return tmp_path / "run"
+
+
+def snapshot(folder: Path) -> dict[str, tuple]:
+    """Every entry under `folder` with what a change would alter."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        st = path.lstat()
+        target = os.readlink(path) if path.is_symlink() else None
+        out[str(path.relative_to(folder))] = (st.st_ino, st.st_mtime_ns, target)
+    return out
+
+
+def run_dirs(parent: Path) -> list[Path]:
+    return sorted(parent.glob(runtime.RUN_DIR_PREFIX + "*"))
+
+
+async def test_two_instances_get_distinct_private_dirs(parent: Path) -> None:
+    a = EmbeddedTriton(ROOT / "triton_models", "cpu", parent)
+    b = EmbeddedTriton(ROOT / "triton_models", "cpu", parent)
+    await a.start()
+    await b.start()
+    try:
+        assert a.run_dir and b.run_dir and a.run_dir != b.run_dir
+        assert a.run_dir.parent == parent and b.run_dir.parent == parent
+        assert run_dirs(parent) == sorted([a.run_dir, b.run_dir])
+        for t in (a, b):
+            backends = t.run_dir / "backends"
+            assert (backends / "python" / "triton_python_backend_stub").exists()
+            assert (backends / "voxgate_onnx" / "model.py").is_file()
+            assert t.log_path and t.log_path.parent == t.run_dir
+        assert a.log_path != b.log_path
+    finally:
+        await a.stop()
+        await b.stop()
+    assert run_dirs(parent) == []
+
+
+def test_prepare_backends_does_not_touch_another_instance(
+    install: TritonInstall, tmp_path: Path
+) -> None:
+    first, fd1 = runtime.create_run_dir(tmp_path)
+    second, fd2 = runtime.create_run_dir(tmp_path)
+    try:
+        runtime.prepare_backends(install, first)
+        before = snapshot(first)
+        runtime.prepare_backends(install, second)
+        runtime.prepare_backends(install, second)  # a restart prepares again
+        assert snapshot(first) == before
+        assert snapshot(second).keys() == before.keys()
+    finally:
+        runtime._remove_run_dir(first, fd1)
+        runtime._remove_run_dir(second, fd2)
+
+
+def test_backend_library_is_a_real_file_inside_the_backend_folder(
+    install: TritonInstall, tmp_path: Path
+) -> None:
+    """Triton 2.51 refuses a Python-based backend whose libtriton_python.so resolves
+    outside --backend-directory (a symlink to the wheel does)."""
+    backends = runtime.prepare_backends(install, tmp_path)
+    library = backends / "python" / "libtriton_python.so"
+    assert not library.is_symlink()
+    assert library.resolve().is_relative_to(backends.resolve())
+    assert library.read_bytes() == (install.python_backend / "libtriton_python.so").read_bytes()
+    model = (backends / "voxgate_onnx" / "model.py").read_text()
+    assert model == (ROOT / "triton_backends" / "voxgate_onnx" / "model.py").read_text()
+
+
+def test_prepare_backends_needs_a_backend(install: TritonInstall, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        runtime.prepare_backends(install, tmp_path / "run", sources=tmp_path / "empty")
+
+
+async def test_stop_removes_the_dir_and_the_server(parent: Path) -> None:
+    t = EmbeddedTriton(ROOT / "triton_models", "cpu", parent)
+    assert t.log_tail() == ""
+    await t.start()
+    run_dir = t.run_dir
+    assert run_dir and run_dir.is_dir()
+    proc = t._process
+    assert proc and proc.returncode is None
+    for _ in range(100):  # the log is written by the child
+        if "fake load failure" in t.log_tail():
+            break
+        await asyncio.sleep(0.05)
+    assert t.log_tail().startswith("E0101 fake load failure")
+    await t.stop()
+    assert proc.returncode is not None
+    assert not run_dir.exists()
+    assert t.run_dir is None and t.log_tail() == ""
+    await t.stop()  # a second stop is harmless
+
+
+async def test_failed_start_removes_the_dir(parent: Path, install: TritonInstall) -> None:
+    t = EmbeddedTriton(ROOT / "triton_models", "cpu", parent)
+    t.install = TritonInstall(
+        binary=install.binary.with_name("missing"),
+        libs=install.libs,
+        python_backend=install.python_backend,
+        stub=install.stub,
+    )
+    with pytest.raises(OSError):
+        await t.start()
+    assert run_dirs(parent) == []
+    assert t.run_dir is None
+
+
+def test_dirs_of_dead_owners_are_removed_live_ones_kept(tmp_path: Path) -> None:
+    live, fd = runtime.create_run_dir(tmp_path)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; from voxgate import runtime; "
+            "print(runtime.create_run_dir(Path(sys.argv[1]))[0], flush=True); time.sleep(600)",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    dead = Path(child.stdout.readline().strip())
+    try:
+        assert dead.is_dir()
+        assert runtime.remove_stale_run_dirs(tmp_path) == []  # its owner still runs
+        child.send_signal(signal.SIGKILL)  # no cleanup of its own
+        child.wait(10)
+        assert dead.is_dir()
+        new, fd2 = runtime.create_run_dir(tmp_path)  # the next instance to start sweeps
+        assert not dead.exists()
+        assert live.is_dir() and new.is_dir()
+        runtime._remove_run_dir(new, fd2)
+    finally:
+        child.kill()
+        child.wait()
+        child.stdout.close()
+        runtime._remove_run_dir(live, fd)
+
+
+def test_interpreter_exit_removes_the_dir(tmp_path: Path, install: TritonInstall) -> None:
+    """An instance never stopped: its folder is gone once the process exits."""
+    parent = tmp_path / "run"
+    script = textwrap.dedent(
+        f"""
+        import asyncio
+        from pathlib import Path
+        from voxgate.runtime import EmbeddedTriton, TritonInstall
+
+        install = TritonInstall(
+            binary=Path({str(install.binary)!r}), libs=Path({str(install.libs)!r}),
+            python_backend=Path({str(install.python_backend)!r}), stub=Path({str(install.stub)!r}),
+        )
+        TritonInstall.find = classmethod(lambda cls: install)
+
+        async def main():
+            t = EmbeddedTriton(Path({str(ROOT / "triton_models")!r}), "cpu", Path({str(parent)!r}))
+            await t.start()
+            print("RUN_DIR", t.run_dir, flush=True)
+            t._stopping = True  # no restart: the child goes, the folder is what is checked
+            t._process.kill()
+            await t._process.wait()
+
+        asyncio.run(main())
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    (line,) = [x for x in out.stdout.splitlines() if x.startswith("RUN_DIR ")]
+    run_dir = Path(line.removeprefix("RUN_DIR "))
+    assert run_dir.parent == parent
+    assert not run_dir.exists()
