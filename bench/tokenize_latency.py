@@ -1,10 +1,10 @@
 """Tokenize latency through gRPC + Triton versus the same ONNX models run in-process.
 
-Starts `voxgate serve` (embedded Triton, CPU reference models), then for 1 s, 10 s and 60 s
-clips alternates, repeat by repeat, (a) a gRPC Tokenize call and (b) the two tokenizer ONNX
-graphs run in this process with onnxruntime, side by side in two threads as the Triton ensemble
-runs them, with the same session options as the Triton models (1 intra-op thread). Prints
-medians and writes bench/results/tokenize_latency.{json,md}.
+Starts `voxgate serve` (voxgate.launcher; embedded Triton, CPU reference models), then for 1 s,
+10 s and 60 s clips alternates, repeat by repeat, (a) a gRPC Tokenize call and (b) the two
+tokenizer ONNX graphs run in this process with onnxruntime, side by side in two threads as the
+Triton ensemble runs them, with the same session options as the Triton models (1 intra-op
+thread). Prints medians and writes bench/results/tokenize_latency.{json,md}.
 
     python bench/tokenize_latency.py [--repeats 15] [--out bench/results]
 """
@@ -15,9 +15,7 @@ import argparse
 import json
 import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from voxgate.client import VoxgateClient  # noqa: E402
+from voxgate.launcher import local_server  # noqa: E402
 
 from tests.conftest import speechlike, wav_bytes  # noqa: E402
 
@@ -41,30 +40,6 @@ def session(name: str) -> ort.InferenceSession:
     options.inter_op_num_threads = 1
     path = ROOT / "triton_models" / name / "1" / "model.onnx"
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def start_server(tmp: Path) -> tuple[subprocess.Popen, str]:
-    ready = tmp / "ready.json"
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "voxgate"),
-            "serve",
-            "--port",
-            "0",
-            "--ready-file",
-            str(ready),
-            "--log-level",
-            "warning",
-        ]
-    )
-    for _ in range(1200):
-        if ready.exists():
-            return proc, json.loads(ready.read_text())["address"]
-        if proc.poll() is not None:
-            raise SystemExit("voxgate serve exited")
-        time.sleep(0.1)
-    proc.terminate()
-    raise SystemExit("voxgate serve did not become ready")
 
 
 def main() -> int:
@@ -83,40 +58,37 @@ def main() -> int:
         a.result(), b.result()
 
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, address = start_server(Path(tmp))
-        try:
-            with VoxgateClient(address, timeout_s=300) as client:
-                for seconds in CLIPS:
-                    wav = speechlike(seconds, seed=int(seconds))
-                    data = wav_bytes(wav, 16000)
-                    client.tokenize(data)  # warm-up both paths
-                    in_process(wav)
-                    grpc_s, local_s = [], []
-                    for _ in range(args.repeats):
-                        t0 = time.perf_counter()
-                        client.tokenize(data)
-                        t1 = time.perf_counter()
-                        in_process(wav)
-                        t2 = time.perf_counter()
-                        grpc_s.append(t1 - t0)
-                        local_s.append(t2 - t1)
-                    g, m = statistics.median(grpc_s), statistics.median(local_s)
-                    rows.append(
-                        {
-                            "clip_s": seconds,
-                            "repeats": args.repeats,
-                            "grpc_median_ms": round(g * 1000, 2),
-                            "in_process_median_ms": round(m * 1000, 2),
-                            "overhead_ms": round((g - m) * 1000, 2),
-                            "overhead_pct": round(100 * (g - m) / m, 1),
-                            "grpc_rtf": round(g / seconds, 4),
-                        }
-                    )
-                    print(rows[-1], flush=True)
-        finally:
-            proc.terminate()
-            proc.wait(30)
+    with (
+        local_server("--log-level", "warning") as server,
+        VoxgateClient(server.address, timeout_s=300) as client,
+    ):
+        for seconds in CLIPS:
+            wav = speechlike(seconds, seed=int(seconds))
+            data = wav_bytes(wav, 16000)
+            client.tokenize(data)  # warm-up both paths
+            in_process(wav)
+            grpc_s, local_s = [], []
+            for _ in range(args.repeats):
+                t0 = time.perf_counter()
+                client.tokenize(data)
+                t1 = time.perf_counter()
+                in_process(wav)
+                t2 = time.perf_counter()
+                grpc_s.append(t1 - t0)
+                local_s.append(t2 - t1)
+            g, m = statistics.median(grpc_s), statistics.median(local_s)
+            rows.append(
+                {
+                    "clip_s": seconds,
+                    "repeats": args.repeats,
+                    "grpc_median_ms": round(g * 1000, 2),
+                    "in_process_median_ms": round(m * 1000, 2),
+                    "overhead_ms": round((g - m) * 1000, 2),
+                    "overhead_pct": round(100 * (g - m) / m, 1),
+                    "grpc_rtf": round(g / seconds, 4),
+                }
+            )
+            print(rows[-1], flush=True)
     write(args.out, rows)
     return 0
 

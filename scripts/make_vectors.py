@@ -1,7 +1,8 @@
 """Writes conformance/ test vectors: audio files and the tokens a live voxgate returns for them.
 
-Starts `voxgate serve` (embedded Triton, the committed reference models), asks it, and writes
-conformance/manifest.json. Every client (Python, Go, Java, TypeScript) checks these answers.
+Starts `voxgate serve` (voxgate.launcher; embedded Triton, the committed reference models), asks
+it, and writes conformance/manifest.json. Every client (Python, Go, Java, TypeScript) checks
+these answers.
 """
 
 from __future__ import annotations
@@ -11,8 +12,6 @@ import io
 import json
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ OUT = ROOT / "conformance"
 sys.path.insert(0, str(ROOT))
 
 from voxgate.client import VoxgateClient, VoxgateClientError  # noqa: E402
+from voxgate.launcher import local_server  # noqa: E402
 
 from tests.conftest import speechlike  # noqa: E402
 
@@ -103,30 +103,8 @@ ERRORS = [
 
 def main() -> int:
     cases = write_audio()
-    with tempfile.TemporaryDirectory() as tmp:
-        ready = Path(tmp) / "ready.json"
-        proc = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "voxgate"),
-                "serve",
-                "--port",
-                "0",
-                "--ready-file",
-                str(ready),
-                "--log-level",
-                "warning",
-            ]
-        )
-        try:
-            for _ in range(600):
-                if ready.exists() or proc.poll() is not None:
-                    break
-                time.sleep(0.2)
-            address = json.loads(ready.read_text())["address"]
-            manifest = collect(address, cases)
-        finally:
-            proc.terminate()
-            proc.wait(30)
+    with local_server("--log-level", "warning") as server:
+        manifest = collect(server.address, cases)
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     print(
         f"wrote {OUT / 'manifest.json'}: {len(manifest['tokenize'])} tokenize, "

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Builds the Go client and runs its tests against a live voxgate (started by the tests with
-# <repo>/.venv/bin/voxgate, or the server at $VOXGATE_ADDR). Installs the pinned grpcurl into
+# Builds the Go client and runs its tests against a live voxgate: the server at $VOXGATE_ADDR
+# (host:port) when set, else a fresh one that `voxgate with-server` starts for the duration of
+# `go test` (<repo>/.venv/bin/voxgate, or $VOXGATE_BIN). Installs the pinned grpcurl into
 # clients/go/.bin for grpcurl_test.go. Needs Go >= 1.26 and the Go module proxy.
 set -euo pipefail
 cd "$(dirname "$0")"
+REPO="$(cd ../.. && pwd)"
 
 grpcurl_version=v1.9.4   # keep in step with voxgate/grpcurl_test.go
 
@@ -18,4 +20,9 @@ go mod verify
 go vet ./...
 go build -o .bin/voxgate-tokenize ./cmd/voxgate-tokenize
 
-VOXGATE_REQUIRE_GRPCURL=1 GRPCURL="$PWD/.bin/grpcurl" go test -count=1 -timeout 10m -v ./...
+with_server=()
+if [ -z "${VOXGATE_ADDR:-}" ]; then
+  with_server=("${VOXGATE_BIN:-$REPO/.venv/bin/voxgate}" with-server --)
+fi
+VOXGATE_REQUIRE_GRPCURL=1 GRPCURL="$PWD/.bin/grpcurl" \
+  "${with_server[@]}" go test -count=1 -timeout 10m -v ./...

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the voxgate Java client and runs its tests (JUnit 5 via Maven Surefire) against a live
-# voxgate: the tests start <repo>/.venv/bin/voxgate (or $VOXGATE_BIN) themselves, or use the
-# server at $VOXGATE_ADDR (host:port). Needs JDK 17+ and Maven 3.8+; dependencies come from
-# Maven Central. Exits non-zero on any failure.
+# voxgate: the server at $VOXGATE_ADDR (host:port) when set, else a fresh one that
+# `voxgate with-server` starts for the duration of `mvn test` (<repo>/.venv/bin/voxgate, or
+# $VOXGATE_BIN). Needs JDK 17+ and Maven 3.8+; dependencies come from Maven Central. Exits
+# non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")"
+REPO="$(cd ../.. && pwd)"
 
 if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -17,10 +19,16 @@ if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
   fi
 fi
 
+with_server=()
+if [ -z "${VOXGATE_ADDR:-}" ]; then
+  with_server=("${VOXGATE_BIN:-$REPO/.venv/bin/voxgate}" with-server --)
+fi
+
 rm -rf target/surefire-reports
 status=0
 # (Maven 3.8 prints stray ANSI resets even in batch mode; strip them.)
-mvn -q -B -Dstyle.color=never test "$@" 2>&1 | sed -u 's/\x1b\[[0-9;]*m//g' || status=$?
+"${with_server[@]}" mvn -q -B -Dstyle.color=never test "$@" 2>&1 |
+  sed -u 's/\x1b\[[0-9;]*m//g' || status=$?
 
 # One summary line from Surefire's reports (mvn -q hides its own).
 shopt -s nullglob

@@ -1,4 +1,4 @@
-"""The `voxgate` command: serve, tokenize, detokenize, info, models build."""
+"""The `voxgate` command: serve, with-server, tokenize, detokenize, info, models build."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import argparse
 import asyncio
 import json
 import os
+import signal
+import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 
 from google.protobuf.json_format import MessageToDict
@@ -22,6 +25,105 @@ def _serve(args: argparse.Namespace) -> int:
 
     asyncio.run(serve(settings))
     return 0
+
+
+# `voxgate with-server`: exit statuses of its own (otherwise it exits with COMMAND's status).
+WITH_SERVER_START_FAILED = 125  # the server did not become ready (as `timeout`/`env` use it)
+WITH_SERVER_NOT_FOUND = 127  # COMMAND could not be run
+
+
+def _with_server(args: argparse.Namespace) -> int:
+    """Runs COMMAND with VOXGATE_ADDR set: a fresh local server's address, or the one given."""
+    command = args.command_args
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        print(
+            "voxgate with-server: no COMMAND (usage: voxgate with-server [options] -- COMMAND)",
+            file=sys.stderr,
+        )
+        return 2
+    if os.environ.get("VOXGATE_ADDR"):  # a server is already there: use it
+        return _run_forwarding_signals(command, dict(os.environ))
+    if args.ready_file is not None:
+        print(
+            "voxgate with-server: --ready-file is the launcher's own; leave it out", file=sys.stderr
+        )
+        return 2
+
+    from voxgate.launcher import ServerStartError, local_server
+
+    def stop_on_signal(signum: int, _frame: object) -> None:  # clean up while starting up
+        raise SystemExit(128 + signum)
+
+    previous = {s: signal.signal(s, stop_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        with local_server(*_serve_argv(args), start_timeout_s=args.start_timeout) as server:
+            print(
+                f"voxgate with-server: voxgate serving at {server.address} (pid {server.pid})",
+                file=sys.stderr,
+                flush=True,
+            )
+            code = _run_forwarding_signals(command, {**os.environ, "VOXGATE_ADDR": server.address})
+    except ServerStartError as err:
+        print(f"voxgate with-server: {err}", file=sys.stderr)
+        return WITH_SERVER_START_FAILED
+    except KeyboardInterrupt:  # Ctrl-C while the server was starting (it has been stopped)
+        return 128 + signal.SIGINT
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if not server.stopped_cleanly:
+        if server.exited_early:
+            what = f"exited during the command (status {server.returncode})"
+        elif server.killed:
+            what = f"did not stop within {server.stop_grace_s:g} s of SIGTERM and was killed"
+        else:
+            what = f"stopped with status {server.returncode}"
+        print(
+            f"voxgate with-server: the server {what}; its log (last lines):\n{server.log_tail()}",
+            file=sys.stderr,
+        )
+        code = code or 1
+    return code
+
+
+def _serve_argv(args: argparse.Namespace) -> list[str]:
+    """The `voxgate serve` options given to with-server, as argv again."""
+    argv = []
+    for f in fields(config.Settings):
+        value = getattr(args, f.name, None)
+        flag = "--" + f.name.replace("_", "-")
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            argv.append(flag if value else "--no-" + flag[2:])
+        else:
+            argv.append(f"{flag}={value}")
+    return argv
+
+
+def _run_forwarding_signals(command: list[str], env: dict[str, str]) -> int:
+    """Runs COMMAND; SIGTERM/SIGHUP sent to us go on to it. Returns its exit status."""
+    try:
+        proc = subprocess.Popen(command, env=env)
+    except OSError as err:
+        print(f"voxgate with-server: cannot run {command[0]}: {err}", file=sys.stderr)
+        return WITH_SERVER_NOT_FOUND
+
+    def forward(signum: int, _frame: object) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signum)
+
+    # Ctrl-C reaches COMMAND from the terminal itself (same process group): no second SIGINT.
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN)}
+    previous.update({s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGHUP)})
+    try:
+        code = proc.wait()
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 128 - code if code < 0 else code  # killed by signal N: 128 + N, as shells report
 
 
 def _client(args: argparse.Namespace):
@@ -74,6 +176,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the gRPC service (embedded Triton by default)")
     config.add_arguments(serve)
     serve.set_defaults(run=_serve)
+
+    with_server = sub.add_parser(
+        "with-server",
+        help="run a command against a fresh local voxgate (its address in $VOXGATE_ADDR)",
+        description="Starts `voxgate serve --port 0` (plus the serve options given here), waits "
+        "until it is SERVING, runs COMMAND with VOXGATE_ADDR=host:port in its environment, "
+        "stops the server and exits with COMMAND's status (125: the server did not start; "
+        "1 if COMMAND succeeded but the server died or had to be killed, with its log on "
+        "stderr). With VOXGATE_ADDR already set it just runs COMMAND against that server.",
+        usage="voxgate with-server [--start-timeout S] [serve options] -- COMMAND [ARGS ...]",
+    )
+    with_server.add_argument(
+        "--start-timeout",
+        type=float,
+        default=float(os.environ.get("VOXGATE_START_TIMEOUT") or 180.0),
+        metavar="S",
+        help="seconds to wait for the server to be ready (default $VOXGATE_START_TIMEOUT or 180)",
+    )
+    config.add_arguments(with_server)
+    with_server.add_argument(
+        "command_args", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS ...]"
+    )
+    with_server.set_defaults(run=_with_server)
 
     def client_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(

@@ -18,7 +18,7 @@ import {
   type RawAudioFormat,
   type StreamTokenizeResponse,
 } from "../src";
-import { repoRoot, startServer, type LiveServer } from "./server";
+import { liveServerAddress, repoRoot } from "./server";
 
 interface TokenizeCase {
   name: string;
@@ -80,18 +80,15 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
 }
 
 describe("voxgate TypeScript client against a live server", () => {
-  let server: LiveServer | undefined;
   let client: VoxgateClient;
 
   before(async () => {
-    server = await startServer();
-    client = new VoxgateClient(server.address, { timeoutMs: 60_000, streamTimeoutMs: 120_000 });
+    client = new VoxgateClient(liveServerAddress(), { timeoutMs: 60_000, streamTimeoutMs: 120_000 });
     await client.waitForReady(30_000);
   });
 
-  after(async () => {
+  after(() => {
     client?.close();
-    await server?.stop();
   });
 
   it("GetServerInfo reports the Step-Audio token format", async () => {
