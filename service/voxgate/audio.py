@@ -285,8 +285,8 @@ class PcmStreamDecoder:
         return self._resampler.push(samples, last=last)
 
 
-def encode(samples: np.ndarray, rate: int, fmt: OutputFormat) -> tuple[bytes, OutputFormat]:
-    """Encodes mono float32 audio at `rate` as asked; returns the bytes and resolved format."""
+def check_output(fmt: OutputFormat, rate: int) -> int:
+    """Raises InvalidArgument for a format that cannot be produced; returns the output rate."""
     target = fmt.sample_rate or rate
     if not MIN_RATE <= target <= MAX_RATE:
         raise InvalidArgument(
@@ -296,6 +296,12 @@ def encode(samples: np.ndarray, rate: int, fmt: OutputFormat) -> tuple[bytes, Ou
         raise InvalidArgument("output_format.container: MP3 output is not supported")
     if fmt.container is Container.FLAC and fmt.encoding not in (Encoding.S16LE, Encoding.S24LE):
         raise InvalidArgument("output_format.encoding: FLAC supports S16LE and S24LE")
+    return target
+
+
+def encode(samples: np.ndarray, rate: int, fmt: OutputFormat) -> tuple[bytes, OutputFormat]:
+    """Encodes mono float32 audio at `rate` as asked; returns the bytes and resolved format."""
+    target = check_output(fmt, rate)
     if target != rate:
         samples = soxr.resample(samples, rate, target, quality="HQ")
     samples = np.clip(samples, -1.0, 1.0).astype(np.float32)
@@ -309,3 +315,38 @@ def encode(samples: np.ndarray, rate: int, fmt: OutputFormat) -> tuple[bytes, Ou
         buf, samples, target, format=fmt.container.value, subtype=fmt.encoding.subtype, **kwargs
     )
     return buf.getvalue(), resolved
+
+
+class StreamEncoder:
+    """Audio produced piece by piece -> bytes to send with each piece.
+
+    RAW: each piece's PCM at once (resampled as one continuous stream, so the pieces join
+    without clicks). Containers: nothing until `last`, then the whole file.
+    """
+
+    def __init__(self, rate: int, fmt: OutputFormat) -> None:
+        self.target = check_output(fmt, rate)
+        self.fmt = OutputFormat(fmt.container, fmt.encoding, self.target)
+        self._rate = rate
+        self._raw = fmt.container is Container.RAW
+        self._resampler = (
+            soxr.ResampleStream(rate, self.target, 1, dtype="float32", quality="HQ")
+            if self._raw and self.target != rate
+            else None
+        )
+        self._held: list[np.ndarray] = []
+
+    def push(self, samples: np.ndarray, last: bool = False) -> bytes:
+        samples = np.asarray(samples, np.float32)
+        if not self._raw:
+            self._held.append(samples)
+            if not last:
+                return b""
+            whole = np.concatenate(self._held) if self._held else np.zeros(0, np.float32)
+            self._held = []
+            return encode(whole, self._rate, self.fmt)[0] if len(whole) else b""
+        if self._resampler is not None:
+            samples = self._resampler.resample_chunk(samples, last=last)
+        if not len(samples):
+            return b""
+        return encode(samples, self.target, self.fmt)[0]

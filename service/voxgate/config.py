@@ -11,6 +11,12 @@ from pathlib import Path
 MIB = 1024 * 1024
 
 
+def default_data_dir() -> Path:
+    """Where voxgate keeps state that must survive restarts (the voice registry)."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "voxgate"
+
+
 def default_model_repository() -> Path:
     """The repository's `triton_models/`, next to `service/` in a source checkout."""
     return Path(__file__).resolve().parents[2] / "triton_models"
@@ -39,6 +45,15 @@ class Settings:
     log_level: str = "info"
     log_json: bool = False
     ready_file: Path | None = None
+    data_dir: Path = field(default_factory=default_data_dir)
+    voices_db: Path | None = None  # None = <data_dir>/voices.sqlite3
+    max_synthesis_chars: int = 5000
+    max_prompt_seconds: float = 30.0
+    synthesis_stall_s: float = 10.0
+
+    @property
+    def voices_path(self) -> Path:
+        return self.voices_db or self.data_dir / "voices.sqlite3"
 
 
 _HELP = {
@@ -61,6 +76,11 @@ _HELP = {
     "log_level": "debug, info, warning or error",
     "log_json": "log JSON lines instead of console text",
     "ready_file": "write {address, port} as JSON here once serving",
+    "data_dir": "where state that survives restarts lives (the voice registry)",
+    "voices_db": "the voice registry's SQLite file (default: <data-dir>/voices.sqlite3)",
+    "max_synthesis_chars": "longest text one Synthesize call may speak (OUT_OF_RANGE beyond)",
+    "max_prompt_seconds": "longest voice prompt recording (OUT_OF_RANGE beyond)",
+    "synthesis_stall_s": "fail a synthesis whose generator produces nothing for this long",
 }
 
 
@@ -115,6 +135,8 @@ def _check(s: Settings) -> None:
     problems = []
     if not 0 <= s.port <= 65535:
         problems.append(f"port {s.port} outside 0-65535")
+    if s.max_synthesis_chars < 1 or s.max_prompt_seconds <= 0 or s.synthesis_stall_s <= 0:
+        problems.append("synthesis limits must be positive")
     if s.max_audio_seconds <= 0:
         problems.append("max_audio_seconds must be positive")
     if s.chunk_groups < 1 or s.decode_chunk_groups < 1:

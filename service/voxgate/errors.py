@@ -51,6 +51,10 @@ class NotFound(VoxgateError):
     """The request names something (a voice, a model) that does not exist."""
 
 
+class FailedPrecondition(VoxgateError):
+    """The request is valid but the system is not in a state to carry it out."""
+
+
 class ModelUnavailable(VoxgateError):
     """The model server is not reachable or not ready; the client may retry."""
 

@@ -96,3 +96,17 @@ async def test_long_input_is_split_into_concurrent_windows():
 async def test_partial_groups_are_refused():
     with pytest.raises(ValueError):
         await DecodeStream(ContextDecoder(1), 4).push(np.arange(7))
+
+
+@pytest.mark.parametrize("context", [1, 2])
+async def test_flush_at_a_boundary_then_continue(context):
+    """A flush decodes the groups so far without look-ahead; later groups keep left context."""
+    ids = _ids(12)
+    stream = DecodeStream(ContextDecoder(context), chunk_groups=50)
+    head = await stream.push(ids[:25], flush=True)  # 5 groups, e.g. one clause
+    tail = await stream.push(ids[25:])
+    tail = np.concatenate([tail, await stream.finish()])
+    np.testing.assert_array_equal(head, await ContextDecoder(context).decode(ids[:25]))
+    rest = await ContextDecoder(context).decode(ids[(5 - context) * 5 :])
+    np.testing.assert_array_equal(tail, rest[context * PER_GROUP :])
+    assert stream.emitted == 12

@@ -35,10 +35,12 @@ class DecodeStream:
         self.emitted = 0  # groups whose audio has been returned
         self.sample_rate = 0  # the decoder's native rate, known after the first decode
 
-    async def push(self, interleaved: np.ndarray, *, last: bool = False) -> np.ndarray:
+    async def push(self, interleaved: np.ndarray, *, flush: bool = False) -> np.ndarray:
         """Adds whole groups of interleaved ids; returns the audio that became final.
 
-        `last=True` marks the end of input: every remaining group is decoded.
+        `flush=True` decodes every group received so far without waiting for its look-ahead:
+        at the end of input, or at a boundary (a clause's end) where none will come. Groups
+        pushed after a flush still get their left context.
         """
         ids = np.asarray(interleaved, np.int64).reshape(-1)
         if ids.size % TOKENS_PER_GROUP:
@@ -46,14 +48,14 @@ class DecodeStream:
         self._ids = np.concatenate([self._ids, ids])
         self.received += ids.size // TOKENS_PER_GROUP
         context = (await self._decoder.spec()).decoder_context_groups
-        ready = self.received if last else self.received - context
-        if not last and ready - self.emitted < self._min_emit:
+        ready = self.received if flush else self.received - context
+        if not flush and ready - self.emitted < self._min_emit:
             return np.zeros(0, np.float32)
         return await self._emit(ready, context)
 
     async def finish(self) -> np.ndarray:
         """End of input: the audio of every group not yet returned."""
-        return await self.push(np.zeros(0, np.int64), last=True)
+        return await self.push(np.zeros(0, np.int64), flush=True)
 
     async def _emit(self, ready: int, context: int) -> np.ndarray:
         if ready <= self.emitted:
@@ -79,4 +81,4 @@ class DecodeStream:
 
 async def decode_all(decoder: Decoder, interleaved: np.ndarray, chunk_groups: int) -> np.ndarray:
     """A whole sequence at once (Detokenize): the same pipeline, fed in one push."""
-    return await DecodeStream(decoder, chunk_groups).push(interleaved, last=True)
+    return await DecodeStream(decoder, chunk_groups).push(interleaved, flush=True)

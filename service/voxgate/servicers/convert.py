@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from voxgate import audio as audiolib
+from voxgate.core import style as styles
+from voxgate.core import synthesis
 from voxgate.core.tokenization import AudioSource, ContainerAudio, RawAudio
+from voxgate.core.voices import Voice
 from voxgate.errors import InvalidArgument
 from voxgate.interleave import (
     Tokens,
@@ -15,7 +18,7 @@ from voxgate.interleave import (
     validate_interleaved,
     validate_streams,
 )
-from voxgate.v1 import audio_pb2, tokenizer_pb2, tokens_pb2
+from voxgate.v1 import audio_pb2, synthesis_pb2, tokenizer_pb2, tokens_pb2
 
 _ENCODINGS = {
     audio_pb2.PCM_ENCODING_S16LE: audiolib.Encoding.S16LE,
@@ -117,4 +120,67 @@ def audio_output_pb(
 ) -> audio_pb2.AudioOutput:
     return audio_pb2.AudioOutput(
         data=data, format=output_format_pb(fmt), duration_seconds=duration_seconds
+    )
+
+
+def style(msg: synthesis_pb2.SpeechStyle) -> styles.Style:
+    """Typed style fields; 0 / "" mean unset."""
+    return styles.Style(
+        speed=msg.speed or None,
+        pitch_semitones=msg.pitch_semitones or None,
+        volume_db=msg.volume_db or None,
+        emotion=msg.emotion,
+        dialect=msg.dialect,
+    )
+
+
+def style_pb(s: styles.Style) -> synthesis_pb2.SpeechStyle:
+    return synthesis_pb2.SpeechStyle(
+        speed=s.speed or 0.0,
+        pitch_semitones=s.pitch_semitones or 0.0,
+        volume_db=s.volume_db or 0.0,
+        emotion=s.emotion,
+        dialect=s.dialect,
+    )
+
+
+def prompt(msg: synthesis_pb2.VoicePrompt, field: str = "prompt") -> synthesis.Prompt:
+    if not msg.HasField("audio"):
+        raise InvalidArgument(f"{field}.audio: required")
+    return synthesis.Prompt(audio_source(msg.audio, f"{field}.audio"), msg.transcript)
+
+
+def synthesis_request(msg: synthesis_pb2.SynthesizeRequest) -> synthesis.SynthesisRequest:
+    return synthesis.SynthesisRequest(
+        text=msg.text,
+        voice=msg.voice,
+        prompt=prompt(msg.prompt) if msg.HasField("prompt") else None,
+        style=style(msg.style),
+        instruction=msg.style_instruction,
+    )
+
+
+def report_pb(report: synthesis.Report) -> synthesis_pb2.SynthesisReport:
+    return synthesis_pb2.SynthesisReport(
+        engine=report.engine,
+        voice=report.voice,
+        applied=style_pb(report.applied),
+        not_applied=report.not_applied,
+        normalized_text=report.normalized_text,
+    )
+
+
+def voice_pb(v: Voice) -> synthesis_pb2.Voice:
+    f = v.features
+    return synthesis_pb2.Voice(
+        id=v.id,
+        name=v.name,
+        builtin=v.builtin,
+        transcript=v.transcript,
+        consent_note=v.consent_note,
+        created_unix=v.created_unix,
+        pitch_median_hz=f.pitch_median_hz if f else 0.0,
+        speaking_rate=f.speaking_rate if f else 0.0,
+        prompt_seconds=f.duration_s if f else 0.0,
+        audio_stored=v.audio is not None,
     )

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from voxgate.v1 import audio_pb2 as voxgate_dot_v1_dot_audio__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1avoxgate/v1/synthesis.proto\x12\nvoxgate.v1\x1a\x16voxgate/v1/audio.proto\"H\n\x0bVoicePrompt\x12%\n\x05\x61udio\x18\x01 \x01(\x0b\x32\x16.voxgate.v1.AudioInput\x12\x12\n\ntranscript\x18\x02 \x01(\t\"\xaa\x01\n\x11SynthesizeRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05voice\x18\x02 \x01(\t\x12\'\n\x06prompt\x18\x03 \x01(\x0b\x32\x17.voxgate.v1.VoicePrompt\x12\x19\n\x11style_instruction\x18\x04 \x01(\t\x12\x34\n\routput_format\x18\x05 \x01(\x0b\x32\x1d.voxgate.v1.OutputAudioFormat\"u\n\x12SynthesizeResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12&\n\x05\x61udio\x18\x02 \x01(\x0b\x32\x17.voxgate.v1.AudioOutput\x12\x14\n\x0c\x61udio_tokens\x18\x03 \x03(\x05\x12\r\n\x05\x66inal\x18\x04 \x01(\x08\x32\x61\n\x10SynthesisService\x12M\n\nSynthesize\x12\x1d.voxgate.v1.SynthesizeRequest\x1a\x1e.voxgate.v1.SynthesizeResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1avoxgate/v1/synthesis.proto\x12\nvoxgate.v1\x1a\x16voxgate/v1/audio.proto\"H\n\x0bVoicePrompt\x12%\n\x05\x61udio\x18\x01 \x01(\x0b\x32\x16.voxgate.v1.AudioInput\x12\x12\n\ntranscript\x18\x02 \x01(\t\"j\n\x0bSpeechStyle\x12\r\n\x05speed\x18\x01 \x01(\x02\x12\x17\n\x0fpitch_semitones\x18\x02 \x01(\x02\x12\x11\n\tvolume_db\x18\x03 \x01(\x02\x12\x0f\n\x07\x65motion\x18\x04 \x01(\t\x12\x0f\n\x07\x64ialect\x18\x05 \x01(\t\"\xd2\x01\n\x11SynthesizeRequest\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\r\n\x05voice\x18\x02 \x01(\t\x12\'\n\x06prompt\x18\x03 \x01(\x0b\x32\x17.voxgate.v1.VoicePrompt\x12\x19\n\x11style_instruction\x18\x04 \x01(\t\x12\x34\n\routput_format\x18\x05 \x01(\x0b\x32\x1d.voxgate.v1.OutputAudioFormat\x12&\n\x05style\x18\x06 \x01(\x0b\x32\x17.voxgate.v1.SpeechStyle\"H\n\x16StreamSynthesizeConfig\x12.\n\x07request\x18\x01 \x01(\x0b\x32\x1d.voxgate.v1.SynthesizeRequest\"{\n\x17StreamSynthesizeRequest\x12\x34\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\".voxgate.v1.StreamSynthesizeConfigH\x00\x12\x0e\n\x04text\x18\x02 \x01(\tH\x00\x12\x0f\n\x05\x66lush\x18\x03 \x01(\x08H\x00\x42\t\n\x07message\"<\n\nWordTiming\x12\x0c\n\x04word\x18\x01 \x01(\t\x12\x10\n\x08start_ms\x18\x02 \x01(\x05\x12\x0e\n\x06\x65nd_ms\x18\x03 \x01(\x05\"\x88\x01\n\x0fSynthesisReport\x12\x0e\n\x06\x65ngine\x18\x01 \x01(\t\x12\r\n\x05voice\x18\x02 \x01(\t\x12(\n\x07\x61pplied\x18\x03 \x01(\x0b\x32\x17.voxgate.v1.SpeechStyle\x12\x13\n\x0bnot_applied\x18\x04 \x03(\t\x12\x17\n\x0fnormalized_text\x18\x05 \x01(\t\"\xe0\x01\n\x12SynthesizeResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12&\n\x05\x61udio\x18\x02 \x01(\x0b\x32\x17.voxgate.v1.AudioOutput\x12\x14\n\x0c\x61udio_tokens\x18\x03 \x03(\x05\x12\r\n\x05\x66inal\x18\x04 \x01(\x08\x12%\n\x05words\x18\x05 \x03(\x0b\x32\x16.voxgate.v1.WordTiming\x12+\n\x06report\x18\x06 \x01(\x0b\x32\x1b.voxgate.v1.SynthesisReport\x12\x15\n\rstart_seconds\x18\x07 \x01(\x01\"I\n\x18StreamSynthesizeResponse\x12-\n\x05piece\x18\x01 \x01(\x0b\x32\x1e.voxgate.v1.SynthesizeResponse\"\xd0\x01\n\x05Voice\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0f\n\x07\x62uiltin\x18\x03 \x01(\x08\x12\x12\n\ntranscript\x18\x04 \x01(\t\x12\x14\n\x0c\x63onsent_note\x18\x05 \x01(\t\x12\x14\n\x0c\x63reated_unix\x18\x06 \x01(\x03\x12\x17\n\x0fpitch_median_hz\x18\x07 \x01(\x02\x12\x15\n\rspeaking_rate\x18\x08 \x01(\x02\x12\x16\n\x0eprompt_seconds\x18\t \x01(\x01\x12\x14\n\x0c\x61udio_stored\x18\n \x01(\x08\"u\n\x12\x43reateVoiceRequest\x12\'\n\x06prompt\x18\x01 \x01(\x0b\x32\x17.voxgate.v1.VoicePrompt\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x14\n\x0c\x63onsent_note\x18\x03 \x01(\t\x12\x12\n\nkeep_audio\x18\x04 \x01(\x08\"K\n\x13\x43reateVoiceResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12 \n\x05voice\x18\x02 \x01(\x0b\x32\x11.voxgate.v1.Voice\"\x13\n\x11ListVoicesRequest\"K\n\x12ListVoicesResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12!\n\x06voices\x18\x02 \x03(\x0b\x32\x11.voxgate.v1.Voice\"&\n\x12\x44\x65leteVoiceRequest\x12\x10\n\x08voice_id\x18\x01 \x01(\t\")\n\x13\x44\x65leteVoiceResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t2\xb1\x03\n\x10SynthesisService\x12M\n\nSynthesize\x12\x1d.voxgate.v1.SynthesizeRequest\x1a\x1e.voxgate.v1.SynthesizeResponse0\x01\x12\x61\n\x10StreamSynthesize\x12#.voxgate.v1.StreamSynthesizeRequest\x1a$.voxgate.v1.StreamSynthesizeResponse(\x01\x30\x01\x12N\n\x0b\x43reateVoice\x12\x1e.voxgate.v1.CreateVoiceRequest\x1a\x1f.voxgate.v1.CreateVoiceResponse\x12K\n\nListVoices\x12\x1d.voxgate.v1.ListVoicesRequest\x1a\x1e.voxgate.v1.ListVoicesResponse\x12N\n\x0b\x44\x65leteVoice\x12\x1e.voxgate.v1.DeleteVoiceRequest\x1a\x1f.voxgate.v1.DeleteVoiceResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,10 +34,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_VOICEPROMPT']._serialized_start=66
   _globals['_VOICEPROMPT']._serialized_end=138
-  _globals['_SYNTHESIZEREQUEST']._serialized_start=141
-  _globals['_SYNTHESIZEREQUEST']._serialized_end=311
-  _globals['_SYNTHESIZERESPONSE']._serialized_start=313
-  _globals['_SYNTHESIZERESPONSE']._serialized_end=430
-  _globals['_SYNTHESISSERVICE']._serialized_start=432
-  _globals['_SYNTHESISSERVICE']._serialized_end=529
+  _globals['_SPEECHSTYLE']._serialized_start=140
+  _globals['_SPEECHSTYLE']._serialized_end=246
+  _globals['_SYNTHESIZEREQUEST']._serialized_start=249
+  _globals['_SYNTHESIZEREQUEST']._serialized_end=459
+  _globals['_STREAMSYNTHESIZECONFIG']._serialized_start=461
+  _globals['_STREAMSYNTHESIZECONFIG']._serialized_end=533
+  _globals['_STREAMSYNTHESIZEREQUEST']._serialized_start=535
+  _globals['_STREAMSYNTHESIZEREQUEST']._serialized_end=658
+  _globals['_WORDTIMING']._serialized_start=660
+  _globals['_WORDTIMING']._serialized_end=720
+  _globals['_SYNTHESISREPORT']._serialized_start=723
+  _globals['_SYNTHESISREPORT']._serialized_end=859
+  _globals['_SYNTHESIZERESPONSE']._serialized_start=862
+  _globals['_SYNTHESIZERESPONSE']._serialized_end=1086
+  _globals['_STREAMSYNTHESIZERESPONSE']._serialized_start=1088
+  _globals['_STREAMSYNTHESIZERESPONSE']._serialized_end=1161
+  _globals['_VOICE']._serialized_start=1164
+  _globals['_VOICE']._serialized_end=1372
+  _globals['_CREATEVOICEREQUEST']._serialized_start=1374
+  _globals['_CREATEVOICEREQUEST']._serialized_end=1491
+  _globals['_CREATEVOICERESPONSE']._serialized_start=1493
+  _globals['_CREATEVOICERESPONSE']._serialized_end=1568
+  _globals['_LISTVOICESREQUEST']._serialized_start=1570
+  _globals['_LISTVOICESREQUEST']._serialized_end=1589
+  _globals['_LISTVOICESRESPONSE']._serialized_start=1591
+  _globals['_LISTVOICESRESPONSE']._serialized_end=1666
+  _globals['_DELETEVOICEREQUEST']._serialized_start=1668
+  _globals['_DELETEVOICEREQUEST']._serialized_end=1706
+  _globals['_DELETEVOICERESPONSE']._serialized_start=1708
+  _globals['_DELETEVOICERESPONSE']._serialized_end=1749
+  _globals['_SYNTHESISSERVICE']._serialized_start=1752
+  _globals['_SYNTHESISSERVICE']._serialized_end=2185
 # @@protoc_insertion_point(module_scope)

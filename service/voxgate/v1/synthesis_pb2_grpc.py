@@ -26,10 +26,12 @@ if _version_not_supported:
 
 
 class SynthesisServiceStub:
-    """Text to speech, with voice cloning and style instructions.
+    """Text to speech, with voice cloning, styles and a registry of cloned voices.
 
-    Errors of every RPC: UNIMPLEMENTED (no synthesis model is deployed on this server, see
-    GetServerInfo), UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+    Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
+    GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
+    server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
+    message over the size limit), INTERNAL (with the request id only).
     """
 
     def __init__(self, channel):
@@ -43,21 +45,86 @@ class SynthesisServiceStub:
                 request_serializer=voxgate_dot_v1_dot_synthesis__pb2.SynthesizeRequest.SerializeToString,
                 response_deserializer=voxgate_dot_v1_dot_synthesis__pb2.SynthesizeResponse.FromString,
                 _registered_method=True)
+        self.StreamSynthesize = channel.stream_stream(
+                '/voxgate.v1.SynthesisService/StreamSynthesize',
+                request_serializer=voxgate_dot_v1_dot_synthesis__pb2.StreamSynthesizeRequest.SerializeToString,
+                response_deserializer=voxgate_dot_v1_dot_synthesis__pb2.StreamSynthesizeResponse.FromString,
+                _registered_method=True)
+        self.CreateVoice = channel.unary_unary(
+                '/voxgate.v1.SynthesisService/CreateVoice',
+                request_serializer=voxgate_dot_v1_dot_synthesis__pb2.CreateVoiceRequest.SerializeToString,
+                response_deserializer=voxgate_dot_v1_dot_synthesis__pb2.CreateVoiceResponse.FromString,
+                _registered_method=True)
+        self.ListVoices = channel.unary_unary(
+                '/voxgate.v1.SynthesisService/ListVoices',
+                request_serializer=voxgate_dot_v1_dot_synthesis__pb2.ListVoicesRequest.SerializeToString,
+                response_deserializer=voxgate_dot_v1_dot_synthesis__pb2.ListVoicesResponse.FromString,
+                _registered_method=True)
+        self.DeleteVoice = channel.unary_unary(
+                '/voxgate.v1.SynthesisService/DeleteVoice',
+                request_serializer=voxgate_dot_v1_dot_synthesis__pb2.DeleteVoiceRequest.SerializeToString,
+                response_deserializer=voxgate_dot_v1_dot_synthesis__pb2.DeleteVoiceResponse.FromString,
+                _registered_method=True)
 
 
 class SynthesisServiceServicer:
-    """Text to speech, with voice cloning and style instructions.
+    """Text to speech, with voice cloning, styles and a registry of cloned voices.
 
-    Errors of every RPC: UNIMPLEMENTED (no synthesis model is deployed on this server, see
-    GetServerInfo), UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+    Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
+    GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
+    server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
+    message over the size limit), INTERNAL (with the request id only).
     """
 
     def Synthesize(self, request, context):
-        """Synthesizes speech from text, streamed in pieces as it is generated.
+        """Synthesizes speech from text, streamed in pieces as it is generated: the first piece comes
+        as soon as the first clause's token groups are decoded.
 
         Errors: INVALID_ARGUMENT (empty text, bad prompt audio, prompt audio without its
-        transcript, bad output format, unknown voice), OUT_OF_RANGE (text or prompt too long),
-        UNIMPLEMENTED, UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED.
+        transcript, a style value out of its range, bad output format), NOT_FOUND (unknown voice),
+        OUT_OF_RANGE (text or prompt too long), DEADLINE_EXCEEDED (also when the generator stops
+        producing before the deadline), UNIMPLEMENTED, UNAVAILABLE, CANCELLED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamSynthesize(self, request_iterator, context):
+        """Synthesizes text that arrives piece by piece (for example from an LLM): the first message
+        carries the config, later ones carry text; closing the request stream ends the input.
+        Audio comes out as soon as each clause is complete.
+
+        Errors: as Synthesize, plus INVALID_ARGUMENT when the first message is not a config or a
+        later one is.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateVoice(self, request, context):
+        """Registers a cloned voice: stores the prompt's audio tokens and speaker features (and the
+        prompt audio itself only when asked), and returns its id for `SynthesizeRequest.voice`.
+
+        Errors: INVALID_ARGUMENT (no or bad prompt audio, no transcript, no name), OUT_OF_RANGE
+        (prompt longer than the limit), UNAVAILABLE.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListVoices(self, request, context):
+        """Lists the built-in voices and the registered ones.
+
+        Errors: none beyond the service-wide ones.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteVoice(self, request, context):
+        """Deletes a registered voice.
+
+        Errors: NOT_FOUND (no such voice), FAILED_PRECONDITION (a built-in voice).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -71,6 +138,26 @@ def add_SynthesisServiceServicer_to_server(servicer, server):
                     request_deserializer=voxgate_dot_v1_dot_synthesis__pb2.SynthesizeRequest.FromString,
                     response_serializer=voxgate_dot_v1_dot_synthesis__pb2.SynthesizeResponse.SerializeToString,
             ),
+            'StreamSynthesize': grpc.stream_stream_rpc_method_handler(
+                    servicer.StreamSynthesize,
+                    request_deserializer=voxgate_dot_v1_dot_synthesis__pb2.StreamSynthesizeRequest.FromString,
+                    response_serializer=voxgate_dot_v1_dot_synthesis__pb2.StreamSynthesizeResponse.SerializeToString,
+            ),
+            'CreateVoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateVoice,
+                    request_deserializer=voxgate_dot_v1_dot_synthesis__pb2.CreateVoiceRequest.FromString,
+                    response_serializer=voxgate_dot_v1_dot_synthesis__pb2.CreateVoiceResponse.SerializeToString,
+            ),
+            'ListVoices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVoices,
+                    request_deserializer=voxgate_dot_v1_dot_synthesis__pb2.ListVoicesRequest.FromString,
+                    response_serializer=voxgate_dot_v1_dot_synthesis__pb2.ListVoicesResponse.SerializeToString,
+            ),
+            'DeleteVoice': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteVoice,
+                    request_deserializer=voxgate_dot_v1_dot_synthesis__pb2.DeleteVoiceRequest.FromString,
+                    response_serializer=voxgate_dot_v1_dot_synthesis__pb2.DeleteVoiceResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'voxgate.v1.SynthesisService', rpc_method_handlers)
@@ -80,10 +167,12 @@ def add_SynthesisServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class SynthesisService:
-    """Text to speech, with voice cloning and style instructions.
+    """Text to speech, with voice cloning, styles and a registry of cloned voices.
 
-    Errors of every RPC: UNIMPLEMENTED (no synthesis model is deployed on this server, see
-    GetServerInfo), UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+    Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
+    GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
+    server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
+    message over the size limit), INTERNAL (with the request id only).
     """
 
     @staticmethod
@@ -103,6 +192,114 @@ class SynthesisService:
             '/voxgate.v1.SynthesisService/Synthesize',
             voxgate_dot_v1_dot_synthesis__pb2.SynthesizeRequest.SerializeToString,
             voxgate_dot_v1_dot_synthesis__pb2.SynthesizeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamSynthesize(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/voxgate.v1.SynthesisService/StreamSynthesize',
+            voxgate_dot_v1_dot_synthesis__pb2.StreamSynthesizeRequest.SerializeToString,
+            voxgate_dot_v1_dot_synthesis__pb2.StreamSynthesizeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateVoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/voxgate.v1.SynthesisService/CreateVoice',
+            voxgate_dot_v1_dot_synthesis__pb2.CreateVoiceRequest.SerializeToString,
+            voxgate_dot_v1_dot_synthesis__pb2.CreateVoiceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVoices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/voxgate.v1.SynthesisService/ListVoices',
+            voxgate_dot_v1_dot_synthesis__pb2.ListVoicesRequest.SerializeToString,
+            voxgate_dot_v1_dot_synthesis__pb2.ListVoicesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteVoice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/voxgate.v1.SynthesisService/DeleteVoice',
+            voxgate_dot_v1_dot_synthesis__pb2.DeleteVoiceRequest.SerializeToString,
+            voxgate_dot_v1_dot_synthesis__pb2.DeleteVoiceResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,71 @@
+"""Text normalisation and clause splitting, whole and incremental."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from voxgate.core.text import ClauseBuffer, normalize, split_clauses
+
+
+@pytest.mark.parametrize(
+    "raw,spoken",
+    [
+        ("Dr. Smith arrived.", "Doctor Smith arrived."),
+        ("It costs $12.50 today.", "It costs twelve dollars fifty cents today."),
+        ("£1 only", "one pound only"),
+        ("Run 5 km, then 1 m.", "Run five kilometers, then one meter."),
+        (
+            "It was 25°C and 50% humid.",
+            "It was twenty-five degrees Celsius and fifty percent humid.",
+        ),
+        ("On 2024-03-15 at 10:30 am.", "On March fifteenth, twenty twenty-four at ten thirty a m."),
+        ("At 9:05 we met.", "At nine oh five we met."),
+        ("The 21st of them", "The twenty-first of them"),
+        ("Back in 1999.", "Back in nineteen ninety-nine."),
+        ("pi is 3.14", "pi is three point one four"),
+        ("1,000,000 people", "one million people"),
+        ("Tom & Jerry", "Tom and Jerry"),
+        ("  many   spaces  ", "many spaces"),
+    ],
+)
+def test_normalize(raw, spoken):
+    assert normalize(raw) == spoken
+
+
+def test_normalized_numbers_have_no_commas_to_cut_at():
+    assert "," not in normalize("1234567")
+
+
+def test_split_clauses_at_sentence_ends_and_long_commas():
+    text = "Well, I think that this long clause should be split, and then we go on; OK? Yes!"
+    assert split_clauses(text) == [
+        "Well, I think that this long clause should be split,",
+        "and then we go on;",
+        "OK?",
+        "Yes!",
+    ]
+    assert split_clauses("Hello there, this is voxgate.") == ["Hello there, this is voxgate."]
+    assert split_clauses("no end mark") == ["no end mark"]
+    assert split_clauses("   ") == []
+
+
+def test_clause_buffer_waits_for_whitespace_after_an_end_mark():
+    buf = ClauseBuffer(1000)
+    assert buf.push("Hello the") == []
+    assert buf.push("re, this is a test of 3.") == []
+    assert buf.push("5 seconds. And") == ["Hello there, this is a test of 3.5 seconds."]
+    assert buf.push(" more") == []
+    assert buf.flush() == ["And more"]
+    assert buf.flush() == []
+
+
+@given(st.text(alphabet="abc ,.!?;", max_size=80), st.lists(st.integers(1, 9), max_size=20))
+def test_incremental_equals_whole_for_any_cut(text, cuts):
+    buf, out, pos = ClauseBuffer(10_000), [], 0
+    for n in cuts:
+        out += buf.push(text[pos : pos + n])
+        pos += n
+    out += buf.push(text[pos:])
+    out += buf.flush()
+    assert " ".join(out).split() == text.split()
