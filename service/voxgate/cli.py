@@ -163,6 +163,50 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _synthesize(args: argparse.Namespace) -> int:
+    from voxgate.v1 import audio_pb2, synthesis_pb2
+
+    request = synthesis_pb2.SynthesizeRequest(
+        text=args.text, voice=args.voice or "", style_instruction=args.style or ""
+    )
+    if args.prompt:
+        if not args.prompt_text:
+            print("voxgate synthesize: --prompt needs --prompt-text", file=sys.stderr)
+            return 2
+        request.prompt.audio.container = Path(args.prompt).read_bytes()
+        request.prompt.transcript = args.prompt_text
+    request.output_format.container = audio_pb2.AUDIO_CONTAINER_WAV
+    with _client(args) as client:
+        data, pieces = client.synthesize_to_wav(request)
+    report = pieces[0].report
+    Path(args.output).write_bytes(data)
+    print(f"wrote {args.output}: {pieces[-1].audio.duration_seconds:.2f} s, voice {report.voice}")
+    for item in report.not_applied:
+        print(f"  not applied: {item}", file=sys.stderr)
+    return 0
+
+
+def _voices(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        if args.voices_command == "create":
+            voice = client.create_voice(
+                Path(args.audio).read_bytes(),
+                args.transcript,
+                args.name,
+                args.consent or "",
+                args.keep_audio,
+            )
+            print(voice.id)
+        elif args.voices_command == "delete":
+            client.delete_voice(args.voice_id)
+            print(f"deleted {args.voice_id}")
+        else:
+            for v in client.list_voices():
+                kind = "built-in" if v.builtin else f"{v.prompt_seconds:.1f} s prompt"
+                print(f"{v.id}\t{v.name}\t{kind}\t{v.pitch_median_hz:.0f} Hz")
+    return 0
+
+
 def _models_build(args: argparse.Namespace) -> int:
     from voxgate.reference.build import main as build_main
 
@@ -222,6 +266,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     info = sub.add_parser("info", help="print the server's models, token spec and limits")
     client_args(info)
     info.set_defaults(run=_info)
+
+    synth = sub.add_parser("synthesize", help="speak text into a WAV file")
+    synth.add_argument("text")
+    synth.add_argument("-o", "--output", default="out.wav", help="WAV file to write")
+    synth.add_argument("--voice", help="a built-in voice or a registered voice's id")
+    synth.add_argument("--prompt", help="a recording of the voice to clone (with --prompt-text)")
+    synth.add_argument("--prompt-text", help="what the --prompt recording says")
+    synth.add_argument("--style", help='e.g. "slowly and happily", "(高兴1)(慢速1)"')
+    client_args(synth)
+    synth.set_defaults(run=_synthesize)
+
+    voices = sub.add_parser("voices", help="list, create or delete voices")
+    voices_sub = voices.add_subparsers(dest="voices_command")
+    voices_sub.add_parser("list", help="built-in and registered voices")
+    create = voices_sub.add_parser("create", help="register a cloned voice; prints its id")
+    create.add_argument("audio", help="the prompt recording (WAV/FLAC/OGG/MP3)")
+    create.add_argument("--transcript", required=True, help="what the recording says")
+    create.add_argument("--name", required=True)
+    create.add_argument("--consent", help="who agreed to the cloning, and how")
+    create.add_argument("--keep-audio", action="store_true", help="also store the recording")
+    delete = voices_sub.add_parser("delete", help="delete a registered voice")
+    delete.add_argument("voice_id")
+    client_args(voices)
+    voices.set_defaults(run=_voices)
 
     models = sub.add_parser("models", help="reference model tools")
     models_sub = models.add_subparsers(dest="models_command", required=True)

@@ -13,6 +13,8 @@ from voxgate.v1 import (
     audio_pb2,
     discovery_pb2,
     discovery_pb2_grpc,
+    synthesis_pb2,
+    synthesis_pb2_grpc,
     tokenizer_pb2,
     tokenizer_pb2_grpc,
 )
@@ -54,6 +56,7 @@ class VoxgateClient:
         )
         self._tok = tokenizer_pb2_grpc.TokenizerServiceStub(self._channel)
         self._info = discovery_pb2_grpc.DiscoveryServiceStub(self._channel)
+        self._syn = synthesis_pb2_grpc.SynthesisServiceStub(self._channel)
 
     def close(self) -> None:
         self._channel.close()
@@ -119,3 +122,55 @@ class VoxgateClient:
 
     def server_info(self) -> discovery_pb2.GetServerInfoResponse:
         return self._call(self._info.GetServerInfo, discovery_pb2.GetServerInfoRequest())
+
+    def synthesize(
+        self, request: synthesis_pb2.SynthesizeRequest
+    ) -> Iterator[synthesis_pb2.SynthesizeResponse]:
+        """Streams Synthesize's pieces; the last one has `final` set."""
+        try:
+            yield from self._syn.Synthesize(request, timeout=self.timeout_s)
+        except grpc.RpcError as err:
+            raise VoxgateClientError(err.code(), err.details() or "") from None
+
+    def stream_synthesize(
+        self, config: synthesis_pb2.SynthesizeRequest, texts: Iterable[str]
+    ) -> Iterator[synthesis_pb2.SynthesizeResponse]:
+        """StreamSynthesize: `config` (voice, style, format), then text pieces as they come."""
+
+        def requests() -> Iterator[synthesis_pb2.StreamSynthesizeRequest]:
+            yield synthesis_pb2.StreamSynthesizeRequest(
+                config=synthesis_pb2.StreamSynthesizeConfig(request=config)
+            )
+            for text in texts:
+                yield synthesis_pb2.StreamSynthesizeRequest(text=text)
+
+        try:
+            for response in self._syn.StreamSynthesize(requests(), timeout=self.timeout_s):
+                yield response.piece
+        except grpc.RpcError as err:
+            raise VoxgateClientError(err.code(), err.details() or "") from None
+
+    def synthesize_to_wav(self, request: synthesis_pb2.SynthesizeRequest) -> tuple[bytes, list]:
+        """Synthesizes into one WAV file's bytes; returns them and every piece received."""
+        request.output_format.container = audio_pb2.AUDIO_CONTAINER_WAV
+        pieces = list(self.synthesize(request))
+        return pieces[-1].audio.data, pieces
+
+    def create_voice(
+        self, audio: bytes, transcript: str, name: str, consent_note: str = "", keep_audio=False
+    ) -> synthesis_pb2.Voice:
+        request = synthesis_pb2.CreateVoiceRequest(
+            prompt=synthesis_pb2.VoicePrompt(
+                audio=audio_pb2.AudioInput(container=audio), transcript=transcript
+            ),
+            name=name,
+            consent_note=consent_note,
+            keep_audio=keep_audio,
+        )
+        return self._call(self._syn.CreateVoice, request).voice
+
+    def list_voices(self) -> list[synthesis_pb2.Voice]:
+        return list(self._call(self._syn.ListVoices, synthesis_pb2.ListVoicesRequest()).voices)
+
+    def delete_voice(self, voice_id: str) -> None:
+        self._call(self._syn.DeleteVoice, synthesis_pb2.DeleteVoiceRequest(voice_id=voice_id))

@@ -178,8 +178,11 @@ def _request(
         arr = np.ascontiguousarray(value)
         dtype = np_to_triton_dtype(arr.dtype)
         req.inputs.add(name=name, datatype=dtype, shape=arr.shape)
-        raw = serialize_byte_tensor(arr) if dtype == "BYTES" else arr
-        req.raw_input_contents.append(raw.tobytes())
+        if dtype == "BYTES":  # length-prefixed elements, as tritonclient sends them
+            serialized = serialize_byte_tensor(arr)
+            req.raw_input_contents.append(serialized.item() if serialized.size else b"")
+        else:
+            req.raw_input_contents.append(arr.tobytes())
     for name in outputs:
         req.outputs.add(name=name)
     # Without this Triton sends nothing when a model ends with a bare final flag.

@@ -66,8 +66,9 @@ async def triton(tmp_path_factory, model_repository):
 
 
 @pytest.fixture(scope="session")
-def settings() -> Settings:
+def settings(tmp_path_factory) -> Settings:
     return Settings(
+        voices_db=tmp_path_factory.mktemp("data") / "voices.sqlite3",
         host="127.0.0.1",
         port=0,
         max_audio_seconds=MAX_AUDIO_SECONDS,

@@ -47,7 +47,7 @@ async def _health(channel, service: str) -> int:
 async def test_per_service_health_follows_the_deployment(channel):
     assert await _health(channel, TOKENIZER) == H.SERVING
     assert await _health(channel, DISCOVERY) == H.SERVING
-    assert await _health(channel, SYNTHESIS) == H.NOT_SERVING
+    assert await _health(channel, SYNTHESIS) == H.SERVING
     assert await _health(channel, CHAT) == H.NOT_SERVING
     assert await _health(channel, "") == H.SERVING  # covers the services this deployment has
 
@@ -75,7 +75,7 @@ async def test_server_info_lists_what_triton_loaded(channel):
     info = await discovery_pb2_grpc.DiscoveryServiceStub(channel).GetServerInfo(
         discovery_pb2.GetServerInfoRequest(), timeout=10
     )
-    assert list(info.implemented_services) == [TOKENIZER, DISCOVERY]
+    assert list(info.implemented_services) == [TOKENIZER, SYNTHESIS, DISCOVERY]
     models = {m.name: m for m in info.models}
     assert {"tokenize", "detokenize", "vocoder", "stream_probe"} <= set(models)
     assert models["vocoder"].role == "vocoder" and models["tokenize"].role == "ensemble"

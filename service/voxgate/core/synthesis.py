@@ -31,17 +31,19 @@ GENERATOR_OUTPUTS = ("audio_tokens", "clause_index", "word_timings")
 
 # The reference engine: Piper's en_US "joe" voice rendered through the reference tokenizer.
 REFERENCE = styles.Capabilities("reference")
-# Measured on the built-in voice's output (bench/results/, `python bench/synthesis.py`); cloning
-# shifts pitch and rate by the prompt's ratio to these.
+# Speaker features of the built-in voice as voxgate renders it (Piper joe through the reference
+# tokenizer and decoder), medians over three texts measured with `core.voices.speaker_features`
+# (`python bench/synthesis.py` prints them again). Cloning shifts pitch and rate by the prompt's
+# ratio to these.
 JOE = Voice(
     id="joe",
     name="Joe (en-US, Piper medium)",
     builtin=True,
     features=SpeakerFeatures(
-        pitch_median_hz=110.0,
-        pitch_range_semitones=7.0,
-        loudness_dbfs=-20.0,
-        speaking_rate=4.5,
+        pitch_median_hz=91.0,
+        pitch_range_semitones=8.4,
+        loudness_dbfs=-21.9,
+        speaking_rate=4.8,
         duration_s=0.0,
     ),
 )
