@@ -29,8 +29,8 @@ $(BUF): tools/package.json tools/package-lock.json
 	touch $@
 
 lint: $(VENV)/.installed $(BUF)
-	$(VENV)/bin/ruff check service tests bench scripts triton_backends
-	$(VENV)/bin/ruff format --check service tests bench scripts triton_backends
+	$(VENV)/bin/ruff check service tests bench scripts triton_backends triton_models
+	$(VENV)/bin/ruff format --check service tests bench scripts triton_backends triton_models
 	cd proto && ../$(BUF) lint
 
 ## buf breaking (WIRE_JSON) against the main branch.

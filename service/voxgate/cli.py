@@ -244,11 +244,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with_server.set_defaults(run=_with_server)
 
-    def client_args(p: argparse.ArgumentParser) -> None:
+    def client_args(p: argparse.ArgumentParser, nested: bool = False) -> None:
+        # A nested subcommand's own defaults must not override what its parent parsed.
         p.add_argument(
-            "--address", default=None, help="host:port (default $VOXGATE_ADDR or 127.0.0.1:50051)"
+            "--address",
+            default=argparse.SUPPRESS if nested else None,
+            help="host:port (default $VOXGATE_ADDR or 127.0.0.1:50051)",
         )
-        p.add_argument("--timeout", type=float, default=120.0, help="deadline in seconds")
+        p.add_argument(
+            "--timeout",
+            type=float,
+            default=argparse.SUPPRESS if nested else 120.0,
+            help="deadline in seconds",
+        )
 
     tok = sub.add_parser("tokenize", help="print the tokens of audio files")
     tok.add_argument("files", nargs="+", type=Path)
@@ -279,8 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     voices = sub.add_parser("voices", help="list, create or delete voices")
     voices_sub = voices.add_subparsers(dest="voices_command")
-    voices_sub.add_parser("list", help="built-in and registered voices")
+    client_args(voices_sub.add_parser("list", help="built-in and registered voices"), True)
     create = voices_sub.add_parser("create", help="register a cloned voice; prints its id")
+    client_args(create, True)
     create.add_argument("audio", help="the prompt recording (WAV/FLAC/OGG/MP3)")
     create.add_argument("--transcript", required=True, help="what the recording says")
     create.add_argument("--name", required=True)
@@ -288,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     create.add_argument("--keep-audio", action="store_true", help="also store the recording")
     delete = voices_sub.add_parser("delete", help="delete a registered voice")
     delete.add_argument("voice_id")
+    client_args(delete, True)
     client_args(voices)
     voices.set_defaults(run=_voices)
 

@@ -185,6 +185,7 @@ class EmbeddedTriton:
         self.run_dir: Path | None = None  # the private folder, while started
         self.log_path: Path | None = None
         self.grpc_port = free_port()
+        self.metrics_port = free_port()  # Triton's Prometheus endpoint, loopback only
         self.restarts = 0
         self._process: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task | None = None
@@ -194,6 +195,11 @@ class EmbeddedTriton:
     @property
     def url(self) -> str:
         return f"127.0.0.1:{self.grpc_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """Triton's Prometheus metrics (its own and the models' custom metrics)."""
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     @property
     def pid(self) -> int | None:
@@ -224,7 +230,9 @@ class EmbeddedTriton:
             "--grpc-address=127.0.0.1",
             f"--grpc-port={self.grpc_port}",
             "--allow-http=false",
-            "--allow-metrics=false",
+            "--allow-metrics=true",
+            "--metrics-address=127.0.0.1",
+            f"--metrics-port={self.metrics_port}",
             "--strict-readiness=true",
             "--exit-timeout-secs=10",
         ]

@@ -16,6 +16,7 @@ from voxgate.model_names import (
     ONNX_MODELS,
     SEMANTIC_TOKENIZER,
     TOKEN_DECODER,
+    TTS_GENERATOR,
     VOCODER,
 )
 
@@ -24,13 +25,20 @@ MANIFEST = REPO / "reference_manifest.json"
 PROFILES = ("cpu", "gpu")
 
 LEAF_DIRS = sorted(p.parent for p in REPO.glob("*/configs"))
-ENSEMBLE_DIRS = sorted(p.parent for p in REPO.glob("*/config.pbtxt"))
 ALL_FILES = sorted(REPO.glob("**/config.pbtxt")) + sorted(REPO.glob("*/configs/*.pbtxt"))
 TOKENIZERS = (LINGUISTIC_TOKENIZER, SEMANTIC_TOKENIZER)
 
 
 def load(path: Path) -> mc.ModelConfig:
     return text_format.Parse(path.read_text(), mc.ModelConfig())
+
+
+# Folders with one config.pbtxt: ensembles, and decoupled Python-backend generators (model.py).
+SINGLE_CONFIG_DIRS = sorted(p.parent for p in REPO.glob("*/config.pbtxt"))
+ENSEMBLE_DIRS = [d for d in SINGLE_CONFIG_DIRS if load(d / "config.pbtxt").platform == "ensemble"]
+GENERATOR_DIRS = [
+    d for d in SINGLE_CONFIG_DIRS if load(d / "config.pbtxt").model_transaction_policy.decoupled
+]
 
 
 def model_dir(path: Path) -> Path:
@@ -55,6 +63,8 @@ def test_repository_layout() -> None:
     assert set(ONNX_MODELS) <= names
     assert {p.name for p in ENSEMBLE_DIRS} >= set(ENSEMBLES)
     assert len(ALL_FILES) >= 2 * len(LEAF_DIRS) + 2
+    # every single-config folder is checked below, as an ensemble or as a generator
+    assert sorted(ENSEMBLE_DIRS + GENERATOR_DIRS) == SINGLE_CONFIG_DIRS
 
 
 @pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: str(p.relative_to(REPO)))
@@ -62,7 +72,8 @@ def test_config_parses_and_name_matches_folder(path: Path) -> None:
     cfg = load(path)
     assert cfg.name == model_dir(path).name
     assert cfg.input and cfg.output
-    assert cfg.max_batch_size >= 1
+    if not cfg.model_transaction_policy.decoupled:  # generators take one request at a time
+        assert cfg.max_batch_size >= 1
 
 
 @pytest.mark.parametrize("folder", LEAF_DIRS, ids=lambda p: p.name)
@@ -119,6 +130,40 @@ def test_ensemble_steps_reference_real_tensors(folder: Path, profile: str) -> No
         assert name in produced, f"ensemble output {name} is produced by no step"
         assert produced[name][0] == dtype
         assert len(produced[name][1]) == len(dims)
+
+
+@pytest.mark.parametrize("folder", GENERATOR_DIRS, ids=lambda p: p.name)
+def test_generator_is_a_decoupled_python_model(folder: Path) -> None:
+    cfg = load(folder / "config.pbtxt")
+    assert cfg.name == folder.name
+    assert cfg.backend == "python" and not cfg.platform
+    assert cfg.model_transaction_policy.decoupled
+    assert cfg.max_batch_size == 0
+    assert (folder / "1" / "model.py").is_file()
+    assert not (folder / "configs").exists()  # one config for every deployment
+    assert cfg.instance_group and all(
+        g.kind == mc.ModelInstanceGroup.KIND_CPU for g in cfg.instance_group
+    )
+
+
+def test_tts_generator_tensors_and_parameters() -> None:
+    cfg = load(REPO / TTS_GENERATOR / "config.pbtxt")
+    s, f, i64, i32 = mc.TYPE_STRING, mc.TYPE_FP32, mc.TYPE_INT64, mc.TYPE_INT32
+    assert tensors(cfg.input) == {
+        "text": (s, (-1,)),
+        "voice": (s, (1,)),
+        "speed": (f, (1,)),
+        "pitch_semitones": (f, (1,)),
+    }
+    assert {t.name for t in cfg.input if t.optional} == {"voice", "speed", "pitch_semitones"}
+    assert tensors(cfg.output) == {
+        "audio_tokens": (i64, (-1,)),
+        "clause_index": (i32, (1,)),
+        "word_timings": (s, (1,)),
+    }
+    assert param(cfg, "engine") == "reference"
+    assert param(cfg, "voice_default") == "joe"
+    assert int(param(cfg, "intra_op_threads")) >= 1
 
 
 def test_facade_parameters_present() -> None:

@@ -1,0 +1,466 @@
+"""triton_models/tts_generator/1/model.py with a stub `triton_python_backend_utils`.
+
+The model is loaded by file path, as Triton loads it: it must need nothing from voxgate. The
+pure helpers (pitch shift, word bounds, pieces, word timings) are tested alone; the request
+flow runs with the real Piper voice and a stand-in for the BLS call to `tokenize`.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import sys
+import threading
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "triton_models" / "tts_generator" / "1" / "model.py"
+FINAL = 1
+
+# --- a minimal stand-in for the Triton Python backend's utility module ----------------------
+
+
+class Tensor:
+    def __init__(self, name: str, array: np.ndarray) -> None:
+        self._name, self._array = name, array
+
+    def name(self) -> str:
+        return self._name
+
+    def as_numpy(self) -> np.ndarray:
+        return self._array
+
+
+class TritonError:
+    def __init__(self, message: str) -> None:
+        self._message = message
+
+    def message(self) -> str:
+        return self._message
+
+
+class InferenceResponse:
+    def __init__(self, output_tensors=None, error: TritonError | None = None) -> None:
+        self.output_tensors = output_tensors or []
+        self._error = error
+
+    def has_error(self) -> bool:
+        return self._error is not None
+
+    def error(self) -> TritonError | None:
+        return self._error
+
+    def tensor(self, name: str) -> np.ndarray:
+        return next(t.as_numpy() for t in self.output_tensors if t.name() == name)
+
+
+class TritonModelException(Exception):
+    pass
+
+
+class Metric:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.value = 0.0
+
+    def increment(self, v: float) -> None:
+        self.value += v
+
+    def set(self, v: float) -> None:
+        assert self.kind == "gauge"
+        self.value = v
+
+
+class MetricFamily:
+    COUNTER, GAUGE = "counter", "gauge"
+    families: dict[str, MetricFamily] = {}  # noqa: RUF012 - one registry per stub module
+
+    def __init__(self, name: str, description: str, kind: str) -> None:
+        self.kind = kind
+        self.metrics: dict[tuple, Metric] = {}
+        MetricFamily.families[name] = self
+
+    def Metric(self, labels: dict) -> Metric:  # Triton's name
+        return self.metrics.setdefault(tuple(sorted(labels.items())), Metric(self.kind))
+
+
+def metric(name: str, **labels: str) -> float:
+    return MetricFamily.families[name].metrics[tuple(sorted(labels.items()))].value
+
+
+class Bls:
+    """Stand-in for `pb_utils.InferenceRequest(...).exec()` on the tokenize ensemble: voiced
+    linguistic tokens (F0 level 10, gain 16) and semantic token 7, one per hop."""
+
+    calls: list[np.ndarray] = []  # noqa: RUF012
+    fail = False
+
+    def __init__(self, model_name: str, requested_output_names: list[str], inputs: list) -> None:
+        assert model_name == "tokenize"
+        assert requested_output_names == ["linguistic_tokens", "semantic_tokens"]
+        self.wav = inputs[0].as_numpy()
+
+    def exec(self) -> InferenceResponse:
+        assert self.wav.dtype == np.float32 and self.wav.ndim == 2 and self.wav.shape[0] == 1
+        Bls.calls.append(self.wav)
+        if Bls.fail:
+            return InferenceResponse(error=TritonError("tokenize broke"))
+        s = self.wav.shape[1]
+        ling = np.full((1, s // 960), 10 * 32 + 16, np.int64)
+        sem = np.full((1, s // 640), 7, np.int64)
+        return InferenceResponse(
+            [Tensor("linguistic_tokens", ling), Tensor("semantic_tokens", sem)]
+        )
+
+
+class Logger:
+    lines: list[str] = []  # noqa: RUF012
+
+    @classmethod
+    def log_info(cls, m: str) -> None:
+        cls.lines.append(m)
+
+    log_warn = log_error = log_verbose = log_info
+
+
+def _make_stub() -> types.ModuleType:
+    m = types.ModuleType("triton_python_backend_utils")
+    m.Tensor = Tensor
+    m.TritonError = TritonError
+    m.InferenceResponse = InferenceResponse
+    m.InferenceRequest = Bls
+    m.TritonModelException = TritonModelException
+    m.MetricFamily = MetricFamily
+    m.Logger = Logger
+    m.TRITONSERVER_RESPONSE_COMPLETE_FINAL = FINAL
+    m.get_input_tensor_by_name = lambda request, name: request.inputs.get(name)
+    m.get_output_tensor_by_name = lambda response, name: next(
+        (t for t in response.output_tensors if t.name() == name), None
+    )
+    m.using_decoupled_model_transaction_policy = lambda cfg: bool(
+        cfg.get("model_transaction_policy", {}).get("decoupled", False)
+    )
+    return m
+
+
+@pytest.fixture(scope="module")
+def tts():
+    """model.py imported from its path with the stub utilities in place."""
+    saved = sys.modules.get("triton_python_backend_utils")
+    sys.modules["triton_python_backend_utils"] = _make_stub()
+    try:
+        spec = importlib.util.spec_from_file_location("tts_generator_model", MODEL)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        if saved is None:
+            sys.modules.pop("triton_python_backend_utils", None)
+        else:
+            sys.modules["triton_python_backend_utils"] = saved
+
+
+def config(decoupled: bool = True, engine: str = "reference", voice: str = "joe") -> dict:
+    return {
+        "name": "tts_generator",
+        "backend": "python",
+        "max_batch_size": 0,
+        "model_transaction_policy": {"decoupled": decoupled},
+        "parameters": {
+            "engine": {"string_value": engine},
+            "voice_default": {"string_value": voice},
+            "intra_op_threads": {"string_value": "1"},
+        },
+    }
+
+
+def initialize(tts, cfg: dict):
+    m = tts.TritonPythonModel()
+    m.initialize({"model_config": json.dumps(cfg), "model_repository": "", "model_version": "1"})
+    return m
+
+
+@pytest.fixture(scope="module")
+def model(tts):
+    m = initialize(tts, config())
+    yield m
+    m.finalize()
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def test_refuses_a_config_that_is_not_decoupled(tts) -> None:
+    with pytest.raises(TritonModelException, match="decoupled"):
+        initialize(tts, config(decoupled=False))
+
+
+def test_refuses_an_unknown_engine(tts) -> None:
+    with pytest.raises(TritonModelException, match="'step-audio' is not supported"):
+        initialize(tts, config(engine="step-audio"))
+
+
+def test_refuses_an_unknown_default_voice(tts) -> None:
+    with pytest.raises(TritonModelException, match="nobody"):
+        initialize(tts, config(voice="nobody"))
+
+
+def test_model_imports_nothing_from_voxgate() -> None:
+    """Triton's stub may run in a Python without voxgate."""
+    tree = ast.parse(MODEL.read_text())
+    imported = {
+        a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
+    }
+    imported |= {
+        n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+    }
+    allowed = {"importlib", "itertools", "json", "math", "threading", "traceback",
+               "unicodedata", "dataclasses", "numpy", "onnxruntime", "onnx", "soxr", "piper",
+               "triton_python_backend_utils"}  # fmt: skip
+    assert imported <= allowed, imported - allowed
+
+
+# --- pitch ----------------------------------------------------------------------------------
+
+
+def ids_of(levels: list[int], gains: list[int], semantic: int = 5) -> np.ndarray:
+    ling = np.array(levels) * 32 + np.array(gains)
+    groups = ling.reshape(-1, 2)
+    sem = np.full((len(groups), 3), 1024 + semantic)
+    return np.concatenate([groups, sem], 1).reshape(-1)
+
+
+def test_pitch_level_step(tts) -> None:
+    step = tts.F0_LEVEL_SEMITONES
+    assert step == pytest.approx(12 * np.log2(450 / 60) / 30)
+    assert tts.pitch_steps(6) == 5  # 6 / 1.163 = 5.16
+    assert tts.pitch_steps(-6) == -5
+    assert tts.pitch_steps(0.5) == 0
+    assert tts.pitch_steps(12) == 10
+
+
+def test_pitch_shift_moves_voiced_levels_only(tts) -> None:
+    ids = ids_of([3, 10, 31, 28, 1, 31], [0, 16, 5, 31, 7, 16])
+    up = tts.shift_pitch(ids, 6.0)
+    assert up.dtype == np.int64 and up.shape == ids.shape
+    g, u = ids.reshape(-1, 5), up.reshape(-1, 5)
+    np.testing.assert_array_equal(u[:, 2:], g[:, 2:])  # semantic untouched
+    lvl, gain = u[:, :2] // 32, u[:, :2] % 32
+    np.testing.assert_array_equal(gain, g[:, :2] % 32)  # gain corrections untouched
+    np.testing.assert_array_equal(lvl.reshape(-1), [8, 15, 31, 30, 6, 31])  # 28+5 clipped to 30
+    down = tts.shift_pitch(ids, -6.0).reshape(-1, 5)[:, :2] // 32
+    np.testing.assert_array_equal(down.reshape(-1), [0, 5, 31, 23, 0, 31])  # clipped at 0
+    np.testing.assert_array_equal(tts.shift_pitch(ids, 0.3), ids)
+    np.testing.assert_array_equal(ids, ids_of([3, 10, 31, 28, 1, 31], [0, 16, 5, 31, 7, 16]))
+
+
+def test_pitch_shift_of_nothing(tts) -> None:
+    assert tts.shift_pitch(np.zeros(0, np.int64), 6).shape == (0,)
+
+
+def test_interleave_and_padding(tts) -> None:
+    ids = tts.interleave(np.arange(5), np.arange(7))  # 2 whole groups, leftovers dropped
+    np.testing.assert_array_equal(ids, [0, 1, 1024, 1025, 1026, 2, 3, 1027, 1028, 1029])
+    assert len(tts.pad_to_groups(np.ones(1921))) == 3840
+    assert len(tts.pad_to_groups(np.ones(3840))) == 3840
+
+
+# --- words, pieces, timings -----------------------------------------------------------------
+
+
+def test_words_of_strips_punctuation(tts) -> None:
+    assert tts.words_of("Hello, world! — it's “fine”...") == ["Hello", "world", "it's", "fine"]
+    assert tts.words_of(" ... ") == []
+
+
+def test_word_bounds_follow_phoneme_words_when_counts_match(tts) -> None:
+    assert tts.word_bounds([9, 9, 9], [2, 5, 3]) == [0, 2, 7, 10]
+
+
+def test_word_bounds_share_joined_phoneme_words(tts) -> None:
+    # "of the states": espeak-ng joins "of the" (ʌvðə, 4 symbols) -> 2 phoneme words
+    bounds = tts.word_bounds([2, 2, 7], [4, 7])
+    assert bounds == [0, 2, 4, 11]
+    # more words than sounds: bounds still increase and end at the total
+    b = tts.word_bounds([1, 1, 1, 1], [2])
+    assert b[0] == 0 and b[-1] == 2 and b == sorted(b)
+
+
+def test_long_clause_is_cut_at_words_into_pieces_of_about_4s(tts) -> None:
+    words = [f"w{i}" for i in range(40)]
+    phonemes = " ".join(["abcd"] * 40).replace("", "|").split("|")[1:-1]  # 4 symbols/word
+    bounds = tts.word_bounds([4] * 40, tts.phoneme_word_counts(phonemes))
+    pieces = tts.plan_pieces(words, phonemes, bounds, 1.0)
+    assert len(pieces) == 3  # 160 symbols ~ 9.6 s
+    assert [w for p in pieces for w, _, _ in p.words] == words  # each word once, in order
+    for p in pieces:
+        n = tts.sound_count(p.phonemes)
+        assert tts.estimated_seconds(n, 1.0) <= 4.5
+        assert p.phonemes[0] != " " and p.phonemes[-1] != " "
+        assert all(0 <= a < b <= n for _, a, b in p.words)
+    assert len(tts.plan_pieces(words, phonemes, bounds, 2.0)) == 2  # faster: fewer pieces
+    assert len(tts.plan_pieces(words[:5], phonemes[:19], bounds[:6], 1.0)) == 1
+
+
+def test_sound_spans_from_alignment_and_proportional(tts) -> None:
+    phonemes = ["h", "ˈ", "i", " ", "y", "o", "."]
+    counts = [1] * len(phonemes)
+    # ids: BOS PAD (id PAD)*7 EOS -> 2 + 14 + 1 = 17 durations
+    samples = np.array([100, 50] + [10, 0] * 7 + [70])
+    spans = tts.sound_spans(phonemes, counts, samples, int(samples.sum()))
+    assert spans == [(150, 160), (160, 170), (170, 180), (190, 200), (200, 210)]
+    fallback = tts.sound_spans(phonemes, counts, None, 500)
+    assert fallback == [(0, 100), (100, 200), (200, 300), (300, 400), (400, 500)]
+
+
+def test_word_timing_json_shape(tts) -> None:
+    spans = [(0, 2205), (2205, 4410), (4410, 6615), (8820, 11025)]
+    timings = tts.word_timings([("Hello", 0, 3), ("you", 3, 4)], spans, 22050)
+    assert timings == [["Hello", 0, 300], ["you", 400, 500]]
+    decoded = json.loads(json.dumps(timings))
+    assert all(isinstance(w, str) and isinstance(a, int) and isinstance(b, int)
+               for w, a, b in decoded)  # fmt: skip
+    assert tts.word_timings([("x", 0, 0)], [], 16000) == [["x", 0, 0]]
+
+
+# --- the request flow (real Piper voice, BLS stand-in) ---------------------------------------
+
+
+class Sender:
+    def __init__(self, cancel_after: int | None = None) -> None:
+        self.responses: list[InferenceResponse] = []
+        self.flags: list[int] = []
+        self.cancel_after = cancel_after
+        self.done = threading.Event()
+
+    def send(self, response=None, flags: int = 0) -> None:
+        if response is not None:
+            self.responses.append(response)
+        if flags:
+            self.flags.append(flags)
+            self.done.set()
+
+    def is_cancelled(self) -> bool:
+        return self.cancel_after is not None and len(self.responses) >= self.cancel_after
+
+
+class Request:
+    def __init__(self, sender: Sender, clauses: list[str], **inputs) -> None:
+        self.sender = sender
+        self.inputs = {"text": Tensor("text", np.array([c.encode() for c in clauses], object))}
+        for k, v in inputs.items():
+            dtype = object if isinstance(v, str) else np.float32
+            self.inputs[k] = Tensor(k, np.array([v.encode() if isinstance(v, str) else v], dtype))
+
+    def get_response_sender(self) -> Sender:
+        return self.sender
+
+    def request_id(self) -> str:
+        return "req-1"
+
+
+def run(model, clauses: list[str], cancel_after: int | None = None, **inputs) -> Sender:
+    sender = Sender(cancel_after)
+    model._run(Request(sender, clauses, **inputs))
+    assert sender.flags == [FINAL]  # always exactly one final flag, last
+    assert model.active == {}  # per-request state freed
+    return sender
+
+
+CLAUSES = ["Hello there, my friend.", "This is the second clause.", "And a third one."]
+
+
+def test_one_response_per_clause_whole_groups_and_timings(model) -> None:
+    before = metric("voxgate_tts_requests_total", outcome="finished")
+    groups_before = metric("voxgate_tts_groups_total")
+    sender = run(model, CLAUSES)
+    assert len(sender.responses) == 3
+    total = 0
+    for i, r in enumerate(sender.responses):
+        assert not r.has_error()
+        ids = r.tensor("audio_tokens")
+        assert ids.dtype == np.int64 and ids.size > 0 and ids.size % 5 == 0
+        total += ids.size // 5
+        assert r.tensor("clause_index").tolist() == [i]
+        (blob,) = r.tensor("word_timings")
+        timings = json.loads(blob.decode())
+        assert [w for w, _, _ in timings] == [w.strip(",.") for w in CLAUSES[i].split()]
+        assert timings and all(0 <= a <= b <= ids.size // 5 * 120 for _, a, b in timings)
+        assert [a for _, a, _ in timings] == sorted(a for _, a, _ in timings)
+    assert metric("voxgate_tts_requests_total", outcome="finished") == before + 1
+    assert metric("voxgate_tts_groups_total") == groups_before + total
+    assert metric("voxgate_tts_active_requests") == 0
+
+
+def test_same_text_same_tokens_and_pitch_applied(model) -> None:
+    a = run(model, CLAUSES[:1]).responses[0].tensor("audio_tokens")
+    b = run(model, CLAUSES[:1]).responses[0].tensor("audio_tokens")
+    np.testing.assert_array_equal(a, b)
+    up = run(model, CLAUSES[:1], pitch_semitones=6.0).responses[0].tensor("audio_tokens")
+    assert (up.reshape(-1, 5)[:, :2] // 32 == 15).all()  # the stand-in's level 10, +5
+
+
+def test_speed_changes_the_amount_of_speech(model) -> None:
+    slow = run(model, CLAUSES[:1], speed=0.5).responses[0].tensor("audio_tokens").size
+    fast = run(model, CLAUSES[:1], speed=2.0).responses[0].tensor("audio_tokens").size
+    assert fast < slow / 2.5
+
+
+def test_cancel_stops_at_the_next_piece(model) -> None:
+    before = metric("voxgate_tts_requests_total", outcome="cancelled")
+    calls = len(Bls.calls)
+    sender = run(model, CLAUSES, cancel_after=1)
+    assert len(sender.responses) == 1
+    assert len(Bls.calls) == calls + 1  # nothing tokenized after the cancel
+    assert metric("voxgate_tts_requests_total", outcome="cancelled") == before + 1
+    assert metric("voxgate_tts_active_requests") == 0
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"voice": "nobody"}, "unknown voice 'nobody'"),
+        ({"speed": 3.0}, "speed"),
+        ({"pitch_semitones": -13.0}, "pitch_semitones"),
+        ({"speed": float("nan")}, "speed"),
+    ],
+)
+def test_bad_inputs_get_an_error_response(model, inputs: dict, message: str) -> None:
+    before = metric("voxgate_tts_requests_total", outcome="failed")
+    sender = run(model, CLAUSES, **inputs)
+    (response,) = sender.responses
+    assert response.has_error() and message in response.error().message()
+    assert metric("voxgate_tts_requests_total", outcome="failed") == before + 1
+
+
+def test_tokenizer_failure_is_an_error_without_details(model) -> None:
+    Bls.fail = True
+    try:
+        sender = run(model, CLAUSES)
+    finally:
+        Bls.fail = False
+    (response,) = sender.responses
+    assert response.error().message() == "tts_generator failed (RuntimeError)"
+    assert "tokenize broke" in Logger.lines[-1]  # the details go to Triton's log
+
+
+def test_empty_and_silent_clauses(model) -> None:
+    assert run(model, []).responses == []
+    sender = run(model, ["...", "Yes."])
+    assert [r.tensor("clause_index").tolist() for r in sender.responses] == [[0], [1]]
+    assert sender.responses[0].tensor("audio_tokens").size == 0
+    assert json.loads(sender.responses[0].tensor("word_timings")[0]) == []
+
+
+def test_execute_runs_requests_in_threads(model) -> None:
+    senders = [Sender(), Sender()]
+    assert model.execute([Request(s, CLAUSES[:1]) for s in senders]) is None
+    for s in senders:
+        assert s.done.wait(60)
+        assert s.flags == [FINAL] and len(s.responses) == 1
