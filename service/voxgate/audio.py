@@ -317,11 +317,15 @@ def encode(samples: np.ndarray, rate: int, fmt: OutputFormat) -> tuple[bytes, Ou
     return buf.getvalue(), resolved
 
 
+OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
+
+
 class StreamEncoder:
     """Audio produced piece by piece -> bytes to send with each piece.
 
     RAW: each piece's PCM at once (resampled as one continuous stream, so the pieces join
-    without clicks). Containers: nothing until `last`, then the whole file.
+    without clicks). OGG: Ogg/Opus, pages sent as libsndfile completes them (about one per
+    second of audio). WAV and FLAC: nothing until `last`, then the whole file.
     """
 
     def __init__(self, rate: int, fmt: OutputFormat) -> None:
@@ -329,16 +333,27 @@ class StreamEncoder:
         self.fmt = OutputFormat(fmt.container, fmt.encoding, self.target)
         self._rate = rate
         self._raw = fmt.container is Container.RAW
+        self._opus: sf.SoundFile | None = None
+        if fmt.container is Container.OGG:
+            if self.target not in OPUS_RATES:
+                raise InvalidArgument(
+                    "output_format.sample_rate_hz: Ogg/Opus supports "
+                    + ", ".join(map(str, OPUS_RATES))
+                )
+            self._buf = io.BytesIO()
+            self._sent = 0
+            self._opus = sf.SoundFile(self._buf, "w", self.target, 1, format="OGG", subtype="OPUS")
+        streamed = self._raw or self._opus is not None
         self._resampler = (
             soxr.ResampleStream(rate, self.target, 1, dtype="float32", quality="HQ")
-            if self._raw and self.target != rate
+            if streamed and self.target != rate
             else None
         )
         self._held: list[np.ndarray] = []
 
     def push(self, samples: np.ndarray, last: bool = False) -> bytes:
         samples = np.asarray(samples, np.float32)
-        if not self._raw:
+        if not (self._raw or self._opus):
             self._held.append(samples)
             if not last:
                 return b""
@@ -347,6 +362,19 @@ class StreamEncoder:
             return encode(whole, self._rate, self.fmt)[0] if len(whole) else b""
         if self._resampler is not None:
             samples = self._resampler.resample_chunk(samples, last=last)
+        if self._opus is not None:
+            return self._push_opus(samples, last)
         if not len(samples):
             return b""
         return encode(samples, self.target, self.fmt)[0]
+
+    def _push_opus(self, samples: np.ndarray, last: bool) -> bytes:
+        assert self._opus is not None
+        if len(samples):
+            self._opus.write(np.clip(samples, -1.0, 1.0))
+            self._opus.flush()
+        if last:
+            self._opus.close()
+        data = self._buf.getvalue()[self._sent :]
+        self._sent += len(data)
+        return data

@@ -322,3 +322,22 @@ async def test_stream_synthesize_needs_the_config_first(server):
     for messages in (text_first, two_configs):
         code = await asyncio.to_thread(_stream_blocking, server[1], messages)
         assert code == C.INVALID_ARGUMENT
+
+
+async def test_ogg_opus_pages_stream_before_the_end(channel):
+    ogg = audio_pb2.OutputAudioFormat(container=audio_pb2.AUDIO_CONTAINER_OGG)
+    pieces = await synthesize(channel, text=PARAGRAPH, output_format=ogg)
+    assert pieces[0].audio.data.startswith(b"OggS")
+    assert sum(len(p.audio.data) for p in pieces[:-1]) > len(pieces[-1].audio.data)
+    audio, rate = sf.read(io.BytesIO(b"".join(p.audio.data for p in pieces)), dtype="float32")
+    assert rate == 16000
+    assert abs(len(audio) / rate - len(tokens(pieces)) // 5 * 0.12) < 0.05
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await synthesize(
+            channel,
+            text=SENTENCE,
+            output_format=audio_pb2.OutputAudioFormat(
+                container=audio_pb2.AUDIO_CONTAINER_OGG, sample_rate_hz=22050
+            ),
+        )
+    assert info.value.code() == C.INVALID_ARGUMENT and "Opus" in info.value.details()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from voxgate.core.text import ClauseBuffer, normalize, split_clauses
+from voxgate.core.text import ClauseBuffer, fast_start, normalize, split_clauses
 
 
 @pytest.mark.parametrize(
@@ -69,3 +69,17 @@ def test_incremental_equals_whole_for_any_cut(text, cuts):
     out += buf.push(text[pos:])
     out += buf.flush()
     assert " ".join(out).split() == text.split()
+
+
+def test_fast_start_cuts_a_short_head_off_the_first_clause():
+    assert fast_start(["Hello there, this is voxgate speaking today.", "Next."]) == [
+        "Hello there,",
+        "this is voxgate speaking today.",
+        "Next.",
+    ]
+    assert fast_start(["The quick brown fox jumps over the lazy dog."]) == [
+        "The quick brown fox",
+        "jumps over the lazy dog.",
+    ]
+    assert fast_start(["Short and sweet, really."]) == ["Short and sweet, really."]
+    assert fast_start([]) == []

@@ -191,7 +191,8 @@ class Synthesis:
         normalized = self._check_text(request.text)
         plan = await self.plan(request, normalized)
         speaker = _Speaker(self, plan, timeout_s)
-        async for piece in speaker.speak(texts.split_clauses(normalized)):
+        clauses = texts.fast_start(texts.split_clauses(normalized))
+        async for piece in speaker.speak(clauses):
             yield piece
 
     def open_stream(self, request: SynthesisRequest) -> SpeechStream:
@@ -332,6 +333,8 @@ class SpeechStream:
         assert self._speaker is not None, "start() first"
         normalized = [texts.normalize(c) for c in clauses]
         normalized = [c for c in normalized if c]
+        if not self._spoken_text:
+            normalized = texts.fast_start(normalized)
         self._spoken_text.extend(normalized)
         if normalized and not self._speaker._reported:
             self._speaker._plan.report = _with_text(self._speaker._plan.report, normalized)

@@ -34,6 +34,11 @@ class _Responses:
 
     def __init__(self, fmt: audiolib.OutputFormat) -> None:
         audiolib.check_output(fmt, 16000)  # refuse a bad format before any work
+        if fmt.container is audiolib.Container.OGG and fmt.sample_rate not in (
+            0,
+            *audiolib.OPUS_RATES,
+        ):
+            audiolib.StreamEncoder(16000, fmt)  # raises the Opus rate error
         self._fmt = fmt
         self._encoder: audiolib.StreamEncoder | None = None
         self._seconds = 0.0
@@ -55,11 +60,12 @@ class _Responses:
         )
 
     def final(self) -> pb.SynthesizeResponse:
-        """The last message: the rest of a RAW stream, or a container's whole file."""
+        """The last message: the rest of a RAW or Ogg/Opus stream, or a WAV/FLAC file whole."""
         data, fmt = b"", self._fmt
         if self._encoder is not None:
             data, fmt = self._encoder.push(np.zeros(0, np.float32), last=True), self._encoder.fmt
-        seconds = self._seconds if self._fmt.container is not audiolib.Container.RAW else 0.0
+        whole_file = self._fmt.container in (audiolib.Container.WAV, audiolib.Container.FLAC)
+        seconds = self._seconds if whole_file else 0.0
         return pb.SynthesizeResponse(
             request_id=request_id(),
             audio=convert.audio_output_pb(data, fmt, seconds),
