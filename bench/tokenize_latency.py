@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from voxgate.client import VoxgateClient  # noqa: E402
 from voxgate.launcher import local_server  # noqa: E402
+from voxgate.model_names import LINGUISTIC_TOKENIZER, SEMANTIC_TOKENIZER  # noqa: E402
 
 from tests.conftest import speechlike, wav_bytes  # noqa: E402
 
@@ -48,7 +49,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
 
-    ling, sem = session("linguistic_tokenizer"), session("semantic_tokenizer")
+    ling, sem = session(LINGUISTIC_TOKENIZER), session(SEMANTIC_TOKENIZER)
     pool = ThreadPoolExecutor(2)
 
     def in_process(wav: np.ndarray) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from voxgate import model_names
 from voxgate.core.deployment import Availability, Deployment
 from voxgate.errors import Unimplemented
 from voxgate.registry import ServiceSet, default_services
@@ -13,17 +14,7 @@ TOKENIZER, SYNTHESIS, CHAT, DISCOVERY = (
     "voxgate.v1.ChatService",
     "voxgate.v1.DiscoveryService",
 )
-REFERENCE = {
-    name: True
-    for name in (
-        "tokenize",
-        "detokenize",
-        "linguistic_tokenizer",
-        "semantic_tokenizer",
-        "token_decoder",
-        "vocoder",
-    )
-}
+REFERENCE = dict.fromkeys((*model_names.ENSEMBLES, *model_names.ONNX_MODELS), True)
 
 
 def _set(models: dict[str, bool] | None, reachable: bool = True) -> ServiceSet:
@@ -48,14 +39,14 @@ def test_reference_deployment_serves_tokenizer_and_discovery_only():
 
 
 def test_a_model_still_loading_is_not_ready_not_absent():
-    s = _set({**REFERENCE, "vocoder": False})
+    s = _set({**REFERENCE, model_names.VOCODER: False})
     assert s.availability(TOKENIZER) is Availability.NOT_READY
     assert s.health()[""] is False and s.health()[DISCOVERY] is True
     s.admit(TOKENIZER)  # not refused: Triton answers UNAVAILABLE while it loads
 
 
 def test_adding_the_models_makes_a_service_appear():
-    s = _set({**REFERENCE, "tts_generator": True})
+    s = _set({**REFERENCE, model_names.TTS_GENERATOR: True})
     assert SYNTHESIS in s.implemented()
     assert s.health()[SYNTHESIS] is True
 
