@@ -267,6 +267,17 @@ def test_pitch_shift_of_nothing(tts) -> None:
 def test_interleave_and_padding(tts) -> None:
     ids = tts.interleave(np.arange(5), np.arange(7))  # 2 whole groups, leftovers dropped
     np.testing.assert_array_equal(ids, [0, 1, 1024, 1025, 1026, 2, 3, 1027, 1028, 1029])
+    # The model keeps its own copy (it runs without voxgate); it must not drift from the one rule.
+    from voxgate import interleave as rule
+
+    rng = np.random.default_rng(3)
+    ling, sem = rng.integers(0, 1024, 23), rng.integers(0, 4096, 31)
+    np.testing.assert_array_equal(tts.interleave(ling, sem), rule.interleave(ling, sem))
+    assert (tts.SAMPLE_RATE, tts.GROUP_SAMPLES, tts.SEMANTIC_OFFSET) == (
+        rule.SAMPLE_RATE,
+        rule.GROUP_SAMPLES,
+        rule.SEMANTIC_OFFSET,
+    )
     assert len(tts.pad_to_groups(np.ones(1921))) == 3840
     assert len(tts.pad_to_groups(np.ones(3840))) == 3840
 
