@@ -2,7 +2,9 @@
 
 Starts `voxgate serve` (voxgate.launcher; embedded Triton, the committed reference models), asks
 it, and writes conformance/manifest.json. Every client (Python, Go, Java, TypeScript) checks
-these answers.
+these answers. Synthesis vectors: the reference engine is deterministic (same text, voice and
+style -> same tokens), and StreamSynthesize of the text cut into pieces must give the tokens of
+Synthesize of the whole text.
 """
 
 from __future__ import annotations
@@ -98,6 +100,53 @@ ERRORS = [
         "interleaved": [1, 2, 1024],
         "code": "INVALID_ARGUMENT",
     },
+    {"name": "synthesize_empty_text", "rpc": "Synthesize", "text": "", "code": "INVALID_ARGUMENT"},
+    {
+        "name": "synthesize_blank_text",
+        "rpc": "Synthesize",
+        "text": " \n\t ",
+        "code": "INVALID_ARGUMENT",
+    },
+    {
+        "name": "synthesize_unknown_voice",
+        "rpc": "Synthesize",
+        "text": "Hello there.",
+        "voice": "no-such-voice",
+        "code": "NOT_FOUND",
+    },
+    {
+        "name": "stream_synthesize_unknown_voice",
+        "rpc": "StreamSynthesize",
+        "text": "Hello there.",
+        "voice": "no-such-voice",
+        "code": "NOT_FOUND",
+    },
+]
+
+# Synthesize cases: the request fields (text, and voice / style_instruction when set); collect()
+# adds what the server answers. `stream_pieces` (joined: the text) are also sent through
+# StreamSynthesize, one message each after the config, and must give the same tokens.
+SYNTHESIZE = [
+    {
+        "name": "hello",
+        "text": "Hello there, this is voxgate.",
+        "stream_pieces": ["Hel", "lo there, ", "this is vox", "gate."],
+    },
+    {
+        "name": "two_sentences_with_numbers",
+        "text": "The train leaves at 10:30 am from platform 4. Tickets cost $12.50 each!",
+        "stream_pieces": [
+            "The train leaves at 10:30 am ",
+            "from platform 4. Tick",
+            "ets cost $12.50 each!",
+        ],
+    },
+    {"name": "default_voice_by_name", "text": "Good morning.", "voice": "joe"},
+    {
+        "name": "style_slow",
+        "text": "Take your time, there is no hurry.",
+        "style_instruction": "speak slowly",
+    },
 ]
 
 
@@ -108,7 +157,8 @@ def main() -> int:
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     print(
         f"wrote {OUT / 'manifest.json'}: {len(manifest['tokenize'])} tokenize, "
-        f"{len(manifest['detokenize'])} detokenize, {len(manifest['errors'])} error cases"
+        f"{len(manifest['detokenize'])} detokenize, {len(manifest['synthesize'])} synthesize, "
+        f"{len(manifest['errors'])} error cases"
     )
     return 0
 
@@ -143,10 +193,13 @@ def collect(address: str, cases: list[tuple[str, str]]) -> dict:
                     "wav_sha256": hashlib.sha256(audio.data).hexdigest(),
                 }
             )
+        synthesize = [synthesize_case(client, case) for case in SYNTHESIZE]
         for case in ERRORS:  # the vectors must describe what the server really does
             try:
                 if case["rpc"] == "Detokenize":
                     client.detokenize(case["interleaved"])
+                elif case["rpc"] in ("Synthesize", "StreamSynthesize"):
+                    list(speak(client, case, stream=case["rpc"] == "StreamSynthesize"))
                 else:
                     check_error_case(client, case)
                 raise SystemExit(f"{case['name']}: the server accepted it")
@@ -158,7 +211,50 @@ def collect(address: str, cases: list[tuple[str, str]]) -> dict:
         "stream_chunk_bytes": [1, 777, 4096],
         "tokenize": tokenize,
         "detokenize": detokenize,
+        "synthesize": synthesize,
         "errors": ERRORS,
+    }
+
+
+def speak(client: VoxgateClient, case: dict, stream: bool = False) -> list:
+    """Synthesize (or StreamSynthesize) a case into a WAV file; every message, in order."""
+    from voxgate.v1 import audio_pb2, synthesis_pb2
+
+    request = synthesis_pb2.SynthesizeRequest(
+        voice=case.get("voice", ""),
+        style_instruction=case.get("style_instruction", ""),
+        output_format=audio_pb2.OutputAudioFormat(container=audio_pb2.AUDIO_CONTAINER_WAV),
+    )
+    if not stream:
+        request.text = case["text"]
+        return list(client.synthesize(request))
+    return list(client.stream_synthesize(request, case.get("stream_pieces", [case["text"]])))
+
+
+def synthesize_case(client: VoxgateClient, case: dict) -> dict:
+    pieces = speak(client, case)
+    if not pieces[-1].final or any(p.final for p in pieces[:-1]):
+        raise SystemExit(f"{case['name']}: final is not on the last message only")
+    ids = [i for p in pieces for i in p.audio_tokens]
+    if not ids or len(ids) % 5:
+        raise SystemExit(f"{case['name']}: {len(ids)} tokens, not whole groups")
+    if [i for p in speak(client, case) for i in p.audio_tokens] != ids:
+        raise SystemExit(f"{case['name']}: the reference engine is not deterministic")
+    if "stream_pieces" in case:
+        if "".join(case["stream_pieces"]) != case["text"]:
+            raise SystemExit(f"{case['name']}: stream_pieces do not join to the text")
+        streamed = [i for p in speak(client, case, stream=True) for i in p.audio_tokens]
+        if streamed != ids:
+            raise SystemExit(f"{case['name']}: StreamSynthesize gave other tokens than Synthesize")
+    wav = pieces[-1].audio
+    info = sf.info(io.BytesIO(wav.data))
+    return {
+        **case,
+        "interleaved": ids,
+        "group_count": len(ids) // 5,
+        "sample_rate_hz": wav.format.sample_rate_hz,
+        "num_samples": info.frames,
+        "normalized_text": pieces[0].report.normalized_text,
     }
 
 

@@ -19,10 +19,11 @@ fi
 go mod verify
 go vet ./...
 go build -o .bin/voxgate-tokenize ./cmd/voxgate-tokenize
+go build -o .bin/voxgate-synthesize ./cmd/voxgate-synthesize
 
 with_server=()
 if [ -z "${VOXGATE_ADDR:-}" ]; then
   with_server=("${VOXGATE_BIN:-$REPO/.venv/bin/voxgate}" with-server --)
 fi
-VOXGATE_REQUIRE_GRPCURL=1 GRPCURL="$PWD/.bin/grpcurl" \
+VOXGATE_REQUIRE_GRPCURL=1 GRPCURL="$PWD/.bin/grpcurl" VOXGATE_SYNTHESIZE_CLI="$PWD/.bin/voxgate-synthesize" \
   "${with_server[@]}" go test -count=1 -timeout 10m -v ./...

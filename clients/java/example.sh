@@ -2,6 +2,7 @@
 # Runs the example CLI (dev.voxgate.example.VoxgateExample), compiling it first if needed.
 #   clients/java/example.sh [--addr HOST:PORT] tokenize speech.wav [--text]
 #   clients/java/example.sh detokenize back.wav ids.txt
+#   clients/java/example.sh synthesize "Hello there." out.wav [--voice joe] [--style "speak slowly"] [--stream]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cp_file=$here/target/example-classpath.txt

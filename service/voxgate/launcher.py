@@ -189,6 +189,13 @@ def serve_command(ready_file: str | os.PathLike, serve_args: tuple[str, ...] = (
     ]
 
 
+def _names_state(serve_args: tuple[str, ...], env: Mapping[str, str]) -> bool:
+    """Whether the caller chose where the server keeps its state."""
+    flags = ("--data-dir", "--voices-db")
+    given = any(a == f or a.startswith(f + "=") for a in serve_args for f in flags)
+    return given or bool(env.get("VOXGATE_DATA_DIR") or env.get("VOXGATE_VOICES_DB"))
+
+
 def start(
     *serve_args: str,
     start_timeout_s: float = DEFAULT_START_TIMEOUT_S,
@@ -202,9 +209,16 @@ def start(
     `serve_args`: further `voxgate serve` options (`"--log-level", "warning"`, ...).
     `log_path`: where its output goes (kept); default: a temporary file removed by `stop()`.
     `env`: the child's environment (default: this process's). Raises `ServerStartError`.
+    Unless `--data-dir`/`--voices-db` (or their VOXGATE_ variables) say otherwise, the server's
+    state lives in a temporary folder removed by `stop()`.
     """
     workdir = Path(tempfile.mkdtemp(prefix="voxgate-server-"))
     ready_file = workdir / "ready.json"
+    child_env = dict(os.environ if env is None else env)
+    if not _names_state(serve_args, child_env):
+        # A fresh server keeps its state (the voice registry) in its own temporary folder,
+        # removed with it, so tests and benchmarks never touch the user's data directory.
+        serve_args = (*serve_args, f"--data-dir={workdir / 'data'}")
     log = Path(log_path) if log_path is not None else workdir / "server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -214,7 +228,7 @@ def start(
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env=dict(os.environ if env is None else env),
+                env=child_env,
                 cwd=cwd,
                 start_new_session=True,  # its own process group: see LocalServer.stop
             )

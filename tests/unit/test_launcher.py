@@ -217,3 +217,12 @@ def test_with_server_on_sigterm_stops_the_command_and_the_server(tmp_path):
     stderr = proc.stderr.read()
     pid = int(re.search(r"\(pid (\d+)\)", stderr).group(1))
     assert wait_gone(pid), stderr
+
+
+def test_a_fresh_server_gets_private_state_unless_told_otherwise():
+    from voxgate.launcher import _names_state
+
+    assert not _names_state((), {})
+    assert _names_state(("--data-dir", "/x"), {})
+    assert _names_state(("--voices-db=/x/v.db",), {})
+    assert _names_state((), {"VOXGATE_DATA_DIR": "/x"})

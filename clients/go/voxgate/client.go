@@ -1,9 +1,9 @@
 // Package voxgate is a thin Go client for voxgate, the gRPC service that turns speech into
-// Step-Audio tokens and tokens back into speech (package voxgate.v1).
+// Step-Audio tokens, tokens back into speech, and text into speech (package voxgate.v1).
 //
 // The generated stubs are in github.com/voxgate/voxgate/clients/go/gen/voxgate/v1; this package
-// wraps the TokenizerService and DiscoveryService calls, sets a deadline on every call and
-// returns failed calls as *Error values carrying the gRPC status code.
+// wraps the TokenizerService, SynthesisService and DiscoveryService calls, sets a deadline on
+// every call and returns failed calls as *Error values carrying the gRPC status code.
 //
 //	c, err := voxgate.Dial("127.0.0.1:50051")
 //	if err != nil { ... }
@@ -29,9 +29,11 @@ import (
 )
 
 const (
-	// DefaultTimeout is the deadline of unary calls (Tokenize, Detokenize, ServerInfo).
+	// DefaultTimeout is the deadline of unary calls (Tokenize, Detokenize, ServerInfo, the voice
+	// calls).
 	DefaultTimeout = 60 * time.Second
-	// DefaultStreamTimeout is the deadline of a whole StreamTokenize call.
+	// DefaultStreamTimeout is the deadline of a whole streaming call (StreamTokenize, Synthesize,
+	// StreamSynthesize).
 	DefaultStreamTimeout = 5 * time.Minute
 	// DefaultChunkBytes is the piece size StreamTokenize sends when none is given.
 	DefaultChunkBytes = 4096
@@ -53,6 +55,7 @@ type Client struct {
 	conn          *grpc.ClientConn
 	tokenizer     pb.TokenizerServiceClient
 	discovery     pb.DiscoveryServiceClient
+	synthesis     pb.SynthesisServiceClient
 	timeout       time.Duration
 	streamTimeout time.Duration
 }
@@ -71,8 +74,8 @@ type Option func(*options)
 // on the caller's context wins when it is earlier.
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
-// WithStreamTimeout sets the deadline of a whole StreamTokenize call (default
-// DefaultStreamTimeout).
+// WithStreamTimeout sets the deadline of a whole streaming call: StreamTokenize, Synthesize,
+// StreamSynthesize (default DefaultStreamTimeout).
 func WithStreamTimeout(d time.Duration) Option { return func(o *options) { o.streamTimeout = d } }
 
 // WithMaxMessageBytes sets the largest message sent or received (default 64 MiB). The server has
@@ -116,6 +119,7 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 		conn:          conn,
 		tokenizer:     pb.NewTokenizerServiceClient(conn),
 		discovery:     pb.NewDiscoveryServiceClient(conn),
+		synthesis:     pb.NewSynthesisServiceClient(conn),
 		timeout:       o.timeout,
 		streamTimeout: o.streamTimeout,
 	}, nil

@@ -28,6 +28,7 @@ type manifest struct {
 	StreamChunkBytes []int            `json:"stream_chunk_bytes"`
 	Tokenize         []tokenizeCase   `json:"tokenize"`
 	Detokenize       []detokenizeCase `json:"detokenize"`
+	Synthesize       []synthesizeCase `json:"synthesize"`
 	Errors           []errorCase      `json:"errors"`
 
 	dir string
@@ -52,6 +53,27 @@ type detokenizeCase struct {
 	WavSha256    string  `json:"wav_sha256"`
 }
 
+type synthesizeCase struct {
+	Name             string   `json:"name"`
+	Text             string   `json:"text"`
+	Voice            string   `json:"voice"`
+	StyleInstruction string   `json:"style_instruction"`
+	StreamPieces     []string `json:"stream_pieces"`
+	Interleaved      []int32  `json:"interleaved"`
+	GroupCount       int      `json:"group_count"`
+	SampleRateHz     int      `json:"sample_rate_hz"`
+	NumSamples       int      `json:"num_samples"`
+	NormalizedText   *string  `json:"normalized_text"`
+}
+
+func (tc synthesizeCase) options() SynthesisOptions {
+	return SynthesisOptions{
+		Voice:            tc.Voice,
+		StyleInstruction: tc.StyleInstruction,
+		Format:           &pb.OutputAudioFormat{Container: pb.AudioContainer_AUDIO_CONTAINER_WAV},
+	}
+}
+
 type errorCase struct {
 	Name          string `json:"name"`
 	RPC           string `json:"rpc"`
@@ -64,6 +86,8 @@ type errorCase struct {
 	RawFile     string  `json:"raw_file"`
 	Interleaved []int32 `json:"interleaved"`
 	Text        *string `json:"text"`
+	Voice       string  `json:"voice"`
+	Style       string  `json:"style_instruction"`
 	Code        string  `json:"code"`
 }
 
@@ -95,9 +119,9 @@ func loadManifest(t *testing.T) *manifest {
 	if m.Version != 1 {
 		t.Fatalf("conformance/manifest.json: version %d, this test knows version 1", m.Version)
 	}
-	if len(m.Tokenize) == 0 || len(m.Detokenize) == 0 || len(m.Errors) == 0 || len(m.StreamChunkBytes) == 0 {
-		t.Fatalf("conformance/manifest.json has an empty section: %d tokenize, %d detokenize, %d errors, %d chunk sizes",
-			len(m.Tokenize), len(m.Detokenize), len(m.Errors), len(m.StreamChunkBytes))
+	if len(m.Tokenize) == 0 || len(m.Detokenize) == 0 || len(m.Synthesize) == 0 || len(m.Errors) == 0 || len(m.StreamChunkBytes) == 0 {
+		t.Fatalf("conformance/manifest.json has an empty section: %d tokenize, %d detokenize, %d synthesize, %d errors, %d chunk sizes",
+			len(m.Tokenize), len(m.Detokenize), len(m.Synthesize), len(m.Errors), len(m.StreamChunkBytes))
 	}
 	return m
 }
@@ -279,6 +303,16 @@ func TestErrors(t *testing.T) {
 					file = tc.RawFile
 				}
 				_, err = c.StreamTokenize(ctx, bytes.NewReader(m.read(t, file)), StreamOptions{Format: format})
+			case "Synthesize", "StreamSynthesize":
+				if tc.Text == nil {
+					t.Fatalf("%s case without text", tc.RPC)
+				}
+				opts := SynthesisOptions{Voice: tc.Voice, StyleInstruction: tc.Style}
+				if tc.RPC == "Synthesize" {
+					_, err = c.Synthesize(ctx, *tc.Text, opts)
+				} else {
+					_, err = c.StreamSynthesize(ctx, slices.Values([]string{*tc.Text}), opts)
+				}
 			case "Detokenize":
 				if tc.Text != nil {
 					_, err = c.DetokenizeText(ctx, *tc.Text, nil)

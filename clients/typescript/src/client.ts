@@ -10,6 +10,18 @@ import {
 } from "./gen/voxgate/v1/audio";
 import { DiscoveryServiceClient, type GetServerInfoResponse } from "./gen/voxgate/v1/discovery";
 import {
+  type SpeechStyle,
+  type StreamSynthesizeRequest,
+  type StreamSynthesizeResponse,
+  type SynthesisReport,
+  SynthesisServiceClient,
+  type SynthesizeRequest,
+  type SynthesizeResponse,
+  type Voice,
+  type VoicePrompt,
+  type WordTiming,
+} from "./gen/voxgate/v1/synthesis";
+import {
   type DetokenizeRequest,
   type DetokenizeResponse,
   type StreamTokenizeRequest,
@@ -82,6 +94,55 @@ export interface StreamTokenizeFileOptions extends StreamTokenizeOptions {
   chunkBytes?: number;
 }
 
+/** Voice, style and output format of Synthesize and StreamSynthesize. */
+export interface SynthesizeOptions extends CallOptions {
+  /** A built-in voice's name or a registered voice's id (default: the server's default voice). */
+  voice?: string;
+  /** A recording to clone for this call only (audio and transcript); overrides `voice`. */
+  prompt?: VoicePrompt;
+  /** A style in words or Step-Audio prefixes, e.g. "speak slowly", "(高兴1)(慢速1)". */
+  styleInstruction?: string;
+  /** Typed style fields; they win over `styleInstruction`. */
+  style?: Partial<SpeechStyle>;
+  /**
+   * Output format; fields left out take the server's defaults (WAV, S16LE, native rate).
+   * WAV and FLAC arrive whole in the final message; RAW (PCM) and OGG (Opus pages) piece by piece.
+   */
+  outputFormat?: Partial<OutputAudioFormat>;
+}
+
+/** A whole Synthesize / StreamSynthesize answer, combined (see collectSynthesis). */
+export interface SynthesisResult {
+  requestId: string;
+  /** The interleaved audio token ids of all pieces ([l, l, s, s, s] per 120 ms group). */
+  tokens: number[];
+  groupCount: number;
+  /** What was done with the voice and style (from the first message). */
+  report?: SynthesisReport;
+  /** Word timings of all pieces, from the start of the audio. */
+  words: WordTiming[];
+  /**
+   * The audio data of all messages, concatenated: the whole file for WAV and FLAC (it arrives in
+   * the final message), the Ogg/Opus pages for OGG, the PCM of all pieces for RAW.
+   */
+  audio: Buffer;
+  /** Format of `audio`, defaults resolved. */
+  format?: OutputAudioFormat;
+  durationSeconds: number;
+  /** Number of messages. */
+  messages: number;
+  /** Whether the last message had `final` set. */
+  final: boolean;
+}
+
+/** Optional fields of CreateVoice. */
+export interface CreateVoiceOptions extends CallOptions {
+  /** Who consented to cloning the voice, and how. */
+  consentNote?: string;
+  /** Also store the prompt recording (default: only its tokens and speaker features). */
+  keepAudio?: boolean;
+}
+
 /** What a whole StreamTokenize call returned, concatenated. */
 export interface StreamTokenizeResult {
   requestId: string;
@@ -120,6 +181,8 @@ export class VoxgateClient {
   readonly tokenizer: TokenizerServiceClient;
   /** The generated DiscoveryService stub. */
   readonly discovery: DiscoveryServiceClient;
+  /** The generated SynthesisService stub. */
+  readonly synthesis: SynthesisServiceClient;
   readonly address: string;
   private readonly timeoutMs: number;
   private readonly streamTimeoutMs: number;
@@ -145,6 +208,10 @@ export class VoxgateClient {
     this.tokenizer = new TokenizerServiceClient(address, creds, channelOptions);
     // Share one channel between the stubs.
     this.discovery = new DiscoveryServiceClient(address, creds, {
+      ...channelOptions,
+      channelOverride: this.tokenizer.getChannel(),
+    });
+    this.synthesis = new SynthesisServiceClient(address, creds, {
       ...channelOptions,
       channelOverride: this.tokenizer.getChannel(),
     });
@@ -224,24 +291,8 @@ export class VoxgateClient {
     pieces: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
     options: StreamTokenizeOptions = {},
   ): AsyncGenerator<StreamTokenizeResponse, void, undefined> {
-    const rpc = "StreamTokenize";
-    if (options.signal?.aborted) throw new VoxgateError(rpc, grpc.status.CANCELLED, "aborted by the caller");
-    const call = this.tokenizer.streamTokenize(metadataFor(options), {
-      deadline: Date.now() + (options.timeoutMs ?? this.streamTimeoutMs),
-    });
-    const onAbort = () => call.cancel();
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-
-    let ended = false;
-    for (const ev of ["status", "error", "close"]) call.once(ev, () => (ended = true));
-    const canWrite = () => !ended && !call.destroyed && !call.writableEnded;
-    const send = async (msg: StreamTokenizeRequest) => {
-      if (!canWrite()) return;
-      if (!call.write(msg)) await writable(call);
-    };
-    let writeError: { error: unknown } | undefined;
-    const writer = (async () => {
-      await send({
+    const requests = async function* (): AsyncGenerator<StreamTokenizeRequest, void, undefined> {
+      yield {
         message: {
           $case: "config",
           config: {
@@ -249,11 +300,152 @@ export class VoxgateClient {
             includeText: options.includeText ?? false,
           },
         },
-      });
+      };
       for await (const piece of pieces) {
-        if (!canWrite()) return;
         if (piece.byteLength === 0) continue;
-        await send({ message: { $case: "audio", audio: asBuffer(piece) } });
+        yield { message: { $case: "audio", audio: asBuffer(piece) } };
+      }
+    };
+    yield* this.duplex(
+      "StreamTokenize",
+      (md, opts) => this.tokenizer.streamTokenize(md, opts),
+      requests(),
+      options,
+      this.streamTimeoutMs,
+    );
+  }
+
+  /** Streams a file in `chunkBytes` pieces (as live audio would arrive) through StreamTokenize. */
+  streamTokenizeFile(path: string, options: StreamTokenizeFileOptions = {}): AsyncGenerator<StreamTokenizeResponse, void, undefined> {
+    return this.streamTokenize(readChunks(path, options.chunkBytes ?? DEFAULT_CHUNK_BYTES), options);
+  }
+
+  /**
+   * Synthesizes speech (server streaming) and yields the pieces as they arrive; the last one has
+   * `final` set. With the default WAV container the whole file is in the final message
+   * (`collectSynthesis(...).audio`); RAW and OGG audio come piece by piece. Breaking out of the loop
+   * cancels the call. The deadline is the stream deadline (`streamTimeoutMs`).
+   */
+  async *synthesize(text: string, options: SynthesizeOptions = {}): AsyncGenerator<SynthesizeResponse, void, undefined> {
+    const rpc = "Synthesize";
+    if (options.signal?.aborted) throw new VoxgateError(rpc, grpc.status.CANCELLED, "aborted by the caller");
+    const call = this.synthesis.synthesize(synthesizeRequest(text, options), metadataFor(options), {
+      deadline: Date.now() + (options.timeoutMs ?? this.streamTimeoutMs),
+    });
+    const onAbort = () => call.cancel();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      for await (const msg of call as AsyncIterable<SynthesizeResponse>) yield msg;
+    } catch (err) {
+      throw toVoxgateError(rpc, err);
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+      call.cancel(); // no-op once the call has finished
+    }
+  }
+
+  /**
+   * Synthesizes text that arrives piece by piece (e.g. from an LLM) on one StreamSynthesize call:
+   * the config (voice, prompt, style, format) first, then each string of `texts` as it comes (with
+   * backpressure), then the end of input. Yields the pieces (as Synthesize sends them) as soon as
+   * each clause is spoken; the tokens equal Synthesize's for the joined text. Breaking out of
+   * the loop cancels the call.
+   */
+  async *streamSynthesize(
+    texts: AsyncIterable<string> | Iterable<string>,
+    options: SynthesizeOptions = {},
+  ): AsyncGenerator<SynthesizeResponse, void, undefined> {
+    const requests = async function* (): AsyncGenerator<StreamSynthesizeRequest, void, undefined> {
+      yield { message: { $case: "config", config: { request: synthesizeRequest("", options) } } };
+      for await (const text of texts) {
+        if (text.length === 0) continue;
+        yield { message: { $case: "text", text } };
+      }
+    };
+    const responses = this.duplex<StreamSynthesizeRequest, StreamSynthesizeResponse>(
+      "StreamSynthesize",
+      (md, opts) => this.synthesis.streamSynthesize(md, opts),
+      requests(),
+      options,
+      this.streamTimeoutMs,
+    );
+    for await (const msg of responses) {
+      if (msg.piece) yield msg.piece;
+    }
+  }
+
+  /**
+   * Synthesizes into a WAV file at `path` (the container is always WAV; encoding and rate may be
+   * set in `outputFormat`) and returns the combined answer.
+   */
+  async synthesizeToFile(text: string, path: string, options: SynthesizeOptions = {}): Promise<SynthesisResult> {
+    const outputFormat = { ...options.outputFormat, container: AudioContainer.AUDIO_CONTAINER_WAV };
+    const res = await collectSynthesis(this.synthesize(text, { ...options, outputFormat }));
+    await writeFile(path, res.audio);
+    return res;
+  }
+
+  /**
+   * Registers a cloned voice from a prompt recording (WAV, FLAC, OGG or MP3 bytes) and what it
+   * says; pass the returned voice's `id` as `voice`.
+   */
+  async createVoice(
+    name: string,
+    prompt: Uint8Array,
+    transcript: string,
+    options: CreateVoiceOptions = {},
+  ): Promise<Voice> {
+    const res = await this.unary(
+      "CreateVoice",
+      this.synthesis,
+      this.synthesis.createVoice,
+      {
+        name,
+        prompt: { audio: { source: { $case: "container", container: asBuffer(prompt) } }, transcript },
+        consentNote: options.consentNote ?? "",
+        keepAudio: options.keepAudio ?? false,
+      },
+      options,
+    );
+    if (!res.voice) throw new Error("CreateVoice: the response has no voice");
+    return res.voice;
+  }
+
+  /** The built-in voices, then the registered ones by creation time. */
+  async listVoices(options: CallOptions = {}): Promise<Voice[]> {
+    return (await this.unary("ListVoices", this.synthesis, this.synthesis.listVoices, {}, options)).voices;
+  }
+
+  /** Deletes a registered voice (NOT_FOUND: no such voice; FAILED_PRECONDITION: a built-in one). */
+  async deleteVoice(voiceId: string, options: CallOptions = {}): Promise<void> {
+    await this.unary("DeleteVoice", this.synthesis, this.synthesis.deleteVoice, { voiceId }, options);
+  }
+
+  /**
+   * A bidirectional call: sends `requests` (config first) with backpressure, half-closes, and
+   * yields the responses. Breaking out of the loop cancels the call; a failure of `requests`
+   * cancels it and is rethrown.
+   */
+  private async *duplex<Req, Res>(
+    rpc: string,
+    open: (md: grpc.Metadata, options: Partial<grpc.CallOptions>) => grpc.ClientDuplexStream<Req, Res>,
+    requests: AsyncIterable<Req>,
+    options: CallOptions,
+    defaultTimeoutMs: number,
+  ): AsyncGenerator<Res, void, undefined> {
+    if (options.signal?.aborted) throw new VoxgateError(rpc, grpc.status.CANCELLED, "aborted by the caller");
+    const call = open(metadataFor(options), { deadline: Date.now() + (options.timeoutMs ?? defaultTimeoutMs) });
+    const onAbort = () => call.cancel();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+
+    let ended = false;
+    for (const ev of ["status", "error", "close"]) call.once(ev, () => (ended = true));
+    const canWrite = () => !ended && !call.destroyed && !call.writableEnded;
+    let writeError: { error: unknown } | undefined;
+    const writer = (async () => {
+      for await (const msg of requests) {
+        if (!canWrite()) return;
+        if (!call.write(msg)) await writable(call);
       }
       if (canWrite()) call.end();
     })();
@@ -263,7 +455,7 @@ export class VoxgateClient {
     });
 
     try {
-      for await (const msg of call as AsyncIterable<StreamTokenizeResponse>) yield msg;
+      for await (const msg of call as AsyncIterable<Res>) yield msg;
     } catch (err) {
       if (writeError) throw writeError.error;
       throw toVoxgateError(rpc, err);
@@ -274,11 +466,6 @@ export class VoxgateClient {
     }
     await writer.catch(() => undefined);
     if (writeError) throw writeError.error;
-  }
-
-  /** Streams a file in `chunkBytes` pieces (as live audio would arrive) through StreamTokenize. */
-  streamTokenizeFile(path: string, options: StreamTokenizeFileOptions = {}): AsyncGenerator<StreamTokenizeResponse, void, undefined> {
-    return this.streamTokenize(readChunks(path, options.chunkBytes ?? DEFAULT_CHUNK_BYTES), options);
   }
 
   private unary<Req, Res>(
@@ -334,6 +521,64 @@ export async function collectStreamTokens(
   return { requestId, tokens, messages, final };
 }
 
+/** Combines the pieces of a Synthesize or StreamSynthesize call. */
+export async function collectSynthesis(
+  responses: AsyncIterable<SynthesizeResponse> | Iterable<SynthesizeResponse>,
+): Promise<SynthesisResult> {
+  const res: SynthesisResult = {
+    requestId: "",
+    tokens: [],
+    groupCount: 0,
+    words: [],
+    audio: Buffer.alloc(0),
+    durationSeconds: 0,
+    messages: 0,
+    final: false,
+  };
+  const data: Buffer[] = [];
+  for await (const r of responses) {
+    res.messages++;
+    if (!res.requestId) res.requestId = r.requestId;
+    if (!res.report && r.report) res.report = r.report;
+    res.tokens.push(...r.audioTokens);
+    res.words.push(...r.words);
+    res.final = r.final;
+    const a = r.audio;
+    if (a?.format) res.format = a.format;
+    if (a && a.data.length > 0) data.push(Buffer.from(a.data));
+    if (r.final) res.durationSeconds = r.startSeconds;
+  }
+  res.audio = Buffer.concat(data);
+  res.groupCount = Math.floor(res.tokens.length / 5);
+  return res;
+}
+
+function synthesizeRequest(text: string, options: SynthesizeOptions): SynthesizeRequest {
+  const req: SynthesizeRequest = {
+    text,
+    voice: options.voice ?? "",
+    styleInstruction: options.styleInstruction ?? "",
+  };
+  if (options.prompt) req.prompt = options.prompt;
+  if (options.style) {
+    req.style = {
+      speed: options.style.speed ?? 0,
+      pitchSemitones: options.style.pitchSemitones ?? 0,
+      volumeDb: options.style.volumeDb ?? 0,
+      emotion: options.style.emotion ?? "",
+      dialect: options.style.dialect ?? "",
+    };
+  }
+  if (options.outputFormat) {
+    req.outputFormat = {
+      container: options.outputFormat.container ?? AudioContainer.AUDIO_CONTAINER_UNSPECIFIED,
+      encoding: options.outputFormat.encoding ?? 0,
+      sampleRateHz: options.outputFormat.sampleRateHz ?? 0,
+    };
+  }
+  return req;
+}
+
 /** Reads a file in pieces of exactly `chunkBytes` (the last may be shorter). */
 export async function* readChunks(path: string, chunkBytes: number): AsyncGenerator<Buffer, void, undefined> {
   if (!Number.isInteger(chunkBytes) || chunkBytes <= 0) throw new RangeError("chunkBytes must be a positive integer");
@@ -370,7 +615,7 @@ function asBuffer(b: Uint8Array): Buffer {
 }
 
 /** Resolves when the stream can take more writes, or has ended (then writes are skipped). */
-function writable(call: grpc.ClientDuplexStream<StreamTokenizeRequest, StreamTokenizeResponse>): Promise<void> {
+function writable<Req, Res>(call: grpc.ClientDuplexStream<Req, Res>): Promise<void> {
   return new Promise((resolve) => {
     const events = ["drain", "status", "error", "close"] as const;
     const done = () => {

@@ -1,14 +1,18 @@
 export {
   VoxgateClient,
   collectStreamTokens,
+  collectSynthesis,
   readChunks,
   type AudioSource,
   type CallOptions,
+  type CreateVoiceOptions,
   type DetokenizeOptions,
   type RawPcm,
   type StreamTokenizeFileOptions,
   type StreamTokenizeOptions,
   type StreamTokenizeResult,
+  type SynthesisResult,
+  type SynthesizeOptions,
   type TokenInput,
   type TokenizeOptions,
   type VoxgateClientOptions,
@@ -35,6 +39,18 @@ export type {
   TokenizeRequest,
   TokenizeResponse,
 } from "./gen/voxgate/v1/tokenizer";
+export type {
+  CreateVoiceRequest,
+  SpeechStyle,
+  StreamSynthesizeRequest,
+  StreamSynthesizeResponse,
+  SynthesisReport,
+  SynthesizeRequest,
+  SynthesizeResponse,
+  Voice,
+  VoicePrompt,
+  WordTiming,
+} from "./gen/voxgate/v1/synthesis";
 export type {
   GetServerInfoResponse,
   Limits,

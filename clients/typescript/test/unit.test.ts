@@ -6,7 +6,17 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 
 import { Metadata, status } from "@grpc/grpc-js";
-import { readChunks, readWavInfo, statusCodeName, toVoxgateError, VoxgateClient, VoxgateError } from "../src";
+import {
+  AudioContainer,
+  collectSynthesis,
+  readChunks,
+  readWavInfo,
+  statusCodeName,
+  toVoxgateError,
+  VoxgateClient,
+  VoxgateError,
+  type SynthesizeResponse,
+} from "../src";
 
 function wav16(samples: number, rate: number, channels = 1): Buffer {
   const data = Buffer.alloc(samples * channels * 2);
@@ -76,6 +86,49 @@ describe("files", () => {
     assert.equal(w.numSamples, 22050);
     assert.equal(w.durationSeconds, 1);
     assert.throws(() => readWavInfo(Buffer.from("not a wav file")));
+  });
+});
+
+describe("synthesis", () => {
+  const piece = (over: Partial<SynthesizeResponse>): SynthesizeResponse => ({
+    requestId: "r1",
+    audioTokens: [],
+    final: false,
+    words: [],
+    startSeconds: 0,
+    ...over,
+  });
+
+  it("combines RAW pieces", async () => {
+    const format = { container: AudioContainer.AUDIO_CONTAINER_RAW, encoding: 1, sampleRateHz: 16000 };
+    const res = await collectSynthesis([
+      piece({
+        audioTokens: [1, 2, 1030, 1031, 1032],
+        audio: { data: Buffer.from("ab"), format, durationSeconds: 0.12 },
+        report: { engine: "reference", voice: "joe", notApplied: [], normalizedText: "hi" },
+        words: [{ word: "hi", startMs: 0, endMs: 100 }],
+      }),
+      piece({ final: true, startSeconds: 0.12, audio: { data: Buffer.from("cd"), format, durationSeconds: 0 } }),
+    ]);
+    assert.deepEqual(res.tokens, [1, 2, 1030, 1031, 1032]);
+    assert.equal(res.groupCount, 1);
+    assert.equal(res.audio.toString(), "abcd");
+    assert.equal(res.report?.voice, "joe");
+    assert.equal(res.words.length, 1);
+    assert.equal(res.durationSeconds, 0.12);
+    assert.equal(res.messages, 2);
+    assert.equal(res.final, true);
+    assert.equal(res.requestId, "r1");
+  });
+
+  it("takes a container's file from the final message", async () => {
+    const format = { container: AudioContainer.AUDIO_CONTAINER_WAV, encoding: 1, sampleRateHz: 16000 };
+    const res = await collectSynthesis([
+      piece({ audioTokens: [1, 2, 1030, 1031, 1032], audio: { data: Buffer.alloc(0), format, durationSeconds: 0.12 } }),
+      piece({ final: true, audio: { data: Buffer.from("RIFF"), format, durationSeconds: 0.12 } }),
+    ]);
+    assert.equal(res.audio.toString(), "RIFF");
+    assert.equal(res.format?.container, AudioContainer.AUDIO_CONTAINER_WAV);
   });
 });
 

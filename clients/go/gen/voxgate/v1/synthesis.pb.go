@@ -76,27 +76,115 @@ func (x *VoicePrompt) GetTranscript() string {
 	return ""
 }
 
+// How to speak. Unset fields keep the voice's default; what the engine cannot apply is
+// reported in `SynthesisReport.not_applied`, never silently dropped.
+type SpeechStyle struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Speaking rate, 0.5 to 2.0 (1 = normal; 0 = unset).
+	Speed float32 `protobuf:"fixed32,1,opt,name=speed,proto3" json:"speed,omitempty"`
+	// Pitch shift in semitones, -12 to 12.
+	PitchSemitones float32 `protobuf:"fixed32,2,opt,name=pitch_semitones,json=pitchSemitones,proto3" json:"pitch_semitones,omitempty"`
+	// Volume change in dB, -30 to 12.
+	VolumeDb float32 `protobuf:"fixed32,3,opt,name=volume_db,json=volumeDb,proto3" json:"volume_db,omitempty"`
+	// Emotion, e.g. "happy", "sad", "angry", "whisper"; Step-Audio: 高兴, 悲伤, 生气, ...
+	Emotion string `protobuf:"bytes,4,opt,name=emotion,proto3" json:"emotion,omitempty"`
+	// Dialect or language variety, e.g. "粤语" (Cantonese), "四川话" (Sichuanese).
+	Dialect       string `protobuf:"bytes,5,opt,name=dialect,proto3" json:"dialect,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SpeechStyle) Reset() {
+	*x = SpeechStyle{}
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SpeechStyle) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SpeechStyle) ProtoMessage() {}
+
+func (x *SpeechStyle) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SpeechStyle.ProtoReflect.Descriptor instead.
+func (*SpeechStyle) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SpeechStyle) GetSpeed() float32 {
+	if x != nil {
+		return x.Speed
+	}
+	return 0
+}
+
+func (x *SpeechStyle) GetPitchSemitones() float32 {
+	if x != nil {
+		return x.PitchSemitones
+	}
+	return 0
+}
+
+func (x *SpeechStyle) GetVolumeDb() float32 {
+	if x != nil {
+		return x.VolumeDb
+	}
+	return 0
+}
+
+func (x *SpeechStyle) GetEmotion() string {
+	if x != nil {
+		return x.Emotion
+	}
+	return ""
+}
+
+func (x *SpeechStyle) GetDialect() string {
+	if x != nil {
+		return x.Dialect
+	}
+	return ""
+}
+
 // Request of Synthesize.
 type SynthesizeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The text to speak. Required.
 	Text string `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
-	// A built-in voice, by name (GetServerInfo lists them). Empty: the default voice.
+	// A built-in voice by name, or a registered voice by id (ListVoices lists both). Empty:
+	// the default voice.
 	Voice string `protobuf:"bytes,2,opt,name=voice,proto3" json:"voice,omitempty"`
-	// A voice to clone; overrides `voice`.
+	// A voice to clone for this request only; overrides `voice`.
 	Prompt *VoicePrompt `protobuf:"bytes,3,opt,name=prompt,proto3" json:"prompt,omitempty"`
-	// A style instruction, e.g. "speak slowly and warmly" or a dialect or emotion.
+	// A style instruction in words or Step-Audio prefixes, e.g. "speak slowly and happily",
+	// "whisper", "(高兴1)(慢速1)", "(粤语)". Parsed into `style`; typed `style` fields win.
 	StyleInstruction string `protobuf:"bytes,4,opt,name=style_instruction,json=styleInstruction,proto3" json:"style_instruction,omitempty"`
-	// Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-	// final message.
-	OutputFormat  *OutputAudioFormat `protobuf:"bytes,5,opt,name=output_format,json=outputFormat,proto3" json:"output_format,omitempty"`
+	// Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+	// sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+	// 48000). WAV and FLAC: the whole file, in the final message.
+	OutputFormat *OutputAudioFormat `protobuf:"bytes,5,opt,name=output_format,json=outputFormat,proto3" json:"output_format,omitempty"`
+	// Typed style fields.
+	Style         *SpeechStyle `protobuf:"bytes,6,opt,name=style,proto3" json:"style,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SynthesizeRequest) Reset() {
 	*x = SynthesizeRequest{}
-	mi := &file_voxgate_v1_synthesis_proto_msgTypes[1]
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -108,7 +196,7 @@ func (x *SynthesizeRequest) String() string {
 func (*SynthesizeRequest) ProtoMessage() {}
 
 func (x *SynthesizeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_voxgate_v1_synthesis_proto_msgTypes[1]
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -121,7 +209,7 @@ func (x *SynthesizeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SynthesizeRequest.ProtoReflect.Descriptor instead.
 func (*SynthesizeRequest) Descriptor() ([]byte, []int) {
-	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{1}
+	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *SynthesizeRequest) GetText() string {
@@ -159,6 +247,310 @@ func (x *SynthesizeRequest) GetOutputFormat() *OutputAudioFormat {
 	return nil
 }
 
+func (x *SynthesizeRequest) GetStyle() *SpeechStyle {
+	if x != nil {
+		return x.Style
+	}
+	return nil
+}
+
+// First message of StreamSynthesize.
+type StreamSynthesizeConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Voice, prompt, style and output format, as in Synthesize; `text` may hold the first text.
+	Request       *SynthesizeRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamSynthesizeConfig) Reset() {
+	*x = StreamSynthesizeConfig{}
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamSynthesizeConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamSynthesizeConfig) ProtoMessage() {}
+
+func (x *StreamSynthesizeConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamSynthesizeConfig.ProtoReflect.Descriptor instead.
+func (*StreamSynthesizeConfig) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *StreamSynthesizeConfig) GetRequest() *SynthesizeRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// One message of StreamSynthesize: the config first, then text pieces.
+type StreamSynthesizeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What this message carries.
+	//
+	// Types that are valid to be assigned to Message:
+	//
+	//	*StreamSynthesizeRequest_Config
+	//	*StreamSynthesizeRequest_Text
+	//	*StreamSynthesizeRequest_Flush
+	Message       isStreamSynthesizeRequest_Message `protobuf_oneof:"message"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamSynthesizeRequest) Reset() {
+	*x = StreamSynthesizeRequest{}
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamSynthesizeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamSynthesizeRequest) ProtoMessage() {}
+
+func (x *StreamSynthesizeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamSynthesizeRequest.ProtoReflect.Descriptor instead.
+func (*StreamSynthesizeRequest) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *StreamSynthesizeRequest) GetMessage() isStreamSynthesizeRequest_Message {
+	if x != nil {
+		return x.Message
+	}
+	return nil
+}
+
+func (x *StreamSynthesizeRequest) GetConfig() *StreamSynthesizeConfig {
+	if x != nil {
+		if x, ok := x.Message.(*StreamSynthesizeRequest_Config); ok {
+			return x.Config
+		}
+	}
+	return nil
+}
+
+func (x *StreamSynthesizeRequest) GetText() string {
+	if x != nil {
+		if x, ok := x.Message.(*StreamSynthesizeRequest_Text); ok {
+			return x.Text
+		}
+	}
+	return ""
+}
+
+func (x *StreamSynthesizeRequest) GetFlush() bool {
+	if x != nil {
+		if x, ok := x.Message.(*StreamSynthesizeRequest_Flush); ok {
+			return x.Flush
+		}
+	}
+	return false
+}
+
+type isStreamSynthesizeRequest_Message interface {
+	isStreamSynthesizeRequest_Message()
+}
+
+type StreamSynthesizeRequest_Config struct {
+	// Only in the first message.
+	Config *StreamSynthesizeConfig `protobuf:"bytes,1,opt,name=config,proto3,oneof"`
+}
+
+type StreamSynthesizeRequest_Text struct {
+	// The next piece of text, any size (a token, a word, a sentence).
+	Text string `protobuf:"bytes,2,opt,name=text,proto3,oneof"`
+}
+
+type StreamSynthesizeRequest_Flush struct {
+	// Speak the text received so far even if its clause is not complete.
+	Flush bool `protobuf:"varint,3,opt,name=flush,proto3,oneof"`
+}
+
+func (*StreamSynthesizeRequest_Config) isStreamSynthesizeRequest_Message() {}
+
+func (*StreamSynthesizeRequest_Text) isStreamSynthesizeRequest_Message() {}
+
+func (*StreamSynthesizeRequest_Flush) isStreamSynthesizeRequest_Message() {}
+
+// When a word is spoken, relative to the start of the whole response stream.
+type WordTiming struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The word as written in the (normalised) text.
+	Word string `protobuf:"bytes,1,opt,name=word,proto3" json:"word,omitempty"`
+	// Start, in milliseconds.
+	StartMs int32 `protobuf:"varint,2,opt,name=start_ms,json=startMs,proto3" json:"start_ms,omitempty"`
+	// End, in milliseconds.
+	EndMs         int32 `protobuf:"varint,3,opt,name=end_ms,json=endMs,proto3" json:"end_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WordTiming) Reset() {
+	*x = WordTiming{}
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WordTiming) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WordTiming) ProtoMessage() {}
+
+func (x *WordTiming) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WordTiming.ProtoReflect.Descriptor instead.
+func (*WordTiming) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *WordTiming) GetWord() string {
+	if x != nil {
+		return x.Word
+	}
+	return ""
+}
+
+func (x *WordTiming) GetStartMs() int32 {
+	if x != nil {
+		return x.StartMs
+	}
+	return 0
+}
+
+func (x *WordTiming) GetEndMs() int32 {
+	if x != nil {
+		return x.EndMs
+	}
+	return 0
+}
+
+// What the server did with the request's voice and style; sent in the first message.
+type SynthesisReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The engine that generates the tokens ("reference" or "step-audio").
+	Engine string `protobuf:"bytes,1,opt,name=engine,proto3" json:"engine,omitempty"`
+	// The voice used (a name or a registered voice's id).
+	Voice string `protobuf:"bytes,2,opt,name=voice,proto3" json:"voice,omitempty"`
+	// The style as applied, after parsing `style_instruction`.
+	Applied *SpeechStyle `protobuf:"bytes,3,opt,name=applied,proto3" json:"applied,omitempty"`
+	// Requested style items the engine could not apply, e.g. "emotion=happy: not supported by
+	// the reference engine".
+	NotApplied []string `protobuf:"bytes,4,rep,name=not_applied,json=notApplied,proto3" json:"not_applied,omitempty"`
+	// The text as normalised for speaking (numbers, dates, abbreviations, units spelled out).
+	NormalizedText string `protobuf:"bytes,5,opt,name=normalized_text,json=normalizedText,proto3" json:"normalized_text,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SynthesisReport) Reset() {
+	*x = SynthesisReport{}
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SynthesisReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SynthesisReport) ProtoMessage() {}
+
+func (x *SynthesisReport) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SynthesisReport.ProtoReflect.Descriptor instead.
+func (*SynthesisReport) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SynthesisReport) GetEngine() string {
+	if x != nil {
+		return x.Engine
+	}
+	return ""
+}
+
+func (x *SynthesisReport) GetVoice() string {
+	if x != nil {
+		return x.Voice
+	}
+	return ""
+}
+
+func (x *SynthesisReport) GetApplied() *SpeechStyle {
+	if x != nil {
+		return x.Applied
+	}
+	return nil
+}
+
+func (x *SynthesisReport) GetNotApplied() []string {
+	if x != nil {
+		return x.NotApplied
+	}
+	return nil
+}
+
+func (x *SynthesisReport) GetNormalizedText() string {
+	if x != nil {
+		return x.NormalizedText
+	}
+	return ""
+}
+
 // A piece of synthesized speech.
 type SynthesizeResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -166,17 +558,23 @@ type SynthesizeResponse struct {
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Audio of this piece.
 	Audio *AudioOutput `protobuf:"bytes,2,opt,name=audio,proto3" json:"audio,omitempty"`
-	// The interleaved audio token ids generated for this piece.
+	// The interleaved audio token ids generated for this piece (whole 120 ms groups).
 	AudioTokens []int32 `protobuf:"varint,3,rep,packed,name=audio_tokens,json=audioTokens,proto3" json:"audio_tokens,omitempty"`
 	// True on the last message.
-	Final         bool `protobuf:"varint,4,opt,name=final,proto3" json:"final,omitempty"`
+	Final bool `protobuf:"varint,4,opt,name=final,proto3" json:"final,omitempty"`
+	// Words spoken in this piece, where the engine knows their timing.
+	Words []*WordTiming `protobuf:"bytes,5,rep,name=words,proto3" json:"words,omitempty"`
+	// Only in the first message.
+	Report *SynthesisReport `protobuf:"bytes,6,opt,name=report,proto3" json:"report,omitempty"`
+	// Where this piece's audio starts in the whole stream, in seconds.
+	StartSeconds  float64 `protobuf:"fixed64,7,opt,name=start_seconds,json=startSeconds,proto3" json:"start_seconds,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SynthesizeResponse) Reset() {
 	*x = SynthesizeResponse{}
-	mi := &file_voxgate_v1_synthesis_proto_msgTypes[2]
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -188,7 +586,7 @@ func (x *SynthesizeResponse) String() string {
 func (*SynthesizeResponse) ProtoMessage() {}
 
 func (x *SynthesizeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_voxgate_v1_synthesis_proto_msgTypes[2]
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -201,7 +599,7 @@ func (x *SynthesizeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SynthesizeResponse.ProtoReflect.Descriptor instead.
 func (*SynthesizeResponse) Descriptor() ([]byte, []int) {
-	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{2}
+	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SynthesizeResponse) GetRequestId() string {
@@ -232,6 +630,512 @@ func (x *SynthesizeResponse) GetFinal() bool {
 	return false
 }
 
+func (x *SynthesizeResponse) GetWords() []*WordTiming {
+	if x != nil {
+		return x.Words
+	}
+	return nil
+}
+
+func (x *SynthesizeResponse) GetReport() *SynthesisReport {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+func (x *SynthesizeResponse) GetStartSeconds() float64 {
+	if x != nil {
+		return x.StartSeconds
+	}
+	return 0
+}
+
+// One message of StreamSynthesize's response stream.
+type StreamSynthesizeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next piece, exactly as Synthesize would send it.
+	Piece         *SynthesizeResponse `protobuf:"bytes,1,opt,name=piece,proto3" json:"piece,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamSynthesizeResponse) Reset() {
+	*x = StreamSynthesizeResponse{}
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamSynthesizeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamSynthesizeResponse) ProtoMessage() {}
+
+func (x *StreamSynthesizeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamSynthesizeResponse.ProtoReflect.Descriptor instead.
+func (*StreamSynthesizeResponse) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *StreamSynthesizeResponse) GetPiece() *SynthesizeResponse {
+	if x != nil {
+		return x.Piece
+	}
+	return nil
+}
+
+// A voice that synthesis can use.
+type Voice struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id to pass as `SynthesizeRequest.voice` (the name, for built-in voices).
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// A human-readable name.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// True for the server's own voices (they cannot be deleted).
+	Builtin bool `protobuf:"varint,3,opt,name=builtin,proto3" json:"builtin,omitempty"`
+	// What the prompt recording says (registered voices).
+	Transcript string `protobuf:"bytes,4,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	// The consent note given at registration.
+	ConsentNote string `protobuf:"bytes,5,opt,name=consent_note,json=consentNote,proto3" json:"consent_note,omitempty"`
+	// Registration time, Unix seconds (0 for built-in voices).
+	CreatedUnix int64 `protobuf:"varint,6,opt,name=created_unix,json=createdUnix,proto3" json:"created_unix,omitempty"`
+	// Median pitch of the prompt in Hz (0 if unvoiced or unknown).
+	PitchMedianHz float32 `protobuf:"fixed32,7,opt,name=pitch_median_hz,json=pitchMedianHz,proto3" json:"pitch_median_hz,omitempty"`
+	// Speaking rate of the prompt in syllables per second (0 if unknown).
+	SpeakingRate float32 `protobuf:"fixed32,8,opt,name=speaking_rate,json=speakingRate,proto3" json:"speaking_rate,omitempty"`
+	// Duration of the prompt in seconds.
+	PromptSeconds float64 `protobuf:"fixed64,9,opt,name=prompt_seconds,json=promptSeconds,proto3" json:"prompt_seconds,omitempty"`
+	// Whether the prompt audio itself is stored (otherwise only its tokens and features).
+	AudioStored   bool `protobuf:"varint,10,opt,name=audio_stored,json=audioStored,proto3" json:"audio_stored,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Voice) Reset() {
+	*x = Voice{}
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Voice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Voice) ProtoMessage() {}
+
+func (x *Voice) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Voice.ProtoReflect.Descriptor instead.
+func (*Voice) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Voice) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Voice) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Voice) GetBuiltin() bool {
+	if x != nil {
+		return x.Builtin
+	}
+	return false
+}
+
+func (x *Voice) GetTranscript() string {
+	if x != nil {
+		return x.Transcript
+	}
+	return ""
+}
+
+func (x *Voice) GetConsentNote() string {
+	if x != nil {
+		return x.ConsentNote
+	}
+	return ""
+}
+
+func (x *Voice) GetCreatedUnix() int64 {
+	if x != nil {
+		return x.CreatedUnix
+	}
+	return 0
+}
+
+func (x *Voice) GetPitchMedianHz() float32 {
+	if x != nil {
+		return x.PitchMedianHz
+	}
+	return 0
+}
+
+func (x *Voice) GetSpeakingRate() float32 {
+	if x != nil {
+		return x.SpeakingRate
+	}
+	return 0
+}
+
+func (x *Voice) GetPromptSeconds() float64 {
+	if x != nil {
+		return x.PromptSeconds
+	}
+	return 0
+}
+
+func (x *Voice) GetAudioStored() bool {
+	if x != nil {
+		return x.AudioStored
+	}
+	return false
+}
+
+// Request of CreateVoice.
+type CreateVoiceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The recording and its transcript. Required.
+	Prompt *VoicePrompt `protobuf:"bytes,1,opt,name=prompt,proto3" json:"prompt,omitempty"`
+	// A name for the voice. Required.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Who consented to cloning this voice, and how.
+	ConsentNote string `protobuf:"bytes,3,opt,name=consent_note,json=consentNote,proto3" json:"consent_note,omitempty"`
+	// Also store the prompt audio (default: only its tokens and speaker features).
+	KeepAudio     bool `protobuf:"varint,4,opt,name=keep_audio,json=keepAudio,proto3" json:"keep_audio,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateVoiceRequest) Reset() {
+	*x = CreateVoiceRequest{}
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateVoiceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateVoiceRequest) ProtoMessage() {}
+
+func (x *CreateVoiceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateVoiceRequest.ProtoReflect.Descriptor instead.
+func (*CreateVoiceRequest) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *CreateVoiceRequest) GetPrompt() *VoicePrompt {
+	if x != nil {
+		return x.Prompt
+	}
+	return nil
+}
+
+func (x *CreateVoiceRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateVoiceRequest) GetConsentNote() string {
+	if x != nil {
+		return x.ConsentNote
+	}
+	return ""
+}
+
+func (x *CreateVoiceRequest) GetKeepAudio() bool {
+	if x != nil {
+		return x.KeepAudio
+	}
+	return false
+}
+
+// Response of CreateVoice.
+type CreateVoiceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The request id.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// The registered voice.
+	Voice         *Voice `protobuf:"bytes,2,opt,name=voice,proto3" json:"voice,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateVoiceResponse) Reset() {
+	*x = CreateVoiceResponse{}
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateVoiceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateVoiceResponse) ProtoMessage() {}
+
+func (x *CreateVoiceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateVoiceResponse.ProtoReflect.Descriptor instead.
+func (*CreateVoiceResponse) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CreateVoiceResponse) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateVoiceResponse) GetVoice() *Voice {
+	if x != nil {
+		return x.Voice
+	}
+	return nil
+}
+
+// Request of ListVoices.
+type ListVoicesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVoicesRequest) Reset() {
+	*x = ListVoicesRequest{}
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVoicesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVoicesRequest) ProtoMessage() {}
+
+func (x *ListVoicesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVoicesRequest.ProtoReflect.Descriptor instead.
+func (*ListVoicesRequest) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{12}
+}
+
+// Response of ListVoices.
+type ListVoicesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The request id.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Built-in voices first, then registered voices by creation time.
+	Voices        []*Voice `protobuf:"bytes,2,rep,name=voices,proto3" json:"voices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVoicesResponse) Reset() {
+	*x = ListVoicesResponse{}
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVoicesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVoicesResponse) ProtoMessage() {}
+
+func (x *ListVoicesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVoicesResponse.ProtoReflect.Descriptor instead.
+func (*ListVoicesResponse) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListVoicesResponse) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *ListVoicesResponse) GetVoices() []*Voice {
+	if x != nil {
+		return x.Voices
+	}
+	return nil
+}
+
+// Request of DeleteVoice.
+type DeleteVoiceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id of a registered voice. Required.
+	VoiceId       string `protobuf:"bytes,1,opt,name=voice_id,json=voiceId,proto3" json:"voice_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteVoiceRequest) Reset() {
+	*x = DeleteVoiceRequest{}
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteVoiceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteVoiceRequest) ProtoMessage() {}
+
+func (x *DeleteVoiceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteVoiceRequest.ProtoReflect.Descriptor instead.
+func (*DeleteVoiceRequest) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DeleteVoiceRequest) GetVoiceId() string {
+	if x != nil {
+		return x.VoiceId
+	}
+	return ""
+}
+
+// Response of DeleteVoice.
+type DeleteVoiceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The request id.
+	RequestId     string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteVoiceResponse) Reset() {
+	*x = DeleteVoiceResponse{}
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteVoiceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteVoiceResponse) ProtoMessage() {}
+
+func (x *DeleteVoiceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_synthesis_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteVoiceResponse.ProtoReflect.Descriptor instead.
+func (*DeleteVoiceResponse) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_synthesis_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *DeleteVoiceResponse) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
 var File_voxgate_v1_synthesis_proto protoreflect.FileDescriptor
 
 const file_voxgate_v1_synthesis_proto_rawDesc = "" +
@@ -242,22 +1146,92 @@ const file_voxgate_v1_synthesis_proto_rawDesc = "" +
 	"\x05audio\x18\x01 \x01(\v2\x16.voxgate.v1.AudioInputR\x05audio\x12\x1e\n" +
 	"\n" +
 	"transcript\x18\x02 \x01(\tR\n" +
-	"transcript\"\xdf\x01\n" +
+	"transcript\"\x9d\x01\n" +
+	"\vSpeechStyle\x12\x14\n" +
+	"\x05speed\x18\x01 \x01(\x02R\x05speed\x12'\n" +
+	"\x0fpitch_semitones\x18\x02 \x01(\x02R\x0epitchSemitones\x12\x1b\n" +
+	"\tvolume_db\x18\x03 \x01(\x02R\bvolumeDb\x12\x18\n" +
+	"\aemotion\x18\x04 \x01(\tR\aemotion\x12\x18\n" +
+	"\adialect\x18\x05 \x01(\tR\adialect\"\x8e\x02\n" +
 	"\x11SynthesizeRequest\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x14\n" +
 	"\x05voice\x18\x02 \x01(\tR\x05voice\x12/\n" +
 	"\x06prompt\x18\x03 \x01(\v2\x17.voxgate.v1.VoicePromptR\x06prompt\x12+\n" +
 	"\x11style_instruction\x18\x04 \x01(\tR\x10styleInstruction\x12B\n" +
-	"\routput_format\x18\x05 \x01(\v2\x1d.voxgate.v1.OutputAudioFormatR\foutputFormat\"\x9b\x01\n" +
+	"\routput_format\x18\x05 \x01(\v2\x1d.voxgate.v1.OutputAudioFormatR\foutputFormat\x12-\n" +
+	"\x05style\x18\x06 \x01(\v2\x17.voxgate.v1.SpeechStyleR\x05style\"Q\n" +
+	"\x16StreamSynthesizeConfig\x127\n" +
+	"\arequest\x18\x01 \x01(\v2\x1d.voxgate.v1.SynthesizeRequestR\arequest\"\x90\x01\n" +
+	"\x17StreamSynthesizeRequest\x12<\n" +
+	"\x06config\x18\x01 \x01(\v2\".voxgate.v1.StreamSynthesizeConfigH\x00R\x06config\x12\x14\n" +
+	"\x04text\x18\x02 \x01(\tH\x00R\x04text\x12\x16\n" +
+	"\x05flush\x18\x03 \x01(\bH\x00R\x05flushB\t\n" +
+	"\amessage\"R\n" +
+	"\n" +
+	"WordTiming\x12\x12\n" +
+	"\x04word\x18\x01 \x01(\tR\x04word\x12\x19\n" +
+	"\bstart_ms\x18\x02 \x01(\x05R\astartMs\x12\x15\n" +
+	"\x06end_ms\x18\x03 \x01(\x05R\x05endMs\"\xbc\x01\n" +
+	"\x0fSynthesisReport\x12\x16\n" +
+	"\x06engine\x18\x01 \x01(\tR\x06engine\x12\x14\n" +
+	"\x05voice\x18\x02 \x01(\tR\x05voice\x121\n" +
+	"\aapplied\x18\x03 \x01(\v2\x17.voxgate.v1.SpeechStyleR\aapplied\x12\x1f\n" +
+	"\vnot_applied\x18\x04 \x03(\tR\n" +
+	"notApplied\x12'\n" +
+	"\x0fnormalized_text\x18\x05 \x01(\tR\x0enormalizedText\"\xa3\x02\n" +
 	"\x12SynthesizeResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12-\n" +
 	"\x05audio\x18\x02 \x01(\v2\x17.voxgate.v1.AudioOutputR\x05audio\x12!\n" +
 	"\faudio_tokens\x18\x03 \x03(\x05R\vaudioTokens\x12\x14\n" +
-	"\x05final\x18\x04 \x01(\bR\x05final2a\n" +
+	"\x05final\x18\x04 \x01(\bR\x05final\x12,\n" +
+	"\x05words\x18\x05 \x03(\v2\x16.voxgate.v1.WordTimingR\x05words\x123\n" +
+	"\x06report\x18\x06 \x01(\v2\x1b.voxgate.v1.SynthesisReportR\x06report\x12#\n" +
+	"\rstart_seconds\x18\a \x01(\x01R\fstartSeconds\"P\n" +
+	"\x18StreamSynthesizeResponse\x124\n" +
+	"\x05piece\x18\x01 \x01(\v2\x1e.voxgate.v1.SynthesizeResponseR\x05piece\"\xc2\x02\n" +
+	"\x05Voice\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
+	"\abuiltin\x18\x03 \x01(\bR\abuiltin\x12\x1e\n" +
+	"\n" +
+	"transcript\x18\x04 \x01(\tR\n" +
+	"transcript\x12!\n" +
+	"\fconsent_note\x18\x05 \x01(\tR\vconsentNote\x12!\n" +
+	"\fcreated_unix\x18\x06 \x01(\x03R\vcreatedUnix\x12&\n" +
+	"\x0fpitch_median_hz\x18\a \x01(\x02R\rpitchMedianHz\x12#\n" +
+	"\rspeaking_rate\x18\b \x01(\x02R\fspeakingRate\x12%\n" +
+	"\x0eprompt_seconds\x18\t \x01(\x01R\rpromptSeconds\x12!\n" +
+	"\faudio_stored\x18\n" +
+	" \x01(\bR\vaudioStored\"\x9b\x01\n" +
+	"\x12CreateVoiceRequest\x12/\n" +
+	"\x06prompt\x18\x01 \x01(\v2\x17.voxgate.v1.VoicePromptR\x06prompt\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12!\n" +
+	"\fconsent_note\x18\x03 \x01(\tR\vconsentNote\x12\x1d\n" +
+	"\n" +
+	"keep_audio\x18\x04 \x01(\bR\tkeepAudio\"]\n" +
+	"\x13CreateVoiceResponse\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12'\n" +
+	"\x05voice\x18\x02 \x01(\v2\x11.voxgate.v1.VoiceR\x05voice\"\x13\n" +
+	"\x11ListVoicesRequest\"^\n" +
+	"\x12ListVoicesResponse\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12)\n" +
+	"\x06voices\x18\x02 \x03(\v2\x11.voxgate.v1.VoiceR\x06voices\"/\n" +
+	"\x12DeleteVoiceRequest\x12\x19\n" +
+	"\bvoice_id\x18\x01 \x01(\tR\avoiceId\"4\n" +
+	"\x13DeleteVoiceResponse\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId2\xb1\x03\n" +
 	"\x10SynthesisService\x12M\n" +
 	"\n" +
-	"Synthesize\x12\x1d.voxgate.v1.SynthesizeRequest\x1a\x1e.voxgate.v1.SynthesizeResponse0\x01B\xa9\x01\n" +
+	"Synthesize\x12\x1d.voxgate.v1.SynthesizeRequest\x1a\x1e.voxgate.v1.SynthesizeResponse0\x01\x12a\n" +
+	"\x10StreamSynthesize\x12#.voxgate.v1.StreamSynthesizeRequest\x1a$.voxgate.v1.StreamSynthesizeResponse(\x010\x01\x12N\n" +
+	"\vCreateVoice\x12\x1e.voxgate.v1.CreateVoiceRequest\x1a\x1f.voxgate.v1.CreateVoiceResponse\x12K\n" +
+	"\n" +
+	"ListVoices\x12\x1d.voxgate.v1.ListVoicesRequest\x1a\x1e.voxgate.v1.ListVoicesResponse\x12N\n" +
+	"\vDeleteVoice\x12\x1e.voxgate.v1.DeleteVoiceRequest\x1a\x1f.voxgate.v1.DeleteVoiceResponseB\xa9\x01\n" +
 	"\x0ecom.voxgate.v1B\x0eSynthesisProtoP\x01Z>github.com/voxgate/voxgate/clients/go/gen/voxgate/v1;voxgatev1\xa2\x02\x03VXX\xaa\x02\n" +
 	"Voxgate.V1\xca\x02\n" +
 	"Voxgate\\V1\xe2\x02\x16Voxgate\\V1\\GPBMetadata\xea\x02\vVoxgate::V1b\x06proto3"
@@ -274,27 +1248,58 @@ func file_voxgate_v1_synthesis_proto_rawDescGZIP() []byte {
 	return file_voxgate_v1_synthesis_proto_rawDescData
 }
 
-var file_voxgate_v1_synthesis_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_voxgate_v1_synthesis_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_voxgate_v1_synthesis_proto_goTypes = []any{
-	(*VoicePrompt)(nil),        // 0: voxgate.v1.VoicePrompt
-	(*SynthesizeRequest)(nil),  // 1: voxgate.v1.SynthesizeRequest
-	(*SynthesizeResponse)(nil), // 2: voxgate.v1.SynthesizeResponse
-	(*AudioInput)(nil),         // 3: voxgate.v1.AudioInput
-	(*OutputAudioFormat)(nil),  // 4: voxgate.v1.OutputAudioFormat
-	(*AudioOutput)(nil),        // 5: voxgate.v1.AudioOutput
+	(*VoicePrompt)(nil),              // 0: voxgate.v1.VoicePrompt
+	(*SpeechStyle)(nil),              // 1: voxgate.v1.SpeechStyle
+	(*SynthesizeRequest)(nil),        // 2: voxgate.v1.SynthesizeRequest
+	(*StreamSynthesizeConfig)(nil),   // 3: voxgate.v1.StreamSynthesizeConfig
+	(*StreamSynthesizeRequest)(nil),  // 4: voxgate.v1.StreamSynthesizeRequest
+	(*WordTiming)(nil),               // 5: voxgate.v1.WordTiming
+	(*SynthesisReport)(nil),          // 6: voxgate.v1.SynthesisReport
+	(*SynthesizeResponse)(nil),       // 7: voxgate.v1.SynthesizeResponse
+	(*StreamSynthesizeResponse)(nil), // 8: voxgate.v1.StreamSynthesizeResponse
+	(*Voice)(nil),                    // 9: voxgate.v1.Voice
+	(*CreateVoiceRequest)(nil),       // 10: voxgate.v1.CreateVoiceRequest
+	(*CreateVoiceResponse)(nil),      // 11: voxgate.v1.CreateVoiceResponse
+	(*ListVoicesRequest)(nil),        // 12: voxgate.v1.ListVoicesRequest
+	(*ListVoicesResponse)(nil),       // 13: voxgate.v1.ListVoicesResponse
+	(*DeleteVoiceRequest)(nil),       // 14: voxgate.v1.DeleteVoiceRequest
+	(*DeleteVoiceResponse)(nil),      // 15: voxgate.v1.DeleteVoiceResponse
+	(*AudioInput)(nil),               // 16: voxgate.v1.AudioInput
+	(*OutputAudioFormat)(nil),        // 17: voxgate.v1.OutputAudioFormat
+	(*AudioOutput)(nil),              // 18: voxgate.v1.AudioOutput
 }
 var file_voxgate_v1_synthesis_proto_depIdxs = []int32{
-	3, // 0: voxgate.v1.VoicePrompt.audio:type_name -> voxgate.v1.AudioInput
-	0, // 1: voxgate.v1.SynthesizeRequest.prompt:type_name -> voxgate.v1.VoicePrompt
-	4, // 2: voxgate.v1.SynthesizeRequest.output_format:type_name -> voxgate.v1.OutputAudioFormat
-	5, // 3: voxgate.v1.SynthesizeResponse.audio:type_name -> voxgate.v1.AudioOutput
-	1, // 4: voxgate.v1.SynthesisService.Synthesize:input_type -> voxgate.v1.SynthesizeRequest
-	2, // 5: voxgate.v1.SynthesisService.Synthesize:output_type -> voxgate.v1.SynthesizeResponse
-	5, // [5:6] is the sub-list for method output_type
-	4, // [4:5] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	16, // 0: voxgate.v1.VoicePrompt.audio:type_name -> voxgate.v1.AudioInput
+	0,  // 1: voxgate.v1.SynthesizeRequest.prompt:type_name -> voxgate.v1.VoicePrompt
+	17, // 2: voxgate.v1.SynthesizeRequest.output_format:type_name -> voxgate.v1.OutputAudioFormat
+	1,  // 3: voxgate.v1.SynthesizeRequest.style:type_name -> voxgate.v1.SpeechStyle
+	2,  // 4: voxgate.v1.StreamSynthesizeConfig.request:type_name -> voxgate.v1.SynthesizeRequest
+	3,  // 5: voxgate.v1.StreamSynthesizeRequest.config:type_name -> voxgate.v1.StreamSynthesizeConfig
+	1,  // 6: voxgate.v1.SynthesisReport.applied:type_name -> voxgate.v1.SpeechStyle
+	18, // 7: voxgate.v1.SynthesizeResponse.audio:type_name -> voxgate.v1.AudioOutput
+	5,  // 8: voxgate.v1.SynthesizeResponse.words:type_name -> voxgate.v1.WordTiming
+	6,  // 9: voxgate.v1.SynthesizeResponse.report:type_name -> voxgate.v1.SynthesisReport
+	7,  // 10: voxgate.v1.StreamSynthesizeResponse.piece:type_name -> voxgate.v1.SynthesizeResponse
+	0,  // 11: voxgate.v1.CreateVoiceRequest.prompt:type_name -> voxgate.v1.VoicePrompt
+	9,  // 12: voxgate.v1.CreateVoiceResponse.voice:type_name -> voxgate.v1.Voice
+	9,  // 13: voxgate.v1.ListVoicesResponse.voices:type_name -> voxgate.v1.Voice
+	2,  // 14: voxgate.v1.SynthesisService.Synthesize:input_type -> voxgate.v1.SynthesizeRequest
+	4,  // 15: voxgate.v1.SynthesisService.StreamSynthesize:input_type -> voxgate.v1.StreamSynthesizeRequest
+	10, // 16: voxgate.v1.SynthesisService.CreateVoice:input_type -> voxgate.v1.CreateVoiceRequest
+	12, // 17: voxgate.v1.SynthesisService.ListVoices:input_type -> voxgate.v1.ListVoicesRequest
+	14, // 18: voxgate.v1.SynthesisService.DeleteVoice:input_type -> voxgate.v1.DeleteVoiceRequest
+	7,  // 19: voxgate.v1.SynthesisService.Synthesize:output_type -> voxgate.v1.SynthesizeResponse
+	8,  // 20: voxgate.v1.SynthesisService.StreamSynthesize:output_type -> voxgate.v1.StreamSynthesizeResponse
+	11, // 21: voxgate.v1.SynthesisService.CreateVoice:output_type -> voxgate.v1.CreateVoiceResponse
+	13, // 22: voxgate.v1.SynthesisService.ListVoices:output_type -> voxgate.v1.ListVoicesResponse
+	15, // 23: voxgate.v1.SynthesisService.DeleteVoice:output_type -> voxgate.v1.DeleteVoiceResponse
+	19, // [19:24] is the sub-list for method output_type
+	14, // [14:19] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_voxgate_v1_synthesis_proto_init() }
@@ -303,13 +1308,18 @@ func file_voxgate_v1_synthesis_proto_init() {
 		return
 	}
 	file_voxgate_v1_audio_proto_init()
+	file_voxgate_v1_synthesis_proto_msgTypes[4].OneofWrappers = []any{
+		(*StreamSynthesizeRequest_Config)(nil),
+		(*StreamSynthesizeRequest_Text)(nil),
+		(*StreamSynthesizeRequest_Flush)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_voxgate_v1_synthesis_proto_rawDesc), len(file_voxgate_v1_synthesis_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,24 +19,53 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	SynthesisService_Synthesize_FullMethodName = "/voxgate.v1.SynthesisService/Synthesize"
+	SynthesisService_Synthesize_FullMethodName       = "/voxgate.v1.SynthesisService/Synthesize"
+	SynthesisService_StreamSynthesize_FullMethodName = "/voxgate.v1.SynthesisService/StreamSynthesize"
+	SynthesisService_CreateVoice_FullMethodName      = "/voxgate.v1.SynthesisService/CreateVoice"
+	SynthesisService_ListVoices_FullMethodName       = "/voxgate.v1.SynthesisService/ListVoices"
+	SynthesisService_DeleteVoice_FullMethodName      = "/voxgate.v1.SynthesisService/DeleteVoice"
 )
 
 // SynthesisServiceClient is the client API for SynthesisService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// Text to speech, with voice cloning and style instructions.
+// Text to speech, with voice cloning, styles and a registry of cloned voices.
 //
-// Errors of every RPC: UNIMPLEMENTED (no synthesis model is deployed on this server, see
-// GetServerInfo), UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+// Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
+// GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
+// server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
+// message over the size limit), INTERNAL (with the request id only).
 type SynthesisServiceClient interface {
-	// Synthesizes speech from text, streamed in pieces as it is generated.
+	// Synthesizes speech from text, streamed in pieces as it is generated: the first piece comes
+	// as soon as the first clause's token groups are decoded.
 	//
 	// Errors: INVALID_ARGUMENT (empty text, bad prompt audio, prompt audio without its
-	// transcript, bad output format, unknown voice), OUT_OF_RANGE (text or prompt too long),
-	// UNIMPLEMENTED, UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED.
+	// transcript, a style value out of its range, bad output format), NOT_FOUND (unknown voice),
+	// OUT_OF_RANGE (text or prompt too long), DEADLINE_EXCEEDED (also when the generator stops
+	// producing before the deadline), UNIMPLEMENTED, UNAVAILABLE, CANCELLED.
 	Synthesize(ctx context.Context, in *SynthesizeRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[SynthesizeResponse], error)
+	// Synthesizes text that arrives piece by piece (for example from an LLM): the first message
+	// carries the config, later ones carry text; closing the request stream ends the input.
+	// Audio comes out as soon as each clause is complete.
+	//
+	// Errors: as Synthesize, plus INVALID_ARGUMENT when the first message is not a config or a
+	// later one is.
+	StreamSynthesize(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamSynthesizeRequest, StreamSynthesizeResponse], error)
+	// Registers a cloned voice: stores the prompt's audio tokens and speaker features (and the
+	// prompt audio itself only when asked), and returns its id for `SynthesizeRequest.voice`.
+	//
+	// Errors: INVALID_ARGUMENT (no or bad prompt audio, no transcript, no name), OUT_OF_RANGE
+	// (prompt longer than the limit), UNAVAILABLE.
+	CreateVoice(ctx context.Context, in *CreateVoiceRequest, opts ...grpc.CallOption) (*CreateVoiceResponse, error)
+	// Lists the built-in voices and the registered ones.
+	//
+	// Errors: none beyond the service-wide ones.
+	ListVoices(ctx context.Context, in *ListVoicesRequest, opts ...grpc.CallOption) (*ListVoicesResponse, error)
+	// Deletes a registered voice.
+	//
+	// Errors: NOT_FOUND (no such voice), FAILED_PRECONDITION (a built-in voice).
+	DeleteVoice(ctx context.Context, in *DeleteVoiceRequest, opts ...grpc.CallOption) (*DeleteVoiceResponse, error)
 }
 
 type synthesisServiceClient struct {
@@ -66,21 +95,89 @@ func (c *synthesisServiceClient) Synthesize(ctx context.Context, in *SynthesizeR
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SynthesisService_SynthesizeClient = grpc.ServerStreamingClient[SynthesizeResponse]
 
+func (c *synthesisServiceClient) StreamSynthesize(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamSynthesizeRequest, StreamSynthesizeResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &SynthesisService_ServiceDesc.Streams[1], SynthesisService_StreamSynthesize_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[StreamSynthesizeRequest, StreamSynthesizeResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SynthesisService_StreamSynthesizeClient = grpc.BidiStreamingClient[StreamSynthesizeRequest, StreamSynthesizeResponse]
+
+func (c *synthesisServiceClient) CreateVoice(ctx context.Context, in *CreateVoiceRequest, opts ...grpc.CallOption) (*CreateVoiceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateVoiceResponse)
+	err := c.cc.Invoke(ctx, SynthesisService_CreateVoice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *synthesisServiceClient) ListVoices(ctx context.Context, in *ListVoicesRequest, opts ...grpc.CallOption) (*ListVoicesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListVoicesResponse)
+	err := c.cc.Invoke(ctx, SynthesisService_ListVoices_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *synthesisServiceClient) DeleteVoice(ctx context.Context, in *DeleteVoiceRequest, opts ...grpc.CallOption) (*DeleteVoiceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteVoiceResponse)
+	err := c.cc.Invoke(ctx, SynthesisService_DeleteVoice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SynthesisServiceServer is the server API for SynthesisService service.
 // All implementations must embed UnimplementedSynthesisServiceServer
 // for forward compatibility.
 //
-// Text to speech, with voice cloning and style instructions.
+// Text to speech, with voice cloning, styles and a registry of cloned voices.
 //
-// Errors of every RPC: UNIMPLEMENTED (no synthesis model is deployed on this server, see
-// GetServerInfo), UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+// Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
+// GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
+// server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
+// message over the size limit), INTERNAL (with the request id only).
 type SynthesisServiceServer interface {
-	// Synthesizes speech from text, streamed in pieces as it is generated.
+	// Synthesizes speech from text, streamed in pieces as it is generated: the first piece comes
+	// as soon as the first clause's token groups are decoded.
 	//
 	// Errors: INVALID_ARGUMENT (empty text, bad prompt audio, prompt audio without its
-	// transcript, bad output format, unknown voice), OUT_OF_RANGE (text or prompt too long),
-	// UNIMPLEMENTED, UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED.
+	// transcript, a style value out of its range, bad output format), NOT_FOUND (unknown voice),
+	// OUT_OF_RANGE (text or prompt too long), DEADLINE_EXCEEDED (also when the generator stops
+	// producing before the deadline), UNIMPLEMENTED, UNAVAILABLE, CANCELLED.
 	Synthesize(*SynthesizeRequest, grpc.ServerStreamingServer[SynthesizeResponse]) error
+	// Synthesizes text that arrives piece by piece (for example from an LLM): the first message
+	// carries the config, later ones carry text; closing the request stream ends the input.
+	// Audio comes out as soon as each clause is complete.
+	//
+	// Errors: as Synthesize, plus INVALID_ARGUMENT when the first message is not a config or a
+	// later one is.
+	StreamSynthesize(grpc.BidiStreamingServer[StreamSynthesizeRequest, StreamSynthesizeResponse]) error
+	// Registers a cloned voice: stores the prompt's audio tokens and speaker features (and the
+	// prompt audio itself only when asked), and returns its id for `SynthesizeRequest.voice`.
+	//
+	// Errors: INVALID_ARGUMENT (no or bad prompt audio, no transcript, no name), OUT_OF_RANGE
+	// (prompt longer than the limit), UNAVAILABLE.
+	CreateVoice(context.Context, *CreateVoiceRequest) (*CreateVoiceResponse, error)
+	// Lists the built-in voices and the registered ones.
+	//
+	// Errors: none beyond the service-wide ones.
+	ListVoices(context.Context, *ListVoicesRequest) (*ListVoicesResponse, error)
+	// Deletes a registered voice.
+	//
+	// Errors: NOT_FOUND (no such voice), FAILED_PRECONDITION (a built-in voice).
+	DeleteVoice(context.Context, *DeleteVoiceRequest) (*DeleteVoiceResponse, error)
 	mustEmbedUnimplementedSynthesisServiceServer()
 }
 
@@ -93,6 +190,18 @@ type UnimplementedSynthesisServiceServer struct{}
 
 func (UnimplementedSynthesisServiceServer) Synthesize(*SynthesizeRequest, grpc.ServerStreamingServer[SynthesizeResponse]) error {
 	return status.Error(codes.Unimplemented, "method Synthesize not implemented")
+}
+func (UnimplementedSynthesisServiceServer) StreamSynthesize(grpc.BidiStreamingServer[StreamSynthesizeRequest, StreamSynthesizeResponse]) error {
+	return status.Error(codes.Unimplemented, "method StreamSynthesize not implemented")
+}
+func (UnimplementedSynthesisServiceServer) CreateVoice(context.Context, *CreateVoiceRequest) (*CreateVoiceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateVoice not implemented")
+}
+func (UnimplementedSynthesisServiceServer) ListVoices(context.Context, *ListVoicesRequest) (*ListVoicesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListVoices not implemented")
+}
+func (UnimplementedSynthesisServiceServer) DeleteVoice(context.Context, *DeleteVoiceRequest) (*DeleteVoiceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteVoice not implemented")
 }
 func (UnimplementedSynthesisServiceServer) mustEmbedUnimplementedSynthesisServiceServer() {}
 func (UnimplementedSynthesisServiceServer) testEmbeddedByValue()                          {}
@@ -126,18 +235,98 @@ func _SynthesisService_Synthesize_Handler(srv interface{}, stream grpc.ServerStr
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type SynthesisService_SynthesizeServer = grpc.ServerStreamingServer[SynthesizeResponse]
 
+func _SynthesisService_StreamSynthesize_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(SynthesisServiceServer).StreamSynthesize(&grpc.GenericServerStream[StreamSynthesizeRequest, StreamSynthesizeResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type SynthesisService_StreamSynthesizeServer = grpc.BidiStreamingServer[StreamSynthesizeRequest, StreamSynthesizeResponse]
+
+func _SynthesisService_CreateVoice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateVoiceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SynthesisServiceServer).CreateVoice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SynthesisService_CreateVoice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SynthesisServiceServer).CreateVoice(ctx, req.(*CreateVoiceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SynthesisService_ListVoices_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListVoicesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SynthesisServiceServer).ListVoices(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SynthesisService_ListVoices_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SynthesisServiceServer).ListVoices(ctx, req.(*ListVoicesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SynthesisService_DeleteVoice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteVoiceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SynthesisServiceServer).DeleteVoice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SynthesisService_DeleteVoice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SynthesisServiceServer).DeleteVoice(ctx, req.(*DeleteVoiceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SynthesisService_ServiceDesc is the grpc.ServiceDesc for SynthesisService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var SynthesisService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "voxgate.v1.SynthesisService",
 	HandlerType: (*SynthesisServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "CreateVoice",
+			Handler:    _SynthesisService_CreateVoice_Handler,
+		},
+		{
+			MethodName: "ListVoices",
+			Handler:    _SynthesisService_ListVoices_Handler,
+		},
+		{
+			MethodName: "DeleteVoice",
+			Handler:    _SynthesisService_DeleteVoice_Handler,
+		},
+	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Synthesize",
 			Handler:       _SynthesisService_Synthesize_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "StreamSynthesize",
+			Handler:       _SynthesisService_StreamSynthesize_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "voxgate/v1/synthesis.proto",

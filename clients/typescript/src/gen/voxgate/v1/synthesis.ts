@@ -10,11 +10,16 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
+  type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
+  type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
+  type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { AudioInput, AudioOutput, OutputAudioFormat } from "./audio";
@@ -33,23 +38,102 @@ export interface VoicePrompt {
   transcript: string;
 }
 
+/**
+ * How to speak. Unset fields keep the voice's default; what the engine cannot apply is
+ * reported in `SynthesisReport.not_applied`, never silently dropped.
+ */
+export interface SpeechStyle {
+  /** Speaking rate, 0.5 to 2.0 (1 = normal; 0 = unset). */
+  speed: number;
+  /** Pitch shift in semitones, -12 to 12. */
+  pitchSemitones: number;
+  /** Volume change in dB, -30 to 12. */
+  volumeDb: number;
+  /** Emotion, e.g. "happy", "sad", "angry", "whisper"; Step-Audio: 高兴, 悲伤, 生气, ... */
+  emotion: string;
+  /** Dialect or language variety, e.g. "粤语" (Cantonese), "四川话" (Sichuanese). */
+  dialect: string;
+}
+
 /** Request of Synthesize. */
 export interface SynthesizeRequest {
   /** The text to speak. Required. */
   text: string;
-  /** A built-in voice, by name (GetServerInfo lists them). Empty: the default voice. */
+  /**
+   * A built-in voice by name, or a registered voice by id (ListVoices lists both). Empty:
+   * the default voice.
+   */
   voice: string;
-  /** A voice to clone; overrides `voice`. */
+  /** A voice to clone for this request only; overrides `voice`. */
   prompt?:
     | VoicePrompt
     | undefined;
-  /** A style instruction, e.g. "speak slowly and warmly" or a dialect or emotion. */
+  /**
+   * A style instruction in words or Step-Audio prefixes, e.g. "speak slowly and happily",
+   * "whisper", "(高兴1)(慢速1)", "(粤语)". Parsed into `style`; typed `style` fields win.
+   */
   styleInstruction: string;
   /**
-   * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-   * final message.
+   * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+   * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+   * 48000). WAV and FLAC: the whole file, in the final message.
    */
-  outputFormat?: OutputAudioFormat | undefined;
+  outputFormat?:
+    | OutputAudioFormat
+    | undefined;
+  /** Typed style fields. */
+  style?: SpeechStyle | undefined;
+}
+
+/** First message of StreamSynthesize. */
+export interface StreamSynthesizeConfig {
+  /** Voice, prompt, style and output format, as in Synthesize; `text` may hold the first text. */
+  request?: SynthesizeRequest | undefined;
+}
+
+/** One message of StreamSynthesize: the config first, then text pieces. */
+export interface StreamSynthesizeRequest {
+  /** What this message carries. */
+  message?:
+    | //
+    /** Only in the first message. */
+    { $case: "config"; config: StreamSynthesizeConfig }
+    | //
+    /** The next piece of text, any size (a token, a word, a sentence). */
+    { $case: "text"; text: string }
+    | //
+    /** Speak the text received so far even if its clause is not complete. */
+    { $case: "flush"; flush: boolean }
+    | undefined;
+}
+
+/** When a word is spoken, relative to the start of the whole response stream. */
+export interface WordTiming {
+  /** The word as written in the (normalised) text. */
+  word: string;
+  /** Start, in milliseconds. */
+  startMs: number;
+  /** End, in milliseconds. */
+  endMs: number;
+}
+
+/** What the server did with the request's voice and style; sent in the first message. */
+export interface SynthesisReport {
+  /** The engine that generates the tokens ("reference" or "step-audio"). */
+  engine: string;
+  /** The voice used (a name or a registered voice's id). */
+  voice: string;
+  /** The style as applied, after parsing `style_instruction`. */
+  applied?:
+    | SpeechStyle
+    | undefined;
+  /**
+   * Requested style items the engine could not apply, e.g. "emotion=happy: not supported by
+   * the reference engine".
+   */
+  notApplied: string[];
+  /** The text as normalised for speaking (numbers, dates, abbreviations, units spelled out). */
+  normalizedText: string;
 }
 
 /** A piece of synthesized speech. */
@@ -60,10 +144,94 @@ export interface SynthesizeResponse {
   audio?:
     | AudioOutput
     | undefined;
-  /** The interleaved audio token ids generated for this piece. */
+  /** The interleaved audio token ids generated for this piece (whole 120 ms groups). */
   audioTokens: number[];
   /** True on the last message. */
   final: boolean;
+  /** Words spoken in this piece, where the engine knows their timing. */
+  words: WordTiming[];
+  /** Only in the first message. */
+  report?:
+    | SynthesisReport
+    | undefined;
+  /** Where this piece's audio starts in the whole stream, in seconds. */
+  startSeconds: number;
+}
+
+/** One message of StreamSynthesize's response stream. */
+export interface StreamSynthesizeResponse {
+  /** The next piece, exactly as Synthesize would send it. */
+  piece?: SynthesizeResponse | undefined;
+}
+
+/** A voice that synthesis can use. */
+export interface Voice {
+  /** The id to pass as `SynthesizeRequest.voice` (the name, for built-in voices). */
+  id: string;
+  /** A human-readable name. */
+  name: string;
+  /** True for the server's own voices (they cannot be deleted). */
+  builtin: boolean;
+  /** What the prompt recording says (registered voices). */
+  transcript: string;
+  /** The consent note given at registration. */
+  consentNote: string;
+  /** Registration time, Unix seconds (0 for built-in voices). */
+  createdUnix: number;
+  /** Median pitch of the prompt in Hz (0 if unvoiced or unknown). */
+  pitchMedianHz: number;
+  /** Speaking rate of the prompt in syllables per second (0 if unknown). */
+  speakingRate: number;
+  /** Duration of the prompt in seconds. */
+  promptSeconds: number;
+  /** Whether the prompt audio itself is stored (otherwise only its tokens and features). */
+  audioStored: boolean;
+}
+
+/** Request of CreateVoice. */
+export interface CreateVoiceRequest {
+  /** The recording and its transcript. Required. */
+  prompt?:
+    | VoicePrompt
+    | undefined;
+  /** A name for the voice. Required. */
+  name: string;
+  /** Who consented to cloning this voice, and how. */
+  consentNote: string;
+  /** Also store the prompt audio (default: only its tokens and speaker features). */
+  keepAudio: boolean;
+}
+
+/** Response of CreateVoice. */
+export interface CreateVoiceResponse {
+  /** The request id. */
+  requestId: string;
+  /** The registered voice. */
+  voice?: Voice | undefined;
+}
+
+/** Request of ListVoices. */
+export interface ListVoicesRequest {
+}
+
+/** Response of ListVoices. */
+export interface ListVoicesResponse {
+  /** The request id. */
+  requestId: string;
+  /** Built-in voices first, then registered voices by creation time. */
+  voices: Voice[];
+}
+
+/** Request of DeleteVoice. */
+export interface DeleteVoiceRequest {
+  /** The id of a registered voice. Required. */
+  voiceId: string;
+}
+
+/** Response of DeleteVoice. */
+export interface DeleteVoiceResponse {
+  /** The request id. */
+  requestId: string;
 }
 
 function createBaseVoicePrompt(): VoicePrompt {
@@ -153,8 +321,149 @@ export const VoicePrompt: MessageFns<VoicePrompt> = {
   },
 };
 
+function createBaseSpeechStyle(): SpeechStyle {
+  return { speed: 0, pitchSemitones: 0, volumeDb: 0, emotion: "", dialect: "" };
+}
+
+export const SpeechStyle: MessageFns<SpeechStyle> = {
+  encode(message: SpeechStyle, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.speed !== 0) {
+      writer.uint32(13).float(message.speed);
+    }
+    if (message.pitchSemitones !== 0) {
+      writer.uint32(21).float(message.pitchSemitones);
+    }
+    if (message.volumeDb !== 0) {
+      writer.uint32(29).float(message.volumeDb);
+    }
+    if (message.emotion !== "") {
+      writer.uint32(34).string(message.emotion);
+    }
+    if (message.dialect !== "") {
+      writer.uint32(42).string(message.dialect);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SpeechStyle {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSpeechStyle();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 13) {
+              break;
+            }
+
+            message.speed = reader.float();
+            continue;
+          }
+          case 2: {
+            if (tag !== 21) {
+              break;
+            }
+
+            message.pitchSemitones = reader.float();
+            continue;
+          }
+          case 3: {
+            if (tag !== 29) {
+              break;
+            }
+
+            message.volumeDb = reader.float();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.emotion = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.dialect = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SpeechStyle {
+    return {
+      speed: isSet(object.speed) ? globalThis.Number(object.speed) : 0,
+      pitchSemitones: isSet(object.pitchSemitones)
+        ? globalThis.Number(object.pitchSemitones)
+        : isSet(object.pitch_semitones)
+        ? globalThis.Number(object.pitch_semitones)
+        : 0,
+      volumeDb: isSet(object.volumeDb)
+        ? globalThis.Number(object.volumeDb)
+        : isSet(object.volume_db)
+        ? globalThis.Number(object.volume_db)
+        : 0,
+      emotion: isSet(object.emotion) ? globalThis.String(object.emotion) : "",
+      dialect: isSet(object.dialect) ? globalThis.String(object.dialect) : "",
+    };
+  },
+
+  toJSON(message: SpeechStyle): unknown {
+    const obj: any = {};
+    if (message.speed !== 0) {
+      obj.speed = floatToJson(message.speed);
+    }
+    if (message.pitchSemitones !== 0) {
+      obj.pitchSemitones = floatToJson(message.pitchSemitones);
+    }
+    if (message.volumeDb !== 0) {
+      obj.volumeDb = floatToJson(message.volumeDb);
+    }
+    if (message.emotion !== "") {
+      obj.emotion = message.emotion;
+    }
+    if (message.dialect !== "") {
+      obj.dialect = message.dialect;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SpeechStyle>, I>>(base?: I): SpeechStyle {
+    return SpeechStyle.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SpeechStyle>, I>>(object: I): SpeechStyle {
+    const message = createBaseSpeechStyle();
+    message.speed = object.speed ?? 0;
+    message.pitchSemitones = object.pitchSemitones ?? 0;
+    message.volumeDb = object.volumeDb ?? 0;
+    message.emotion = object.emotion ?? "";
+    message.dialect = object.dialect ?? "";
+    return message;
+  },
+};
+
 function createBaseSynthesizeRequest(): SynthesizeRequest {
-  return { text: "", voice: "", prompt: undefined, styleInstruction: "", outputFormat: undefined };
+  return { text: "", voice: "", prompt: undefined, styleInstruction: "", outputFormat: undefined, style: undefined };
 }
 
 export const SynthesizeRequest: MessageFns<SynthesizeRequest> = {
@@ -173,6 +482,9 @@ export const SynthesizeRequest: MessageFns<SynthesizeRequest> = {
     }
     if (message.outputFormat !== undefined) {
       OutputAudioFormat.encode(message.outputFormat, writer.uint32(42).fork()).join();
+    }
+    if (message.style !== undefined) {
+      SpeechStyle.encode(message.style, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -230,6 +542,14 @@ export const SynthesizeRequest: MessageFns<SynthesizeRequest> = {
             message.outputFormat = OutputAudioFormat.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.style = SpeechStyle.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -257,6 +577,7 @@ export const SynthesizeRequest: MessageFns<SynthesizeRequest> = {
         : isSet(object.output_format)
         ? OutputAudioFormat.fromJSON(object.output_format)
         : undefined,
+      style: isSet(object.style) ? SpeechStyle.fromJSON(object.style) : undefined,
     };
   },
 
@@ -277,6 +598,9 @@ export const SynthesizeRequest: MessageFns<SynthesizeRequest> = {
     if (message.outputFormat !== undefined) {
       obj.outputFormat = OutputAudioFormat.toJSON(message.outputFormat);
     }
+    if (message.style !== undefined) {
+      obj.style = SpeechStyle.toJSON(message.style);
+    }
     return obj;
   },
 
@@ -294,12 +618,466 @@ export const SynthesizeRequest: MessageFns<SynthesizeRequest> = {
     message.outputFormat = (object.outputFormat !== undefined && object.outputFormat !== null)
       ? OutputAudioFormat.fromPartial(object.outputFormat)
       : undefined;
+    message.style = (object.style !== undefined && object.style !== null)
+      ? SpeechStyle.fromPartial(object.style)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStreamSynthesizeConfig(): StreamSynthesizeConfig {
+  return { request: undefined };
+}
+
+export const StreamSynthesizeConfig: MessageFns<StreamSynthesizeConfig> = {
+  encode(message: StreamSynthesizeConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.request !== undefined) {
+      SynthesizeRequest.encode(message.request, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamSynthesizeConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamSynthesizeConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.request = SynthesizeRequest.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamSynthesizeConfig {
+    return { request: isSet(object.request) ? SynthesizeRequest.fromJSON(object.request) : undefined };
+  },
+
+  toJSON(message: StreamSynthesizeConfig): unknown {
+    const obj: any = {};
+    if (message.request !== undefined) {
+      obj.request = SynthesizeRequest.toJSON(message.request);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamSynthesizeConfig>, I>>(base?: I): StreamSynthesizeConfig {
+    return StreamSynthesizeConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamSynthesizeConfig>, I>>(object: I): StreamSynthesizeConfig {
+    const message = createBaseStreamSynthesizeConfig();
+    message.request = (object.request !== undefined && object.request !== null)
+      ? SynthesizeRequest.fromPartial(object.request)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStreamSynthesizeRequest(): StreamSynthesizeRequest {
+  return { message: undefined };
+}
+
+export const StreamSynthesizeRequest: MessageFns<StreamSynthesizeRequest> = {
+  encode(message: StreamSynthesizeRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.message?.$case) {
+      case "config":
+        StreamSynthesizeConfig.encode(message.message.config, writer.uint32(10).fork()).join();
+        break;
+      case "text":
+        writer.uint32(18).string(message.message.text);
+        break;
+      case "flush":
+        writer.uint32(24).bool(message.message.flush);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamSynthesizeRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamSynthesizeRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.message = { $case: "config", config: StreamSynthesizeConfig.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = { $case: "text", text: reader.string() };
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.message = { $case: "flush", flush: reader.bool() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamSynthesizeRequest {
+    return {
+      message: isSet(object.config)
+        ? { $case: "config", config: StreamSynthesizeConfig.fromJSON(object.config) }
+        : isSet(object.text)
+        ? { $case: "text", text: globalThis.String(object.text) }
+        : isSet(object.flush)
+        ? { $case: "flush", flush: globalThis.Boolean(object.flush) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: StreamSynthesizeRequest): unknown {
+    const obj: any = {};
+    if (message.message?.$case === "config") {
+      obj.config = StreamSynthesizeConfig.toJSON(message.message.config);
+    } else if (message.message?.$case === "text") {
+      obj.text = message.message.text;
+    } else if (message.message?.$case === "flush") {
+      obj.flush = message.message.flush;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamSynthesizeRequest>, I>>(base?: I): StreamSynthesizeRequest {
+    return StreamSynthesizeRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamSynthesizeRequest>, I>>(object: I): StreamSynthesizeRequest {
+    const message = createBaseStreamSynthesizeRequest();
+    switch (object.message?.$case) {
+      case "config": {
+        if (object.message?.config !== undefined && object.message?.config !== null) {
+          message.message = { $case: "config", config: StreamSynthesizeConfig.fromPartial(object.message.config) };
+        }
+        break;
+      }
+      case "text": {
+        if (object.message?.text !== undefined && object.message?.text !== null) {
+          message.message = { $case: "text", text: object.message.text };
+        }
+        break;
+      }
+      case "flush": {
+        if (object.message?.flush !== undefined && object.message?.flush !== null) {
+          message.message = { $case: "flush", flush: object.message.flush };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseWordTiming(): WordTiming {
+  return { word: "", startMs: 0, endMs: 0 };
+}
+
+export const WordTiming: MessageFns<WordTiming> = {
+  encode(message: WordTiming, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.word !== "") {
+      writer.uint32(10).string(message.word);
+    }
+    if (message.startMs !== 0) {
+      writer.uint32(16).int32(message.startMs);
+    }
+    if (message.endMs !== 0) {
+      writer.uint32(24).int32(message.endMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WordTiming {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWordTiming();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.word = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.startMs = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.endMs = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WordTiming {
+    return {
+      word: isSet(object.word) ? globalThis.String(object.word) : "",
+      startMs: isSet(object.startMs)
+        ? globalThis.Number(object.startMs)
+        : isSet(object.start_ms)
+        ? globalThis.Number(object.start_ms)
+        : 0,
+      endMs: isSet(object.endMs)
+        ? globalThis.Number(object.endMs)
+        : isSet(object.end_ms)
+        ? globalThis.Number(object.end_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: WordTiming): unknown {
+    const obj: any = {};
+    if (message.word !== "") {
+      obj.word = message.word;
+    }
+    if (message.startMs !== 0) {
+      obj.startMs = Math.round(message.startMs);
+    }
+    if (message.endMs !== 0) {
+      obj.endMs = Math.round(message.endMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WordTiming>, I>>(base?: I): WordTiming {
+    return WordTiming.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WordTiming>, I>>(object: I): WordTiming {
+    const message = createBaseWordTiming();
+    message.word = object.word ?? "";
+    message.startMs = object.startMs ?? 0;
+    message.endMs = object.endMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseSynthesisReport(): SynthesisReport {
+  return { engine: "", voice: "", applied: undefined, notApplied: [], normalizedText: "" };
+}
+
+export const SynthesisReport: MessageFns<SynthesisReport> = {
+  encode(message: SynthesisReport, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.engine !== "") {
+      writer.uint32(10).string(message.engine);
+    }
+    if (message.voice !== "") {
+      writer.uint32(18).string(message.voice);
+    }
+    if (message.applied !== undefined) {
+      SpeechStyle.encode(message.applied, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.notApplied) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.normalizedText !== "") {
+      writer.uint32(42).string(message.normalizedText);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SynthesisReport {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSynthesisReport();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.engine = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.voice = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.applied = SpeechStyle.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.notApplied.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.normalizedText = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SynthesisReport {
+    return {
+      engine: isSet(object.engine) ? globalThis.String(object.engine) : "",
+      voice: isSet(object.voice) ? globalThis.String(object.voice) : "",
+      applied: isSet(object.applied) ? SpeechStyle.fromJSON(object.applied) : undefined,
+      notApplied: globalThis.Array.isArray(object?.notApplied)
+        ? object.notApplied.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.not_applied)
+        ? object.not_applied.map((e: any) => globalThis.String(e))
+        : [],
+      normalizedText: isSet(object.normalizedText)
+        ? globalThis.String(object.normalizedText)
+        : isSet(object.normalized_text)
+        ? globalThis.String(object.normalized_text)
+        : "",
+    };
+  },
+
+  toJSON(message: SynthesisReport): unknown {
+    const obj: any = {};
+    if (message.engine !== "") {
+      obj.engine = message.engine;
+    }
+    if (message.voice !== "") {
+      obj.voice = message.voice;
+    }
+    if (message.applied !== undefined) {
+      obj.applied = SpeechStyle.toJSON(message.applied);
+    }
+    if (message.notApplied?.length) {
+      obj.notApplied = message.notApplied;
+    }
+    if (message.normalizedText !== "") {
+      obj.normalizedText = message.normalizedText;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SynthesisReport>, I>>(base?: I): SynthesisReport {
+    return SynthesisReport.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SynthesisReport>, I>>(object: I): SynthesisReport {
+    const message = createBaseSynthesisReport();
+    message.engine = object.engine ?? "";
+    message.voice = object.voice ?? "";
+    message.applied = (object.applied !== undefined && object.applied !== null)
+      ? SpeechStyle.fromPartial(object.applied)
+      : undefined;
+    message.notApplied = object.notApplied?.map((e) => e) || [];
+    message.normalizedText = object.normalizedText ?? "";
     return message;
   },
 };
 
 function createBaseSynthesizeResponse(): SynthesizeResponse {
-  return { requestId: "", audio: undefined, audioTokens: [], final: false };
+  return {
+    requestId: "",
+    audio: undefined,
+    audioTokens: [],
+    final: false,
+    words: [],
+    report: undefined,
+    startSeconds: 0,
+  };
 }
 
 export const SynthesizeResponse: MessageFns<SynthesizeResponse> = {
@@ -319,6 +1097,15 @@ export const SynthesizeResponse: MessageFns<SynthesizeResponse> = {
     }
     if (message.final !== false) {
       writer.uint32(32).bool(message.final);
+    }
+    for (const v of message.words) {
+      WordTiming.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.report !== undefined) {
+      SynthesisReport.encode(message.report, writer.uint32(50).fork()).join();
+    }
+    if (message.startSeconds !== 0) {
+      writer.uint32(57).double(message.startSeconds);
     }
     return writer;
   },
@@ -378,6 +1165,30 @@ export const SynthesizeResponse: MessageFns<SynthesizeResponse> = {
             message.final = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.words.push(WordTiming.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.report = SynthesisReport.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.startSeconds = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -404,6 +1215,13 @@ export const SynthesizeResponse: MessageFns<SynthesizeResponse> = {
         ? object.audio_tokens.map((e: any) => globalThis.Number(e))
         : [],
       final: isSet(object.final) ? globalThis.Boolean(object.final) : false,
+      words: globalThis.Array.isArray(object?.words) ? object.words.map((e: any) => WordTiming.fromJSON(e)) : [],
+      report: isSet(object.report) ? SynthesisReport.fromJSON(object.report) : undefined,
+      startSeconds: isSet(object.startSeconds)
+        ? globalThis.Number(object.startSeconds)
+        : isSet(object.start_seconds)
+        ? globalThis.Number(object.start_seconds)
+        : 0,
     };
   },
 
@@ -421,6 +1239,15 @@ export const SynthesizeResponse: MessageFns<SynthesizeResponse> = {
     if (message.final !== false) {
       obj.final = message.final;
     }
+    if (message.words?.length) {
+      obj.words = message.words.map((e) => WordTiming.toJSON(e));
+    }
+    if (message.report !== undefined) {
+      obj.report = SynthesisReport.toJSON(message.report);
+    }
+    if (message.startSeconds !== 0) {
+      obj.startSeconds = floatToJson(message.startSeconds);
+    }
     return obj;
   },
 
@@ -435,24 +1262,853 @@ export const SynthesizeResponse: MessageFns<SynthesizeResponse> = {
       : undefined;
     message.audioTokens = object.audioTokens?.map((e) => e) || [];
     message.final = object.final ?? false;
+    message.words = object.words?.map((e) => WordTiming.fromPartial(e)) || [];
+    message.report = (object.report !== undefined && object.report !== null)
+      ? SynthesisReport.fromPartial(object.report)
+      : undefined;
+    message.startSeconds = object.startSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseStreamSynthesizeResponse(): StreamSynthesizeResponse {
+  return { piece: undefined };
+}
+
+export const StreamSynthesizeResponse: MessageFns<StreamSynthesizeResponse> = {
+  encode(message: StreamSynthesizeResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.piece !== undefined) {
+      SynthesizeResponse.encode(message.piece, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamSynthesizeResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamSynthesizeResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.piece = SynthesizeResponse.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamSynthesizeResponse {
+    return { piece: isSet(object.piece) ? SynthesizeResponse.fromJSON(object.piece) : undefined };
+  },
+
+  toJSON(message: StreamSynthesizeResponse): unknown {
+    const obj: any = {};
+    if (message.piece !== undefined) {
+      obj.piece = SynthesizeResponse.toJSON(message.piece);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StreamSynthesizeResponse>, I>>(base?: I): StreamSynthesizeResponse {
+    return StreamSynthesizeResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StreamSynthesizeResponse>, I>>(object: I): StreamSynthesizeResponse {
+    const message = createBaseStreamSynthesizeResponse();
+    message.piece = (object.piece !== undefined && object.piece !== null)
+      ? SynthesizeResponse.fromPartial(object.piece)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseVoice(): Voice {
+  return {
+    id: "",
+    name: "",
+    builtin: false,
+    transcript: "",
+    consentNote: "",
+    createdUnix: 0,
+    pitchMedianHz: 0,
+    speakingRate: 0,
+    promptSeconds: 0,
+    audioStored: false,
+  };
+}
+
+export const Voice: MessageFns<Voice> = {
+  encode(message: Voice, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.builtin !== false) {
+      writer.uint32(24).bool(message.builtin);
+    }
+    if (message.transcript !== "") {
+      writer.uint32(34).string(message.transcript);
+    }
+    if (message.consentNote !== "") {
+      writer.uint32(42).string(message.consentNote);
+    }
+    if (message.createdUnix !== 0) {
+      writer.uint32(48).int64(message.createdUnix);
+    }
+    if (message.pitchMedianHz !== 0) {
+      writer.uint32(61).float(message.pitchMedianHz);
+    }
+    if (message.speakingRate !== 0) {
+      writer.uint32(69).float(message.speakingRate);
+    }
+    if (message.promptSeconds !== 0) {
+      writer.uint32(73).double(message.promptSeconds);
+    }
+    if (message.audioStored !== false) {
+      writer.uint32(80).bool(message.audioStored);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Voice {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVoice();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.builtin = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.transcript = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.consentNote = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.createdUnix = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 61) {
+              break;
+            }
+
+            message.pitchMedianHz = reader.float();
+            continue;
+          }
+          case 8: {
+            if (tag !== 69) {
+              break;
+            }
+
+            message.speakingRate = reader.float();
+            continue;
+          }
+          case 9: {
+            if (tag !== 73) {
+              break;
+            }
+
+            message.promptSeconds = reader.double();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.audioStored = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Voice {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      builtin: isSet(object.builtin) ? globalThis.Boolean(object.builtin) : false,
+      transcript: isSet(object.transcript) ? globalThis.String(object.transcript) : "",
+      consentNote: isSet(object.consentNote)
+        ? globalThis.String(object.consentNote)
+        : isSet(object.consent_note)
+        ? globalThis.String(object.consent_note)
+        : "",
+      createdUnix: isSet(object.createdUnix)
+        ? globalThis.Number(object.createdUnix)
+        : isSet(object.created_unix)
+        ? globalThis.Number(object.created_unix)
+        : 0,
+      pitchMedianHz: isSet(object.pitchMedianHz)
+        ? globalThis.Number(object.pitchMedianHz)
+        : isSet(object.pitch_median_hz)
+        ? globalThis.Number(object.pitch_median_hz)
+        : 0,
+      speakingRate: isSet(object.speakingRate)
+        ? globalThis.Number(object.speakingRate)
+        : isSet(object.speaking_rate)
+        ? globalThis.Number(object.speaking_rate)
+        : 0,
+      promptSeconds: isSet(object.promptSeconds)
+        ? globalThis.Number(object.promptSeconds)
+        : isSet(object.prompt_seconds)
+        ? globalThis.Number(object.prompt_seconds)
+        : 0,
+      audioStored: isSet(object.audioStored)
+        ? globalThis.Boolean(object.audioStored)
+        : isSet(object.audio_stored)
+        ? globalThis.Boolean(object.audio_stored)
+        : false,
+    };
+  },
+
+  toJSON(message: Voice): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.builtin !== false) {
+      obj.builtin = message.builtin;
+    }
+    if (message.transcript !== "") {
+      obj.transcript = message.transcript;
+    }
+    if (message.consentNote !== "") {
+      obj.consentNote = message.consentNote;
+    }
+    if (message.createdUnix !== 0) {
+      obj.createdUnix = Math.round(message.createdUnix);
+    }
+    if (message.pitchMedianHz !== 0) {
+      obj.pitchMedianHz = floatToJson(message.pitchMedianHz);
+    }
+    if (message.speakingRate !== 0) {
+      obj.speakingRate = floatToJson(message.speakingRate);
+    }
+    if (message.promptSeconds !== 0) {
+      obj.promptSeconds = floatToJson(message.promptSeconds);
+    }
+    if (message.audioStored !== false) {
+      obj.audioStored = message.audioStored;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Voice>, I>>(base?: I): Voice {
+    return Voice.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Voice>, I>>(object: I): Voice {
+    const message = createBaseVoice();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.builtin = object.builtin ?? false;
+    message.transcript = object.transcript ?? "";
+    message.consentNote = object.consentNote ?? "";
+    message.createdUnix = object.createdUnix ?? 0;
+    message.pitchMedianHz = object.pitchMedianHz ?? 0;
+    message.speakingRate = object.speakingRate ?? 0;
+    message.promptSeconds = object.promptSeconds ?? 0;
+    message.audioStored = object.audioStored ?? false;
+    return message;
+  },
+};
+
+function createBaseCreateVoiceRequest(): CreateVoiceRequest {
+  return { prompt: undefined, name: "", consentNote: "", keepAudio: false };
+}
+
+export const CreateVoiceRequest: MessageFns<CreateVoiceRequest> = {
+  encode(message: CreateVoiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.prompt !== undefined) {
+      VoicePrompt.encode(message.prompt, writer.uint32(10).fork()).join();
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.consentNote !== "") {
+      writer.uint32(26).string(message.consentNote);
+    }
+    if (message.keepAudio !== false) {
+      writer.uint32(32).bool(message.keepAudio);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateVoiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateVoiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.prompt = VoicePrompt.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.consentNote = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.keepAudio = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateVoiceRequest {
+    return {
+      prompt: isSet(object.prompt) ? VoicePrompt.fromJSON(object.prompt) : undefined,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      consentNote: isSet(object.consentNote)
+        ? globalThis.String(object.consentNote)
+        : isSet(object.consent_note)
+        ? globalThis.String(object.consent_note)
+        : "",
+      keepAudio: isSet(object.keepAudio)
+        ? globalThis.Boolean(object.keepAudio)
+        : isSet(object.keep_audio)
+        ? globalThis.Boolean(object.keep_audio)
+        : false,
+    };
+  },
+
+  toJSON(message: CreateVoiceRequest): unknown {
+    const obj: any = {};
+    if (message.prompt !== undefined) {
+      obj.prompt = VoicePrompt.toJSON(message.prompt);
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.consentNote !== "") {
+      obj.consentNote = message.consentNote;
+    }
+    if (message.keepAudio !== false) {
+      obj.keepAudio = message.keepAudio;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateVoiceRequest>, I>>(base?: I): CreateVoiceRequest {
+    return CreateVoiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateVoiceRequest>, I>>(object: I): CreateVoiceRequest {
+    const message = createBaseCreateVoiceRequest();
+    message.prompt = (object.prompt !== undefined && object.prompt !== null)
+      ? VoicePrompt.fromPartial(object.prompt)
+      : undefined;
+    message.name = object.name ?? "";
+    message.consentNote = object.consentNote ?? "";
+    message.keepAudio = object.keepAudio ?? false;
+    return message;
+  },
+};
+
+function createBaseCreateVoiceResponse(): CreateVoiceResponse {
+  return { requestId: "", voice: undefined };
+}
+
+export const CreateVoiceResponse: MessageFns<CreateVoiceResponse> = {
+  encode(message: CreateVoiceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    if (message.voice !== undefined) {
+      Voice.encode(message.voice, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateVoiceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateVoiceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.voice = Voice.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateVoiceResponse {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      voice: isSet(object.voice) ? Voice.fromJSON(object.voice) : undefined,
+    };
+  },
+
+  toJSON(message: CreateVoiceResponse): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.voice !== undefined) {
+      obj.voice = Voice.toJSON(message.voice);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateVoiceResponse>, I>>(base?: I): CreateVoiceResponse {
+    return CreateVoiceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateVoiceResponse>, I>>(object: I): CreateVoiceResponse {
+    const message = createBaseCreateVoiceResponse();
+    message.requestId = object.requestId ?? "";
+    message.voice = (object.voice !== undefined && object.voice !== null) ? Voice.fromPartial(object.voice) : undefined;
+    return message;
+  },
+};
+
+function createBaseListVoicesRequest(): ListVoicesRequest {
+  return {};
+}
+
+export const ListVoicesRequest: MessageFns<ListVoicesRequest> = {
+  encode(_: ListVoicesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListVoicesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListVoicesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListVoicesRequest {
+    return {};
+  },
+
+  toJSON(_: ListVoicesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListVoicesRequest>, I>>(base?: I): ListVoicesRequest {
+    return ListVoicesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListVoicesRequest>, I>>(_: I): ListVoicesRequest {
+    const message = createBaseListVoicesRequest();
+    return message;
+  },
+};
+
+function createBaseListVoicesResponse(): ListVoicesResponse {
+  return { requestId: "", voices: [] };
+}
+
+export const ListVoicesResponse: MessageFns<ListVoicesResponse> = {
+  encode(message: ListVoicesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    for (const v of message.voices) {
+      Voice.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListVoicesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListVoicesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.voices.push(Voice.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListVoicesResponse {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+      voices: globalThis.Array.isArray(object?.voices) ? object.voices.map((e: any) => Voice.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListVoicesResponse): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    if (message.voices?.length) {
+      obj.voices = message.voices.map((e) => Voice.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListVoicesResponse>, I>>(base?: I): ListVoicesResponse {
+    return ListVoicesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListVoicesResponse>, I>>(object: I): ListVoicesResponse {
+    const message = createBaseListVoicesResponse();
+    message.requestId = object.requestId ?? "";
+    message.voices = object.voices?.map((e) => Voice.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDeleteVoiceRequest(): DeleteVoiceRequest {
+  return { voiceId: "" };
+}
+
+export const DeleteVoiceRequest: MessageFns<DeleteVoiceRequest> = {
+  encode(message: DeleteVoiceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.voiceId !== "") {
+      writer.uint32(10).string(message.voiceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteVoiceRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteVoiceRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.voiceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteVoiceRequest {
+    return {
+      voiceId: isSet(object.voiceId)
+        ? globalThis.String(object.voiceId)
+        : isSet(object.voice_id)
+        ? globalThis.String(object.voice_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteVoiceRequest): unknown {
+    const obj: any = {};
+    if (message.voiceId !== "") {
+      obj.voiceId = message.voiceId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteVoiceRequest>, I>>(base?: I): DeleteVoiceRequest {
+    return DeleteVoiceRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteVoiceRequest>, I>>(object: I): DeleteVoiceRequest {
+    const message = createBaseDeleteVoiceRequest();
+    message.voiceId = object.voiceId ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteVoiceResponse(): DeleteVoiceResponse {
+  return { requestId: "" };
+}
+
+export const DeleteVoiceResponse: MessageFns<DeleteVoiceResponse> = {
+  encode(message: DeleteVoiceResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== "") {
+      writer.uint32(10).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteVoiceResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteVoiceResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteVoiceResponse {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
+  },
+
+  toJSON(message: DeleteVoiceResponse): unknown {
+    const obj: any = {};
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<DeleteVoiceResponse>, I>>(base?: I): DeleteVoiceResponse {
+    return DeleteVoiceResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<DeleteVoiceResponse>, I>>(object: I): DeleteVoiceResponse {
+    const message = createBaseDeleteVoiceResponse();
+    message.requestId = object.requestId ?? "";
     return message;
   },
 };
 
 /**
- * Text to speech, with voice cloning and style instructions.
+ * Text to speech, with voice cloning, styles and a registry of cloned voices.
  *
- * Errors of every RPC: UNIMPLEMENTED (no synthesis model is deployed on this server, see
- * GetServerInfo), UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+ * Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
+ * GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
+ * server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
+ * message over the size limit), INTERNAL (with the request id only).
  */
 export type SynthesisServiceService = typeof SynthesisServiceService;
 export const SynthesisServiceService = {
   /**
-   * Synthesizes speech from text, streamed in pieces as it is generated.
+   * Synthesizes speech from text, streamed in pieces as it is generated: the first piece comes
+   * as soon as the first clause's token groups are decoded.
    *
    * Errors: INVALID_ARGUMENT (empty text, bad prompt audio, prompt audio without its
-   * transcript, bad output format, unknown voice), OUT_OF_RANGE (text or prompt too long),
-   * UNIMPLEMENTED, UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED.
+   * transcript, a style value out of its range, bad output format), NOT_FOUND (unknown voice),
+   * OUT_OF_RANGE (text or prompt too long), DEADLINE_EXCEEDED (also when the generator stops
+   * producing before the deadline), UNIMPLEMENTED, UNAVAILABLE, CANCELLED.
    */
   synthesize: {
     path: "/voxgate.v1.SynthesisService/Synthesize" as const,
@@ -463,26 +2119,122 @@ export const SynthesisServiceService = {
     responseSerialize: (value: SynthesizeResponse): Buffer => Buffer.from(SynthesizeResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SynthesizeResponse => SynthesizeResponse.decode(value),
   },
+  /**
+   * Synthesizes text that arrives piece by piece (for example from an LLM): the first message
+   * carries the config, later ones carry text; closing the request stream ends the input.
+   * Audio comes out as soon as each clause is complete.
+   *
+   * Errors: as Synthesize, plus INVALID_ARGUMENT when the first message is not a config or a
+   * later one is.
+   */
+  streamSynthesize: {
+    path: "/voxgate.v1.SynthesisService/StreamSynthesize" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamSynthesizeRequest): Buffer =>
+      Buffer.from(StreamSynthesizeRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamSynthesizeRequest => StreamSynthesizeRequest.decode(value),
+    responseSerialize: (value: StreamSynthesizeResponse): Buffer =>
+      Buffer.from(StreamSynthesizeResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StreamSynthesizeResponse => StreamSynthesizeResponse.decode(value),
+  },
+  /**
+   * Registers a cloned voice: stores the prompt's audio tokens and speaker features (and the
+   * prompt audio itself only when asked), and returns its id for `SynthesizeRequest.voice`.
+   *
+   * Errors: INVALID_ARGUMENT (no or bad prompt audio, no transcript, no name), OUT_OF_RANGE
+   * (prompt longer than the limit), UNAVAILABLE.
+   */
+  createVoice: {
+    path: "/voxgate.v1.SynthesisService/CreateVoice" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateVoiceRequest): Buffer => Buffer.from(CreateVoiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateVoiceRequest => CreateVoiceRequest.decode(value),
+    responseSerialize: (value: CreateVoiceResponse): Buffer => Buffer.from(CreateVoiceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateVoiceResponse => CreateVoiceResponse.decode(value),
+  },
+  /**
+   * Lists the built-in voices and the registered ones.
+   *
+   * Errors: none beyond the service-wide ones.
+   */
+  listVoices: {
+    path: "/voxgate.v1.SynthesisService/ListVoices" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListVoicesRequest): Buffer => Buffer.from(ListVoicesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListVoicesRequest => ListVoicesRequest.decode(value),
+    responseSerialize: (value: ListVoicesResponse): Buffer => Buffer.from(ListVoicesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListVoicesResponse => ListVoicesResponse.decode(value),
+  },
+  /**
+   * Deletes a registered voice.
+   *
+   * Errors: NOT_FOUND (no such voice), FAILED_PRECONDITION (a built-in voice).
+   */
+  deleteVoice: {
+    path: "/voxgate.v1.SynthesisService/DeleteVoice" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteVoiceRequest): Buffer => Buffer.from(DeleteVoiceRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteVoiceRequest => DeleteVoiceRequest.decode(value),
+    responseSerialize: (value: DeleteVoiceResponse): Buffer => Buffer.from(DeleteVoiceResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteVoiceResponse => DeleteVoiceResponse.decode(value),
+  },
 } as const;
 
 export interface SynthesisServiceServer extends UntypedServiceImplementation {
   /**
-   * Synthesizes speech from text, streamed in pieces as it is generated.
+   * Synthesizes speech from text, streamed in pieces as it is generated: the first piece comes
+   * as soon as the first clause's token groups are decoded.
    *
    * Errors: INVALID_ARGUMENT (empty text, bad prompt audio, prompt audio without its
-   * transcript, bad output format, unknown voice), OUT_OF_RANGE (text or prompt too long),
-   * UNIMPLEMENTED, UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED.
+   * transcript, a style value out of its range, bad output format), NOT_FOUND (unknown voice),
+   * OUT_OF_RANGE (text or prompt too long), DEADLINE_EXCEEDED (also when the generator stops
+   * producing before the deadline), UNIMPLEMENTED, UNAVAILABLE, CANCELLED.
    */
   synthesize: handleServerStreamingCall<SynthesizeRequest, SynthesizeResponse>;
+  /**
+   * Synthesizes text that arrives piece by piece (for example from an LLM): the first message
+   * carries the config, later ones carry text; closing the request stream ends the input.
+   * Audio comes out as soon as each clause is complete.
+   *
+   * Errors: as Synthesize, plus INVALID_ARGUMENT when the first message is not a config or a
+   * later one is.
+   */
+  streamSynthesize: handleBidiStreamingCall<StreamSynthesizeRequest, StreamSynthesizeResponse>;
+  /**
+   * Registers a cloned voice: stores the prompt's audio tokens and speaker features (and the
+   * prompt audio itself only when asked), and returns its id for `SynthesizeRequest.voice`.
+   *
+   * Errors: INVALID_ARGUMENT (no or bad prompt audio, no transcript, no name), OUT_OF_RANGE
+   * (prompt longer than the limit), UNAVAILABLE.
+   */
+  createVoice: handleUnaryCall<CreateVoiceRequest, CreateVoiceResponse>;
+  /**
+   * Lists the built-in voices and the registered ones.
+   *
+   * Errors: none beyond the service-wide ones.
+   */
+  listVoices: handleUnaryCall<ListVoicesRequest, ListVoicesResponse>;
+  /**
+   * Deletes a registered voice.
+   *
+   * Errors: NOT_FOUND (no such voice), FAILED_PRECONDITION (a built-in voice).
+   */
+  deleteVoice: handleUnaryCall<DeleteVoiceRequest, DeleteVoiceResponse>;
 }
 
 export interface SynthesisServiceClient extends Client {
   /**
-   * Synthesizes speech from text, streamed in pieces as it is generated.
+   * Synthesizes speech from text, streamed in pieces as it is generated: the first piece comes
+   * as soon as the first clause's token groups are decoded.
    *
    * Errors: INVALID_ARGUMENT (empty text, bad prompt audio, prompt audio without its
-   * transcript, bad output format, unknown voice), OUT_OF_RANGE (text or prompt too long),
-   * UNIMPLEMENTED, UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED.
+   * transcript, a style value out of its range, bad output format), NOT_FOUND (unknown voice),
+   * OUT_OF_RANGE (text or prompt too long), DEADLINE_EXCEEDED (also when the generator stops
+   * producing before the deadline), UNIMPLEMENTED, UNAVAILABLE, CANCELLED.
    */
   synthesize(request: SynthesizeRequest, options?: Partial<CallOptions>): ClientReadableStream<SynthesizeResponse>;
   synthesize(
@@ -490,6 +2242,84 @@ export interface SynthesisServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<SynthesizeResponse>;
+  /**
+   * Synthesizes text that arrives piece by piece (for example from an LLM): the first message
+   * carries the config, later ones carry text; closing the request stream ends the input.
+   * Audio comes out as soon as each clause is complete.
+   *
+   * Errors: as Synthesize, plus INVALID_ARGUMENT when the first message is not a config or a
+   * later one is.
+   */
+  streamSynthesize(): ClientDuplexStream<StreamSynthesizeRequest, StreamSynthesizeResponse>;
+  streamSynthesize(
+    options: Partial<CallOptions>,
+  ): ClientDuplexStream<StreamSynthesizeRequest, StreamSynthesizeResponse>;
+  streamSynthesize(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<StreamSynthesizeRequest, StreamSynthesizeResponse>;
+  /**
+   * Registers a cloned voice: stores the prompt's audio tokens and speaker features (and the
+   * prompt audio itself only when asked), and returns its id for `SynthesizeRequest.voice`.
+   *
+   * Errors: INVALID_ARGUMENT (no or bad prompt audio, no transcript, no name), OUT_OF_RANGE
+   * (prompt longer than the limit), UNAVAILABLE.
+   */
+  createVoice(
+    request: CreateVoiceRequest,
+    callback: (error: ServiceError | null, response: CreateVoiceResponse) => void,
+  ): ClientUnaryCall;
+  createVoice(
+    request: CreateVoiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateVoiceResponse) => void,
+  ): ClientUnaryCall;
+  createVoice(
+    request: CreateVoiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateVoiceResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Lists the built-in voices and the registered ones.
+   *
+   * Errors: none beyond the service-wide ones.
+   */
+  listVoices(
+    request: ListVoicesRequest,
+    callback: (error: ServiceError | null, response: ListVoicesResponse) => void,
+  ): ClientUnaryCall;
+  listVoices(
+    request: ListVoicesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListVoicesResponse) => void,
+  ): ClientUnaryCall;
+  listVoices(
+    request: ListVoicesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListVoicesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Deletes a registered voice.
+   *
+   * Errors: NOT_FOUND (no such voice), FAILED_PRECONDITION (a built-in voice).
+   */
+  deleteVoice(
+    request: DeleteVoiceRequest,
+    callback: (error: ServiceError | null, response: DeleteVoiceResponse) => void,
+  ): ClientUnaryCall;
+  deleteVoice(
+    request: DeleteVoiceRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteVoiceResponse) => void,
+  ): ClientUnaryCall;
+  deleteVoice(
+    request: DeleteVoiceRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteVoiceResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const SynthesisServiceClient = makeGenericClientConstructor(
@@ -500,6 +2330,10 @@ export const SynthesisServiceClient = makeGenericClientConstructor(
   service: typeof SynthesisServiceService;
   serviceName: string;
 };
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
@@ -513,6 +2347,17 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

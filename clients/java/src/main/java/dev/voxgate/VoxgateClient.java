@@ -4,28 +4,40 @@ import com.google.protobuf.ByteString;
 import dev.voxgate.v1.AudioContainer;
 import dev.voxgate.v1.AudioInput;
 import dev.voxgate.v1.AudioTokens;
+import dev.voxgate.v1.CreateVoiceRequest;
+import dev.voxgate.v1.DeleteVoiceRequest;
 import dev.voxgate.v1.DetokenizeRequest;
 import dev.voxgate.v1.DetokenizeResponse;
 import dev.voxgate.v1.DiscoveryServiceGrpc;
 import dev.voxgate.v1.GetServerInfoRequest;
 import dev.voxgate.v1.GetServerInfoResponse;
 import dev.voxgate.v1.InterleavedTokens;
+import dev.voxgate.v1.ListVoicesRequest;
 import dev.voxgate.v1.OutputAudioFormat;
 import dev.voxgate.v1.RawAudio;
 import dev.voxgate.v1.RawAudioFormat;
 import dev.voxgate.v1.StreamAudioFormat;
+import dev.voxgate.v1.StreamSynthesizeConfig;
+import dev.voxgate.v1.StreamSynthesizeRequest;
+import dev.voxgate.v1.StreamSynthesizeResponse;
 import dev.voxgate.v1.StreamTokenizeConfig;
 import dev.voxgate.v1.StreamTokenizeRequest;
 import dev.voxgate.v1.StreamTokenizeResponse;
 import dev.voxgate.v1.TokenizeRequest;
 import dev.voxgate.v1.TokenizeResponse;
+import dev.voxgate.v1.SynthesisServiceGrpc;
+import dev.voxgate.v1.SynthesizeRequest;
+import dev.voxgate.v1.SynthesizeResponse;
 import dev.voxgate.v1.TokenizerServiceGrpc;
+import dev.voxgate.v1.VoicePrompt;
+import dev.voxgate.v1.Voice;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.StreamObserver;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,6 +47,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -43,12 +56,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * A thin client for voxgate's {@code voxgate.v1} TokenizerService and DiscoveryService over a
- * plaintext gRPC channel.
+ * A thin client for voxgate's {@code voxgate.v1} TokenizerService, SynthesisService and
+ * DiscoveryService over a plaintext gRPC channel.
  *
  * <p>Every call carries a deadline: {@link Builder#timeout} for unary calls (default 30 s) and
- * {@link Builder#streamTimeout} for StreamTokenize (default 120 s); {@link #withTimeout} makes a
- * view with other deadlines. Failed calls throw {@link VoxgateException} with the gRPC status code.
+ * {@link Builder#streamTimeout} for the streaming calls, StreamTokenize, Synthesize and
+ * StreamSynthesize (default 120 s); {@link #withTimeout} makes a view with other deadlines. Failed
+ * calls throw {@link VoxgateException} with the gRPC status code.
  *
  * <pre>{@code
  * try (VoxgateClient client = VoxgateClient.connect("127.0.0.1:50051")) {
@@ -60,7 +74,7 @@ import java.util.function.Consumer;
 public final class VoxgateClient implements AutoCloseable {
   /** Default deadline of unary calls. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
-  /** Default deadline of a StreamTokenize call, from its start to the final message. */
+  /** Default deadline of a streaming call, from its start to the final message. */
   public static final Duration DEFAULT_STREAM_TIMEOUT = Duration.ofSeconds(120);
   /** Default piece size for streaming a file. */
   public static final int DEFAULT_CHUNK_BYTES = 4096;
@@ -74,6 +88,8 @@ public final class VoxgateClient implements AutoCloseable {
   private final TokenizerServiceGrpc.TokenizerServiceBlockingStub tokenizer;
   private final TokenizerServiceGrpc.TokenizerServiceStub tokenizerAsync;
   private final DiscoveryServiceGrpc.DiscoveryServiceBlockingStub discovery;
+  private final SynthesisServiceGrpc.SynthesisServiceBlockingStub synthesis;
+  private final SynthesisServiceGrpc.SynthesisServiceStub synthesisAsync;
 
   private VoxgateClient(
       ManagedChannel channel, boolean ownsChannel, Duration timeout, Duration streamTimeout) {
@@ -84,6 +100,8 @@ public final class VoxgateClient implements AutoCloseable {
     this.tokenizer = TokenizerServiceGrpc.newBlockingStub(channel);
     this.tokenizerAsync = TokenizerServiceGrpc.newStub(channel);
     this.discovery = DiscoveryServiceGrpc.newBlockingStub(channel);
+    this.synthesis = SynthesisServiceGrpc.newBlockingStub(channel);
+    this.synthesisAsync = SynthesisServiceGrpc.newStub(channel);
   }
 
   /** Connects to {@code host:port} (plaintext) with the default settings. */
@@ -285,6 +303,210 @@ public final class VoxgateClient implements AutoCloseable {
     DetokenizeResponse response = detokenize(interleaved, null);
     Files.write(out, response.getAudio().getData().toByteArray());
     return response;
+  }
+
+  // ---------------------------------------------------------------- synthesis
+
+  /**
+   * Synthesizes speech (server streaming): the pieces as a blocking iterator, each one as soon as
+   * the server has it; the last has {@code final} set. Close it (try-with-resources) to stop
+   * early; {@link SynthesisStream#collect()} reads them all.
+   */
+  public SynthesisStream synthesize(SynthesizeRequest request) {
+    Objects.requireNonNull(request, "request");
+    SynthesisStream stream = new SynthesisStream();
+    synthesisAsync
+        .withDeadlineAfter(streamTimeout.toNanos(), TimeUnit.NANOSECONDS)
+        .synthesize(request, stream.<SynthesizeRequest, SynthesizeResponse>observer(r -> r, null));
+    return stream;
+  }
+
+  /** Synthesizes {@code text} with the default voice, style and format (WAV in the final piece). */
+  public SynthesisStream synthesize(String text) {
+    return synthesize(SynthesizeRequest.newBuilder().setText(text).build());
+  }
+
+  /**
+   * Synthesizes speech, delivering the pieces to {@code observer} on gRPC threads (it must not
+   * block); a failure arrives in {@code onError} as a {@link VoxgateException}.
+   */
+  public void synthesize(SynthesizeRequest request, StreamObserver<SynthesizeResponse> observer) {
+    Objects.requireNonNull(observer, "observer");
+    synthesisAsync
+        .withDeadlineAfter(streamTimeout.toNanos(), TimeUnit.NANOSECONDS)
+        .synthesize(
+            request,
+            new StreamObserver<>() {
+              @Override
+              public void onNext(SynthesizeResponse value) {
+                observer.onNext(value);
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                observer.onError(VoxgateException.from(t));
+              }
+
+              @Override
+              public void onCompleted() {
+                observer.onCompleted();
+              }
+            });
+  }
+
+  /**
+   * Synthesizes into a WAV file written to {@code out} (the request's container is set to WAV;
+   * its encoding and rate are kept). The WAV arrives whole in the final piece.
+   */
+  public SynthesisResult synthesizeToFile(SynthesizeRequest request, Path out) throws IOException {
+    SynthesizeRequest.Builder wav = request.toBuilder();
+    wav.getOutputFormatBuilder().setContainer(AudioContainer.AUDIO_CONTAINER_WAV);
+    SynthesisResult result = synthesize(wav.build()).collect();
+    Files.write(out, result.getAudio());
+    return result;
+  }
+
+  /** Synthesizes {@code text} (default voice and style) into a WAV file. */
+  public SynthesisResult synthesizeToFile(String text, Path out) throws IOException {
+    return synthesizeToFile(SynthesizeRequest.newBuilder().setText(text).build(), out);
+  }
+
+  /**
+   * Synthesizes text that arrives piece by piece (for example from an LLM) on one bidirectional
+   * StreamSynthesize call: {@code config} (voice, prompt, style, output format; its {@code text}
+   * may hold the first text) first, then each string of {@code texts}, then the end of input.
+   * Audio comes back as soon as each clause is complete, as the same pieces Synthesize sends.
+   *
+   * <p>{@code texts} is read on a separate thread ("voxgate-stream-synthesize"), so it may block
+   * while waiting for more text (e.g. a {@link java.util.concurrent.BlockingQueue} drained by an
+   * iterator). If it throws, the call is cancelled and the stream rethrows that exception.
+   */
+  public SynthesisStream streamSynthesize(SynthesizeRequest config, Iterator<String> texts) {
+    Objects.requireNonNull(config, "config");
+    Objects.requireNonNull(texts, "texts");
+    SynthesisStream stream = new SynthesisStream();
+    Object lock = stream.lock();
+    Runnable wake =
+        () -> {
+          synchronized (lock) {
+            lock.notifyAll();
+          }
+        };
+    synthesisAsync
+        .withDeadlineAfter(streamTimeout.toNanos(), TimeUnit.NANOSECONDS)
+        .streamSynthesize(
+            stream.<StreamSynthesizeRequest, StreamSynthesizeResponse>observer(
+                StreamSynthesizeResponse::getPiece, wake));
+    StreamSynthesizeRequest first =
+        StreamSynthesizeRequest.newBuilder()
+            .setConfig(StreamSynthesizeConfig.newBuilder().setRequest(config))
+            .build();
+    Thread sender =
+        new Thread(
+            () -> {
+              try {
+                if (!send(stream, first)) {
+                  return;
+                }
+                while (texts.hasNext()) {
+                  String text = texts.next();
+                  if (text == null || text.isEmpty()) {
+                    continue;
+                  }
+                  if (!send(stream, StreamSynthesizeRequest.newBuilder().setText(text).build())) {
+                    return;
+                  }
+                }
+                synchronized (lock) {
+                  if (!stream.isFinished()) {
+                    stream.<StreamSynthesizeRequest>requests().onCompleted();
+                  }
+                }
+              } catch (RuntimeException e) {
+                stream.failSending(e);
+              } catch (InterruptedException e) {
+                stream.failSending(new VoxgateException(Status.Code.CANCELLED, "interrupted", e));
+              }
+            },
+            "voxgate-stream-synthesize");
+    sender.setDaemon(true);
+    sender.start();
+    return stream;
+  }
+
+  /** {@link #streamSynthesize(SynthesizeRequest, Iterator)} over an iterable of text pieces. */
+  public SynthesisStream streamSynthesize(SynthesizeRequest config, Iterable<String> texts) {
+    return streamSynthesize(config, texts.iterator());
+  }
+
+  /** Sends one message once the call can take it; false when the call has already ended. */
+  private static boolean send(SynthesisStream stream, StreamSynthesizeRequest message)
+      throws InterruptedException {
+    Object lock = stream.lock();
+    synchronized (lock) {
+      ClientCallStreamObserver<StreamSynthesizeRequest> requests = stream.requests();
+      while (!stream.isFinished() && !requests.isReady()) {
+        lock.wait(100); // woken by the call's onReady handler or its end
+      }
+      if (stream.isFinished()) {
+        return false;
+      }
+      requests.onNext(message);
+      return true;
+    }
+  }
+
+  /** Registers a cloned voice; returns it (its id goes in {@code SynthesizeRequest.voice}). */
+  public Voice createVoice(CreateVoiceRequest request) {
+    try {
+      return synthesis
+          .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+          .createVoice(request)
+          .getVoice();
+    } catch (StatusRuntimeException e) {
+      throw VoxgateException.from(e);
+    }
+  }
+
+  /**
+   * Registers a cloned voice from a prompt recording (WAV, FLAC, OGG or MP3 bytes) and what it
+   * says.
+   */
+  public Voice createVoice(
+      String name, byte[] promptAudio, String transcript, String consentNote, boolean keepAudio) {
+    return createVoice(
+        CreateVoiceRequest.newBuilder()
+            .setName(name)
+            .setPrompt(
+                VoicePrompt.newBuilder()
+                    .setAudio(AudioInput.newBuilder().setContainer(ByteString.copyFrom(promptAudio)))
+                    .setTranscript(transcript))
+            .setConsentNote(consentNote == null ? "" : consentNote)
+            .setKeepAudio(keepAudio)
+            .build());
+  }
+
+  /** The built-in voices, then the registered ones by creation time. */
+  public List<Voice> listVoices() {
+    try {
+      return synthesis
+          .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+          .listVoices(ListVoicesRequest.getDefaultInstance())
+          .getVoicesList();
+    } catch (StatusRuntimeException e) {
+      throw VoxgateException.from(e);
+    }
+  }
+
+  /** Deletes a registered voice (NOT_FOUND: no such voice; FAILED_PRECONDITION: built in). */
+  public void deleteVoice(String voiceId) {
+    try {
+      synthesis
+          .withDeadlineAfter(timeout.toNanos(), TimeUnit.NANOSECONDS)
+          .deleteVoice(DeleteVoiceRequest.newBuilder().setVoiceId(voiceId).build());
+    } catch (StatusRuntimeException e) {
+      throw VoxgateException.from(e);
+    }
   }
 
   // ---------------------------------------------------------------- helpers

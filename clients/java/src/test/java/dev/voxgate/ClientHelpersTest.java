@@ -2,8 +2,14 @@ package dev.voxgate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
 import dev.voxgate.v1.AudioContainer;
+import dev.voxgate.v1.AudioOutput;
+import dev.voxgate.v1.OutputAudioFormat;
+import dev.voxgate.v1.SynthesisReport;
+import dev.voxgate.v1.SynthesizeResponse;
 import dev.voxgate.v1.AudioTokens;
 import dev.voxgate.v1.StreamTokenizeResponse;
 import io.grpc.Status;
@@ -39,6 +45,41 @@ class ClientHelpersTest {
     assertEquals(10, all.getInterleavedCount());
     assertEquals("<audio_1><audio_1>", all.getText());
     assertEquals(2, all.getGroupCount());
+  }
+
+  @Test
+  void combinesSynthesisPieces() {
+    AudioOutput raw = AudioOutput.newBuilder()
+        .setFormat(OutputAudioFormat.newBuilder().setContainer(AudioContainer.AUDIO_CONTAINER_RAW).setSampleRateHz(16000))
+        .setData(ByteString.copyFromUtf8("ab"))
+        .build();
+    SynthesizeResponse first = SynthesizeResponse.newBuilder()
+        .setRequestId("r1").setAudio(raw).addAllAudioTokens(List.of(1, 2, 1030, 1031, 1032))
+        .setReport(SynthesisReport.newBuilder().setVoice("joe"))
+        .build();
+    SynthesizeResponse last = SynthesizeResponse.newBuilder()
+        .setRequestId("r1").setFinal(true).setStartSeconds(0.12)
+        .setAudio(raw.toBuilder().setData(ByteString.copyFromUtf8("cd")))
+        .build();
+    SynthesisResult r = SynthesisResult.of(List.of(first, last));
+    assertEquals(List.of(1, 2, 1030, 1031, 1032), r.getTokens());
+    assertEquals(1, r.getGroupCount());
+    assertEquals("joe", r.getReport().getVoice());
+    assertEquals("abcd", new String(r.getAudio(), StandardCharsets.US_ASCII));
+    assertEquals(0.12, r.getDurationSeconds());
+    assertEquals("r1", r.getRequestId());
+    assertTrue(r.isComplete());
+
+    // A container arrives whole in the final message.
+    AudioOutput wav = AudioOutput.newBuilder()
+        .setFormat(OutputAudioFormat.newBuilder().setContainer(AudioContainer.AUDIO_CONTAINER_WAV))
+        .setData(ByteString.copyFromUtf8("RIFF"))
+        .build();
+    SynthesisResult w = SynthesisResult.of(List.of(
+        first.toBuilder().setAudio(wav.toBuilder().clearData()).build(),
+        last.toBuilder().setAudio(wav).build()));
+    assertEquals("RIFF", new String(w.getAudio(), StandardCharsets.US_ASCII));
+    assertEquals(AudioContainer.AUDIO_CONTAINER_WAV, w.getFormat().getContainer());
   }
 
   @Test

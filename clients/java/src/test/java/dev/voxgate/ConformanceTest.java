@@ -18,6 +18,7 @@ import dev.voxgate.v1.PcmEncoding;
 import dev.voxgate.v1.RawAudioFormat;
 import dev.voxgate.v1.StreamAudioFormat;
 import dev.voxgate.v1.StreamTokenizeResponse;
+import dev.voxgate.v1.SynthesizeRequest;
 import dev.voxgate.v1.TokenizeResponse;
 import io.grpc.Status;
 import java.io.IOException;
@@ -234,6 +235,25 @@ class ConformanceTest {
           return;
         }
         client.streamTokenize(format.build(), audio, VoxgateClient.DEFAULT_CHUNK_BYTES, false);
+        break;
+      }
+      case "Synthesize":
+      case "StreamSynthesize": {
+        if (!c.has("text")) {
+          fail(rpc + " error case without text: " + c);
+        }
+        SynthesizeRequest.Builder request = SynthesizeRequest.newBuilder();
+        if (c.has("voice")) {
+          request.setVoice(c.get("voice").getAsString());
+        }
+        if (c.has("style_instruction")) {
+          request.setStyleInstruction(c.get("style_instruction").getAsString());
+        }
+        String text = c.get("text").getAsString();
+        SynthesisStream stream = rpc.equals("Synthesize")
+            ? client.synthesize(request.setText(text).build())
+            : client.streamSynthesize(request.build(), List.of(text));
+        stream.collect();
         break;
       }
       case "Detokenize":

@@ -21,15 +21,80 @@ public final class SynthesisProto {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_voxgate_v1_VoicePrompt_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_SpeechStyle_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_SpeechStyle_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_voxgate_v1_SynthesizeRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_voxgate_v1_SynthesizeRequest_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_StreamSynthesizeConfig_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_StreamSynthesizeConfig_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_StreamSynthesizeRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_StreamSynthesizeRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_WordTiming_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_WordTiming_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_SynthesisReport_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_SynthesisReport_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_voxgate_v1_SynthesizeResponse_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_voxgate_v1_SynthesizeResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_StreamSynthesizeResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_StreamSynthesizeResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_Voice_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_Voice_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_CreateVoiceRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_CreateVoiceRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_CreateVoiceResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_CreateVoiceResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_ListVoicesRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_ListVoicesRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_ListVoicesResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_ListVoicesResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_DeleteVoiceRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_DeleteVoiceRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_DeleteVoiceResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_DeleteVoiceResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -42,22 +107,74 @@ public final class SynthesisProto {
       "\n\032voxgate/v1/synthesis.proto\022\nvoxgate.v1" +
       "\032\026voxgate/v1/audio.proto\"[\n\013VoicePrompt\022" +
       ",\n\005audio\030\001 \001(\0132\026.voxgate.v1.AudioInputR\005" +
-      "audio\022\036\n\ntranscript\030\002 \001(\tR\ntranscript\"\337\001" +
+      "audio\022\036\n\ntranscript\030\002 \001(\tR\ntranscript\"\235\001" +
+      "\n\013SpeechStyle\022\024\n\005speed\030\001 \001(\002R\005speed\022\'\n\017p" +
+      "itch_semitones\030\002 \001(\002R\016pitchSemitones\022\033\n\t" +
+      "volume_db\030\003 \001(\002R\010volumeDb\022\030\n\007emotion\030\004 \001" +
+      "(\tR\007emotion\022\030\n\007dialect\030\005 \001(\tR\007dialect\"\216\002" +
       "\n\021SynthesizeRequest\022\022\n\004text\030\001 \001(\tR\004text\022" +
       "\024\n\005voice\030\002 \001(\tR\005voice\022/\n\006prompt\030\003 \001(\0132\027." +
       "voxgate.v1.VoicePromptR\006prompt\022+\n\021style_" +
       "instruction\030\004 \001(\tR\020styleInstruction\022B\n\ro" +
       "utput_format\030\005 \001(\0132\035.voxgate.v1.OutputAu" +
-      "dioFormatR\014outputFormat\"\233\001\n\022SynthesizeRe" +
-      "sponse\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\022-\n" +
-      "\005audio\030\002 \001(\0132\027.voxgate.v1.AudioOutputR\005a" +
-      "udio\022!\n\014audio_tokens\030\003 \003(\005R\013audioTokens\022" +
-      "\024\n\005final\030\004 \001(\010R\005final2a\n\020SynthesisServic" +
-      "e\022M\n\nSynthesize\022\035.voxgate.v1.SynthesizeR" +
-      "equest\032\036.voxgate.v1.SynthesizeResponse0\001" +
-      "Bi\n\016dev.voxgate.v1B\016SynthesisProtoP\001\242\002\003V" +
-      "XX\252\002\nVoxgate.V1\312\002\nVoxgate\\V1\342\002\026Voxgate\\V" +
-      "1\\GPBMetadata\352\002\013Voxgate::V1b\006proto3"
+      "dioFormatR\014outputFormat\022-\n\005style\030\006 \001(\0132\027" +
+      ".voxgate.v1.SpeechStyleR\005style\"Q\n\026Stream" +
+      "SynthesizeConfig\0227\n\007request\030\001 \001(\0132\035.voxg" +
+      "ate.v1.SynthesizeRequestR\007request\"\220\001\n\027St" +
+      "reamSynthesizeRequest\022<\n\006config\030\001 \001(\0132\"." +
+      "voxgate.v1.StreamSynthesizeConfigH\000R\006con" +
+      "fig\022\024\n\004text\030\002 \001(\tH\000R\004text\022\026\n\005flush\030\003 \001(\010" +
+      "H\000R\005flushB\t\n\007message\"R\n\nWordTiming\022\022\n\004wo" +
+      "rd\030\001 \001(\tR\004word\022\031\n\010start_ms\030\002 \001(\005R\007startM" +
+      "s\022\025\n\006end_ms\030\003 \001(\005R\005endMs\"\274\001\n\017SynthesisRe" +
+      "port\022\026\n\006engine\030\001 \001(\tR\006engine\022\024\n\005voice\030\002 " +
+      "\001(\tR\005voice\0221\n\007applied\030\003 \001(\0132\027.voxgate.v1" +
+      ".SpeechStyleR\007applied\022\037\n\013not_applied\030\004 \003" +
+      "(\tR\nnotApplied\022\'\n\017normalized_text\030\005 \001(\tR" +
+      "\016normalizedText\"\243\002\n\022SynthesizeResponse\022\035" +
+      "\n\nrequest_id\030\001 \001(\tR\trequestId\022-\n\005audio\030\002" +
+      " \001(\0132\027.voxgate.v1.AudioOutputR\005audio\022!\n\014" +
+      "audio_tokens\030\003 \003(\005R\013audioTokens\022\024\n\005final" +
+      "\030\004 \001(\010R\005final\022,\n\005words\030\005 \003(\0132\026.voxgate.v" +
+      "1.WordTimingR\005words\0223\n\006report\030\006 \001(\0132\033.vo" +
+      "xgate.v1.SynthesisReportR\006report\022#\n\rstar" +
+      "t_seconds\030\007 \001(\001R\014startSeconds\"P\n\030StreamS" +
+      "ynthesizeResponse\0224\n\005piece\030\001 \001(\0132\036.voxga" +
+      "te.v1.SynthesizeResponseR\005piece\"\302\002\n\005Voic" +
+      "e\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004name\030\002 \001(\tR\004name\022\030\n" +
+      "\007builtin\030\003 \001(\010R\007builtin\022\036\n\ntranscript\030\004 " +
+      "\001(\tR\ntranscript\022!\n\014consent_note\030\005 \001(\tR\013c" +
+      "onsentNote\022!\n\014created_unix\030\006 \001(\003R\013create" +
+      "dUnix\022&\n\017pitch_median_hz\030\007 \001(\002R\rpitchMed" +
+      "ianHz\022#\n\rspeaking_rate\030\010 \001(\002R\014speakingRa" +
+      "te\022%\n\016prompt_seconds\030\t \001(\001R\rpromptSecond" +
+      "s\022!\n\014audio_stored\030\n \001(\010R\013audioStored\"\233\001\n" +
+      "\022CreateVoiceRequest\022/\n\006prompt\030\001 \001(\0132\027.vo" +
+      "xgate.v1.VoicePromptR\006prompt\022\022\n\004name\030\002 \001" +
+      "(\tR\004name\022!\n\014consent_note\030\003 \001(\tR\013consentN" +
+      "ote\022\035\n\nkeep_audio\030\004 \001(\010R\tkeepAudio\"]\n\023Cr" +
+      "eateVoiceResponse\022\035\n\nrequest_id\030\001 \001(\tR\tr" +
+      "equestId\022\'\n\005voice\030\002 \001(\0132\021.voxgate.v1.Voi" +
+      "ceR\005voice\"\023\n\021ListVoicesRequest\"^\n\022ListVo" +
+      "icesResponse\022\035\n\nrequest_id\030\001 \001(\tR\treques" +
+      "tId\022)\n\006voices\030\002 \003(\0132\021.voxgate.v1.VoiceR\006" +
+      "voices\"/\n\022DeleteVoiceRequest\022\031\n\010voice_id" +
+      "\030\001 \001(\tR\007voiceId\"4\n\023DeleteVoiceResponse\022\035" +
+      "\n\nrequest_id\030\001 \001(\tR\trequestId2\261\003\n\020Synthe" +
+      "sisService\022M\n\nSynthesize\022\035.voxgate.v1.Sy" +
+      "nthesizeRequest\032\036.voxgate.v1.SynthesizeR" +
+      "esponse0\001\022a\n\020StreamSynthesize\022#.voxgate." +
+      "v1.StreamSynthesizeRequest\032$.voxgate.v1." +
+      "StreamSynthesizeResponse(\0010\001\022N\n\013CreateVo" +
+      "ice\022\036.voxgate.v1.CreateVoiceRequest\032\037.vo" +
+      "xgate.v1.CreateVoiceResponse\022K\n\nListVoic" +
+      "es\022\035.voxgate.v1.ListVoicesRequest\032\036.voxg" +
+      "ate.v1.ListVoicesResponse\022N\n\013DeleteVoice" +
+      "\022\036.voxgate.v1.DeleteVoiceRequest\032\037.voxga" +
+      "te.v1.DeleteVoiceResponseBi\n\016dev.voxgate" +
+      ".v1B\016SynthesisProtoP\001\242\002\003VXX\252\002\nVoxgate.V1" +
+      "\312\002\nVoxgate\\V1\342\002\026Voxgate\\V1\\GPBMetadata\352\002" +
+      "\013Voxgate::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -70,18 +187,96 @@ public final class SynthesisProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_voxgate_v1_VoicePrompt_descriptor,
         new java.lang.String[] { "Audio", "Transcript", });
-    internal_static_voxgate_v1_SynthesizeRequest_descriptor =
+    internal_static_voxgate_v1_SpeechStyle_descriptor =
       getDescriptor().getMessageTypes().get(1);
+    internal_static_voxgate_v1_SpeechStyle_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_SpeechStyle_descriptor,
+        new java.lang.String[] { "Speed", "PitchSemitones", "VolumeDb", "Emotion", "Dialect", });
+    internal_static_voxgate_v1_SynthesizeRequest_descriptor =
+      getDescriptor().getMessageTypes().get(2);
     internal_static_voxgate_v1_SynthesizeRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_voxgate_v1_SynthesizeRequest_descriptor,
-        new java.lang.String[] { "Text", "Voice", "Prompt", "StyleInstruction", "OutputFormat", });
+        new java.lang.String[] { "Text", "Voice", "Prompt", "StyleInstruction", "OutputFormat", "Style", });
+    internal_static_voxgate_v1_StreamSynthesizeConfig_descriptor =
+      getDescriptor().getMessageTypes().get(3);
+    internal_static_voxgate_v1_StreamSynthesizeConfig_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_StreamSynthesizeConfig_descriptor,
+        new java.lang.String[] { "Request", });
+    internal_static_voxgate_v1_StreamSynthesizeRequest_descriptor =
+      getDescriptor().getMessageTypes().get(4);
+    internal_static_voxgate_v1_StreamSynthesizeRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_StreamSynthesizeRequest_descriptor,
+        new java.lang.String[] { "Config", "Text", "Flush", "Message", });
+    internal_static_voxgate_v1_WordTiming_descriptor =
+      getDescriptor().getMessageTypes().get(5);
+    internal_static_voxgate_v1_WordTiming_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_WordTiming_descriptor,
+        new java.lang.String[] { "Word", "StartMs", "EndMs", });
+    internal_static_voxgate_v1_SynthesisReport_descriptor =
+      getDescriptor().getMessageTypes().get(6);
+    internal_static_voxgate_v1_SynthesisReport_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_SynthesisReport_descriptor,
+        new java.lang.String[] { "Engine", "Voice", "Applied", "NotApplied", "NormalizedText", });
     internal_static_voxgate_v1_SynthesizeResponse_descriptor =
-      getDescriptor().getMessageTypes().get(2);
+      getDescriptor().getMessageTypes().get(7);
     internal_static_voxgate_v1_SynthesizeResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_voxgate_v1_SynthesizeResponse_descriptor,
-        new java.lang.String[] { "RequestId", "Audio", "AudioTokens", "Final", });
+        new java.lang.String[] { "RequestId", "Audio", "AudioTokens", "Final", "Words", "Report", "StartSeconds", });
+    internal_static_voxgate_v1_StreamSynthesizeResponse_descriptor =
+      getDescriptor().getMessageTypes().get(8);
+    internal_static_voxgate_v1_StreamSynthesizeResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_StreamSynthesizeResponse_descriptor,
+        new java.lang.String[] { "Piece", });
+    internal_static_voxgate_v1_Voice_descriptor =
+      getDescriptor().getMessageTypes().get(9);
+    internal_static_voxgate_v1_Voice_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_Voice_descriptor,
+        new java.lang.String[] { "Id", "Name", "Builtin", "Transcript", "ConsentNote", "CreatedUnix", "PitchMedianHz", "SpeakingRate", "PromptSeconds", "AudioStored", });
+    internal_static_voxgate_v1_CreateVoiceRequest_descriptor =
+      getDescriptor().getMessageTypes().get(10);
+    internal_static_voxgate_v1_CreateVoiceRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_CreateVoiceRequest_descriptor,
+        new java.lang.String[] { "Prompt", "Name", "ConsentNote", "KeepAudio", });
+    internal_static_voxgate_v1_CreateVoiceResponse_descriptor =
+      getDescriptor().getMessageTypes().get(11);
+    internal_static_voxgate_v1_CreateVoiceResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_CreateVoiceResponse_descriptor,
+        new java.lang.String[] { "RequestId", "Voice", });
+    internal_static_voxgate_v1_ListVoicesRequest_descriptor =
+      getDescriptor().getMessageTypes().get(12);
+    internal_static_voxgate_v1_ListVoicesRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_ListVoicesRequest_descriptor,
+        new java.lang.String[] { });
+    internal_static_voxgate_v1_ListVoicesResponse_descriptor =
+      getDescriptor().getMessageTypes().get(13);
+    internal_static_voxgate_v1_ListVoicesResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_ListVoicesResponse_descriptor,
+        new java.lang.String[] { "RequestId", "Voices", });
+    internal_static_voxgate_v1_DeleteVoiceRequest_descriptor =
+      getDescriptor().getMessageTypes().get(14);
+    internal_static_voxgate_v1_DeleteVoiceRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_DeleteVoiceRequest_descriptor,
+        new java.lang.String[] { "VoiceId", });
+    internal_static_voxgate_v1_DeleteVoiceResponse_descriptor =
+      getDescriptor().getMessageTypes().get(15);
+    internal_static_voxgate_v1_DeleteVoiceResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_DeleteVoiceResponse_descriptor,
+        new java.lang.String[] { "RequestId", });
     dev.voxgate.v1.AudioProto.getDescriptor();
   }
 

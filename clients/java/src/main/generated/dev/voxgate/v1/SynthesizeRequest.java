@@ -99,7 +99,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object voice_ = "";
   /**
    * <pre>
-   * A built-in voice, by name (GetServerInfo lists them). Empty: the default voice.
+   * A built-in voice by name, or a registered voice by id (ListVoices lists both). Empty:
+   * the default voice.
    * </pre>
    *
    * <code>string voice = 2 [json_name = "voice"];</code>
@@ -120,7 +121,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * A built-in voice, by name (GetServerInfo lists them). Empty: the default voice.
+   * A built-in voice by name, or a registered voice by id (ListVoices lists both). Empty:
+   * the default voice.
    * </pre>
    *
    * <code>string voice = 2 [json_name = "voice"];</code>
@@ -145,7 +147,7 @@ private static final long serialVersionUID = 0L;
   private dev.voxgate.v1.VoicePrompt prompt_;
   /**
    * <pre>
-   * A voice to clone; overrides `voice`.
+   * A voice to clone for this request only; overrides `voice`.
    * </pre>
    *
    * <code>.voxgate.v1.VoicePrompt prompt = 3 [json_name = "prompt"];</code>
@@ -157,7 +159,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * A voice to clone; overrides `voice`.
+   * A voice to clone for this request only; overrides `voice`.
    * </pre>
    *
    * <code>.voxgate.v1.VoicePrompt prompt = 3 [json_name = "prompt"];</code>
@@ -169,7 +171,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * A voice to clone; overrides `voice`.
+   * A voice to clone for this request only; overrides `voice`.
    * </pre>
    *
    * <code>.voxgate.v1.VoicePrompt prompt = 3 [json_name = "prompt"];</code>
@@ -184,7 +186,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object styleInstruction_ = "";
   /**
    * <pre>
-   * A style instruction, e.g. "speak slowly and warmly" or a dialect or emotion.
+   * A style instruction in words or Step-Audio prefixes, e.g. "speak slowly and happily",
+   * "whisper", "(高兴1)(慢速1)", "(粤语)". Parsed into `style`; typed `style` fields win.
    * </pre>
    *
    * <code>string style_instruction = 4 [json_name = "styleInstruction"];</code>
@@ -205,7 +208,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * A style instruction, e.g. "speak slowly and warmly" or a dialect or emotion.
+   * A style instruction in words or Step-Audio prefixes, e.g. "speak slowly and happily",
+   * "whisper", "(高兴1)(慢速1)", "(粤语)". Parsed into `style`; typed `style` fields win.
    * </pre>
    *
    * <code>string style_instruction = 4 [json_name = "styleInstruction"];</code>
@@ -230,8 +234,9 @@ private static final long serialVersionUID = 0L;
   private dev.voxgate.v1.OutputAudioFormat outputFormat_;
   /**
    * <pre>
-   * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-   * final message.
+   * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+   * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+   * 48000). WAV and FLAC: the whole file, in the final message.
    * </pre>
    *
    * <code>.voxgate.v1.OutputAudioFormat output_format = 5 [json_name = "outputFormat"];</code>
@@ -243,8 +248,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-   * final message.
+   * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+   * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+   * 48000). WAV and FLAC: the whole file, in the final message.
    * </pre>
    *
    * <code>.voxgate.v1.OutputAudioFormat output_format = 5 [json_name = "outputFormat"];</code>
@@ -256,8 +262,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-   * final message.
+   * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+   * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+   * 48000). WAV and FLAC: the whole file, in the final message.
    * </pre>
    *
    * <code>.voxgate.v1.OutputAudioFormat output_format = 5 [json_name = "outputFormat"];</code>
@@ -265,6 +272,44 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public dev.voxgate.v1.OutputAudioFormatOrBuilder getOutputFormatOrBuilder() {
     return outputFormat_ == null ? dev.voxgate.v1.OutputAudioFormat.getDefaultInstance() : outputFormat_;
+  }
+
+  public static final int STYLE_FIELD_NUMBER = 6;
+  private dev.voxgate.v1.SpeechStyle style_;
+  /**
+   * <pre>
+   * Typed style fields.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStyle style = 6 [json_name = "style"];</code>
+   * @return Whether the style field is set.
+   */
+  @java.lang.Override
+  public boolean hasStyle() {
+    return ((bitField0_ & 0x00000004) != 0);
+  }
+  /**
+   * <pre>
+   * Typed style fields.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStyle style = 6 [json_name = "style"];</code>
+   * @return The style.
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.SpeechStyle getStyle() {
+    return style_ == null ? dev.voxgate.v1.SpeechStyle.getDefaultInstance() : style_;
+  }
+  /**
+   * <pre>
+   * Typed style fields.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStyle style = 6 [json_name = "style"];</code>
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.SpeechStyleOrBuilder getStyleOrBuilder() {
+    return style_ == null ? dev.voxgate.v1.SpeechStyle.getDefaultInstance() : style_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -296,6 +341,9 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000002) != 0)) {
       output.writeMessage(5, getOutputFormat());
     }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      output.writeMessage(6, getStyle());
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -321,6 +369,10 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000002) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(5, getOutputFormat());
+    }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(6, getStyle());
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -353,6 +405,11 @@ private static final long serialVersionUID = 0L;
       if (!getOutputFormat()
           .equals(other.getOutputFormat())) return false;
     }
+    if (hasStyle() != other.hasStyle()) return false;
+    if (hasStyle()) {
+      if (!getStyle()
+          .equals(other.getStyle())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -377,6 +434,10 @@ private static final long serialVersionUID = 0L;
     if (hasOutputFormat()) {
       hash = (37 * hash) + OUTPUT_FORMAT_FIELD_NUMBER;
       hash = (53 * hash) + getOutputFormat().hashCode();
+    }
+    if (hasStyle()) {
+      hash = (37 * hash) + STYLE_FIELD_NUMBER;
+      hash = (53 * hash) + getStyle().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -514,6 +575,7 @@ private static final long serialVersionUID = 0L;
               .alwaysUseFieldBuilders) {
         getPromptFieldBuilder();
         getOutputFormatFieldBuilder();
+        getStyleFieldBuilder();
       }
     }
     @java.lang.Override
@@ -532,6 +594,11 @@ private static final long serialVersionUID = 0L;
       if (outputFormatBuilder_ != null) {
         outputFormatBuilder_.dispose();
         outputFormatBuilder_ = null;
+      }
+      style_ = null;
+      if (styleBuilder_ != null) {
+        styleBuilder_.dispose();
+        styleBuilder_ = null;
       }
       return this;
     }
@@ -587,6 +654,12 @@ private static final long serialVersionUID = 0L;
             ? outputFormat_
             : outputFormatBuilder_.build();
         to_bitField0_ |= 0x00000002;
+      }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.style_ = styleBuilder_ == null
+            ? style_
+            : styleBuilder_.build();
+        to_bitField0_ |= 0x00000004;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -656,6 +729,9 @@ private static final long serialVersionUID = 0L;
       if (other.hasOutputFormat()) {
         mergeOutputFormat(other.getOutputFormat());
       }
+      if (other.hasStyle()) {
+        mergeStyle(other.getStyle());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -711,6 +787,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000010;
               break;
             } // case 42
+            case 50: {
+              input.readMessage(
+                  getStyleFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 50
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -823,7 +906,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object voice_ = "";
     /**
      * <pre>
-     * A built-in voice, by name (GetServerInfo lists them). Empty: the default voice.
+     * A built-in voice by name, or a registered voice by id (ListVoices lists both). Empty:
+     * the default voice.
      * </pre>
      *
      * <code>string voice = 2 [json_name = "voice"];</code>
@@ -843,7 +927,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A built-in voice, by name (GetServerInfo lists them). Empty: the default voice.
+     * A built-in voice by name, or a registered voice by id (ListVoices lists both). Empty:
+     * the default voice.
      * </pre>
      *
      * <code>string voice = 2 [json_name = "voice"];</code>
@@ -864,7 +949,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A built-in voice, by name (GetServerInfo lists them). Empty: the default voice.
+     * A built-in voice by name, or a registered voice by id (ListVoices lists both). Empty:
+     * the default voice.
      * </pre>
      *
      * <code>string voice = 2 [json_name = "voice"];</code>
@@ -881,7 +967,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A built-in voice, by name (GetServerInfo lists them). Empty: the default voice.
+     * A built-in voice by name, or a registered voice by id (ListVoices lists both). Empty:
+     * the default voice.
      * </pre>
      *
      * <code>string voice = 2 [json_name = "voice"];</code>
@@ -895,7 +982,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A built-in voice, by name (GetServerInfo lists them). Empty: the default voice.
+     * A built-in voice by name, or a registered voice by id (ListVoices lists both). Empty:
+     * the default voice.
      * </pre>
      *
      * <code>string voice = 2 [json_name = "voice"];</code>
@@ -917,7 +1005,7 @@ private static final long serialVersionUID = 0L;
         dev.voxgate.v1.VoicePrompt, dev.voxgate.v1.VoicePrompt.Builder, dev.voxgate.v1.VoicePromptOrBuilder> promptBuilder_;
     /**
      * <pre>
-     * A voice to clone; overrides `voice`.
+     * A voice to clone for this request only; overrides `voice`.
      * </pre>
      *
      * <code>.voxgate.v1.VoicePrompt prompt = 3 [json_name = "prompt"];</code>
@@ -928,7 +1016,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A voice to clone; overrides `voice`.
+     * A voice to clone for this request only; overrides `voice`.
      * </pre>
      *
      * <code>.voxgate.v1.VoicePrompt prompt = 3 [json_name = "prompt"];</code>
@@ -943,7 +1031,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A voice to clone; overrides `voice`.
+     * A voice to clone for this request only; overrides `voice`.
      * </pre>
      *
      * <code>.voxgate.v1.VoicePrompt prompt = 3 [json_name = "prompt"];</code>
@@ -963,7 +1051,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A voice to clone; overrides `voice`.
+     * A voice to clone for this request only; overrides `voice`.
      * </pre>
      *
      * <code>.voxgate.v1.VoicePrompt prompt = 3 [json_name = "prompt"];</code>
@@ -981,7 +1069,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A voice to clone; overrides `voice`.
+     * A voice to clone for this request only; overrides `voice`.
      * </pre>
      *
      * <code>.voxgate.v1.VoicePrompt prompt = 3 [json_name = "prompt"];</code>
@@ -1006,7 +1094,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A voice to clone; overrides `voice`.
+     * A voice to clone for this request only; overrides `voice`.
      * </pre>
      *
      * <code>.voxgate.v1.VoicePrompt prompt = 3 [json_name = "prompt"];</code>
@@ -1023,7 +1111,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A voice to clone; overrides `voice`.
+     * A voice to clone for this request only; overrides `voice`.
      * </pre>
      *
      * <code>.voxgate.v1.VoicePrompt prompt = 3 [json_name = "prompt"];</code>
@@ -1035,7 +1123,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A voice to clone; overrides `voice`.
+     * A voice to clone for this request only; overrides `voice`.
      * </pre>
      *
      * <code>.voxgate.v1.VoicePrompt prompt = 3 [json_name = "prompt"];</code>
@@ -1050,7 +1138,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A voice to clone; overrides `voice`.
+     * A voice to clone for this request only; overrides `voice`.
      * </pre>
      *
      * <code>.voxgate.v1.VoicePrompt prompt = 3 [json_name = "prompt"];</code>
@@ -1072,7 +1160,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object styleInstruction_ = "";
     /**
      * <pre>
-     * A style instruction, e.g. "speak slowly and warmly" or a dialect or emotion.
+     * A style instruction in words or Step-Audio prefixes, e.g. "speak slowly and happily",
+     * "whisper", "(高兴1)(慢速1)", "(粤语)". Parsed into `style`; typed `style` fields win.
      * </pre>
      *
      * <code>string style_instruction = 4 [json_name = "styleInstruction"];</code>
@@ -1092,7 +1181,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A style instruction, e.g. "speak slowly and warmly" or a dialect or emotion.
+     * A style instruction in words or Step-Audio prefixes, e.g. "speak slowly and happily",
+     * "whisper", "(高兴1)(慢速1)", "(粤语)". Parsed into `style`; typed `style` fields win.
      * </pre>
      *
      * <code>string style_instruction = 4 [json_name = "styleInstruction"];</code>
@@ -1113,7 +1203,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A style instruction, e.g. "speak slowly and warmly" or a dialect or emotion.
+     * A style instruction in words or Step-Audio prefixes, e.g. "speak slowly and happily",
+     * "whisper", "(高兴1)(慢速1)", "(粤语)". Parsed into `style`; typed `style` fields win.
      * </pre>
      *
      * <code>string style_instruction = 4 [json_name = "styleInstruction"];</code>
@@ -1130,7 +1221,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A style instruction, e.g. "speak slowly and warmly" or a dialect or emotion.
+     * A style instruction in words or Step-Audio prefixes, e.g. "speak slowly and happily",
+     * "whisper", "(高兴1)(慢速1)", "(粤语)". Parsed into `style`; typed `style` fields win.
      * </pre>
      *
      * <code>string style_instruction = 4 [json_name = "styleInstruction"];</code>
@@ -1144,7 +1236,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A style instruction, e.g. "speak slowly and warmly" or a dialect or emotion.
+     * A style instruction in words or Step-Audio prefixes, e.g. "speak slowly and happily",
+     * "whisper", "(高兴1)(慢速1)", "(粤语)". Parsed into `style`; typed `style` fields win.
      * </pre>
      *
      * <code>string style_instruction = 4 [json_name = "styleInstruction"];</code>
@@ -1166,8 +1259,9 @@ private static final long serialVersionUID = 0L;
         dev.voxgate.v1.OutputAudioFormat, dev.voxgate.v1.OutputAudioFormat.Builder, dev.voxgate.v1.OutputAudioFormatOrBuilder> outputFormatBuilder_;
     /**
      * <pre>
-     * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-     * final message.
+     * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+     * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+     * 48000). WAV and FLAC: the whole file, in the final message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 5 [json_name = "outputFormat"];</code>
@@ -1178,8 +1272,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-     * final message.
+     * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+     * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+     * 48000). WAV and FLAC: the whole file, in the final message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 5 [json_name = "outputFormat"];</code>
@@ -1194,8 +1289,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-     * final message.
+     * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+     * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+     * 48000). WAV and FLAC: the whole file, in the final message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 5 [json_name = "outputFormat"];</code>
@@ -1215,8 +1311,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-     * final message.
+     * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+     * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+     * 48000). WAV and FLAC: the whole file, in the final message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 5 [json_name = "outputFormat"];</code>
@@ -1234,8 +1331,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-     * final message.
+     * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+     * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+     * 48000). WAV and FLAC: the whole file, in the final message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 5 [json_name = "outputFormat"];</code>
@@ -1260,8 +1358,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-     * final message.
+     * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+     * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+     * 48000). WAV and FLAC: the whole file, in the final message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 5 [json_name = "outputFormat"];</code>
@@ -1278,8 +1377,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-     * final message.
+     * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+     * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+     * 48000). WAV and FLAC: the whole file, in the final message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 5 [json_name = "outputFormat"];</code>
@@ -1291,8 +1391,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-     * final message.
+     * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+     * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+     * 48000). WAV and FLAC: the whole file, in the final message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 5 [json_name = "outputFormat"];</code>
@@ -1307,8 +1408,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-     * final message.
+     * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+     * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+     * 48000). WAV and FLAC: the whole file, in the final message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 5 [json_name = "outputFormat"];</code>
@@ -1325,6 +1427,163 @@ private static final long serialVersionUID = 0L;
         outputFormat_ = null;
       }
       return outputFormatBuilder_;
+    }
+
+    private dev.voxgate.v1.SpeechStyle style_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.SpeechStyle, dev.voxgate.v1.SpeechStyle.Builder, dev.voxgate.v1.SpeechStyleOrBuilder> styleBuilder_;
+    /**
+     * <pre>
+     * Typed style fields.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStyle style = 6 [json_name = "style"];</code>
+     * @return Whether the style field is set.
+     */
+    public boolean hasStyle() {
+      return ((bitField0_ & 0x00000020) != 0);
+    }
+    /**
+     * <pre>
+     * Typed style fields.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStyle style = 6 [json_name = "style"];</code>
+     * @return The style.
+     */
+    public dev.voxgate.v1.SpeechStyle getStyle() {
+      if (styleBuilder_ == null) {
+        return style_ == null ? dev.voxgate.v1.SpeechStyle.getDefaultInstance() : style_;
+      } else {
+        return styleBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Typed style fields.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStyle style = 6 [json_name = "style"];</code>
+     */
+    public Builder setStyle(dev.voxgate.v1.SpeechStyle value) {
+      if (styleBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        style_ = value;
+      } else {
+        styleBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Typed style fields.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStyle style = 6 [json_name = "style"];</code>
+     */
+    public Builder setStyle(
+        dev.voxgate.v1.SpeechStyle.Builder builderForValue) {
+      if (styleBuilder_ == null) {
+        style_ = builderForValue.build();
+      } else {
+        styleBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Typed style fields.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStyle style = 6 [json_name = "style"];</code>
+     */
+    public Builder mergeStyle(dev.voxgate.v1.SpeechStyle value) {
+      if (styleBuilder_ == null) {
+        if (((bitField0_ & 0x00000020) != 0) &&
+          style_ != null &&
+          style_ != dev.voxgate.v1.SpeechStyle.getDefaultInstance()) {
+          getStyleBuilder().mergeFrom(value);
+        } else {
+          style_ = value;
+        }
+      } else {
+        styleBuilder_.mergeFrom(value);
+      }
+      if (style_ != null) {
+        bitField0_ |= 0x00000020;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Typed style fields.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStyle style = 6 [json_name = "style"];</code>
+     */
+    public Builder clearStyle() {
+      bitField0_ = (bitField0_ & ~0x00000020);
+      style_ = null;
+      if (styleBuilder_ != null) {
+        styleBuilder_.dispose();
+        styleBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Typed style fields.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStyle style = 6 [json_name = "style"];</code>
+     */
+    public dev.voxgate.v1.SpeechStyle.Builder getStyleBuilder() {
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return getStyleFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Typed style fields.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStyle style = 6 [json_name = "style"];</code>
+     */
+    public dev.voxgate.v1.SpeechStyleOrBuilder getStyleOrBuilder() {
+      if (styleBuilder_ != null) {
+        return styleBuilder_.getMessageOrBuilder();
+      } else {
+        return style_ == null ?
+            dev.voxgate.v1.SpeechStyle.getDefaultInstance() : style_;
+      }
+    }
+    /**
+     * <pre>
+     * Typed style fields.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStyle style = 6 [json_name = "style"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.SpeechStyle, dev.voxgate.v1.SpeechStyle.Builder, dev.voxgate.v1.SpeechStyleOrBuilder> 
+        getStyleFieldBuilder() {
+      if (styleBuilder_ == null) {
+        styleBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.voxgate.v1.SpeechStyle, dev.voxgate.v1.SpeechStyle.Builder, dev.voxgate.v1.SpeechStyleOrBuilder>(
+                getStyle(),
+                getParentForChildren(),
+                isClean());
+        style_ = null;
+      }
+      return styleBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -30,7 +30,8 @@ public interface SynthesizeRequestOrBuilder extends
 
   /**
    * <pre>
-   * A built-in voice, by name (GetServerInfo lists them). Empty: the default voice.
+   * A built-in voice by name, or a registered voice by id (ListVoices lists both). Empty:
+   * the default voice.
    * </pre>
    *
    * <code>string voice = 2 [json_name = "voice"];</code>
@@ -39,7 +40,8 @@ public interface SynthesizeRequestOrBuilder extends
   java.lang.String getVoice();
   /**
    * <pre>
-   * A built-in voice, by name (GetServerInfo lists them). Empty: the default voice.
+   * A built-in voice by name, or a registered voice by id (ListVoices lists both). Empty:
+   * the default voice.
    * </pre>
    *
    * <code>string voice = 2 [json_name = "voice"];</code>
@@ -50,7 +52,7 @@ public interface SynthesizeRequestOrBuilder extends
 
   /**
    * <pre>
-   * A voice to clone; overrides `voice`.
+   * A voice to clone for this request only; overrides `voice`.
    * </pre>
    *
    * <code>.voxgate.v1.VoicePrompt prompt = 3 [json_name = "prompt"];</code>
@@ -59,7 +61,7 @@ public interface SynthesizeRequestOrBuilder extends
   boolean hasPrompt();
   /**
    * <pre>
-   * A voice to clone; overrides `voice`.
+   * A voice to clone for this request only; overrides `voice`.
    * </pre>
    *
    * <code>.voxgate.v1.VoicePrompt prompt = 3 [json_name = "prompt"];</code>
@@ -68,7 +70,7 @@ public interface SynthesizeRequestOrBuilder extends
   dev.voxgate.v1.VoicePrompt getPrompt();
   /**
    * <pre>
-   * A voice to clone; overrides `voice`.
+   * A voice to clone for this request only; overrides `voice`.
    * </pre>
    *
    * <code>.voxgate.v1.VoicePrompt prompt = 3 [json_name = "prompt"];</code>
@@ -77,7 +79,8 @@ public interface SynthesizeRequestOrBuilder extends
 
   /**
    * <pre>
-   * A style instruction, e.g. "speak slowly and warmly" or a dialect or emotion.
+   * A style instruction in words or Step-Audio prefixes, e.g. "speak slowly and happily",
+   * "whisper", "(高兴1)(慢速1)", "(粤语)". Parsed into `style`; typed `style` fields win.
    * </pre>
    *
    * <code>string style_instruction = 4 [json_name = "styleInstruction"];</code>
@@ -86,7 +89,8 @@ public interface SynthesizeRequestOrBuilder extends
   java.lang.String getStyleInstruction();
   /**
    * <pre>
-   * A style instruction, e.g. "speak slowly and warmly" or a dialect or emotion.
+   * A style instruction in words or Step-Audio prefixes, e.g. "speak slowly and happily",
+   * "whisper", "(高兴1)(慢速1)", "(粤语)". Parsed into `style`; typed `style` fields win.
    * </pre>
    *
    * <code>string style_instruction = 4 [json_name = "styleInstruction"];</code>
@@ -97,8 +101,9 @@ public interface SynthesizeRequestOrBuilder extends
 
   /**
    * <pre>
-   * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-   * final message.
+   * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+   * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+   * 48000). WAV and FLAC: the whole file, in the final message.
    * </pre>
    *
    * <code>.voxgate.v1.OutputAudioFormat output_format = 5 [json_name = "outputFormat"];</code>
@@ -107,8 +112,9 @@ public interface SynthesizeRequestOrBuilder extends
   boolean hasOutputFormat();
   /**
    * <pre>
-   * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-   * final message.
+   * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+   * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+   * 48000). WAV and FLAC: the whole file, in the final message.
    * </pre>
    *
    * <code>.voxgate.v1.OutputAudioFormat output_format = 5 [json_name = "outputFormat"];</code>
@@ -117,11 +123,39 @@ public interface SynthesizeRequestOrBuilder extends
   dev.voxgate.v1.OutputAudioFormat getOutputFormat();
   /**
    * <pre>
-   * Format of the returned audio pieces. Containers other than RAW are sent whole, in the
-   * final message.
+   * Format of the returned audio pieces. RAW: each piece's PCM. OGG: Ogg/Opus, its pages
+   * sent as they fill (about one per second of audio; rates 8000, 12000, 16000, 24000 or
+   * 48000). WAV and FLAC: the whole file, in the final message.
    * </pre>
    *
    * <code>.voxgate.v1.OutputAudioFormat output_format = 5 [json_name = "outputFormat"];</code>
    */
   dev.voxgate.v1.OutputAudioFormatOrBuilder getOutputFormatOrBuilder();
+
+  /**
+   * <pre>
+   * Typed style fields.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStyle style = 6 [json_name = "style"];</code>
+   * @return Whether the style field is set.
+   */
+  boolean hasStyle();
+  /**
+   * <pre>
+   * Typed style fields.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStyle style = 6 [json_name = "style"];</code>
+   * @return The style.
+   */
+  dev.voxgate.v1.SpeechStyle getStyle();
+  /**
+   * <pre>
+   * Typed style fields.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStyle style = 6 [json_name = "style"];</code>
+   */
+  dev.voxgate.v1.SpeechStyleOrBuilder getStyleOrBuilder();
 }

@@ -23,6 +23,7 @@ private static final long serialVersionUID = 0L;
   private SynthesizeResponse() {
     requestId_ = "";
     audioTokens_ = emptyIntList();
+    words_ = java.util.Collections.emptyList();
   }
 
   @java.lang.Override
@@ -137,7 +138,7 @@ private static final long serialVersionUID = 0L;
       emptyIntList();
   /**
    * <pre>
-   * The interleaved audio token ids generated for this piece.
+   * The interleaved audio token ids generated for this piece (whole 120 ms groups).
    * </pre>
    *
    * <code>repeated int32 audio_tokens = 3 [json_name = "audioTokens"];</code>
@@ -150,7 +151,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The interleaved audio token ids generated for this piece.
+   * The interleaved audio token ids generated for this piece (whole 120 ms groups).
    * </pre>
    *
    * <code>repeated int32 audio_tokens = 3 [json_name = "audioTokens"];</code>
@@ -161,7 +162,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The interleaved audio token ids generated for this piece.
+   * The interleaved audio token ids generated for this piece (whole 120 ms groups).
    * </pre>
    *
    * <code>repeated int32 audio_tokens = 3 [json_name = "audioTokens"];</code>
@@ -186,6 +187,120 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public boolean getFinal() {
     return final_;
+  }
+
+  public static final int WORDS_FIELD_NUMBER = 5;
+  @SuppressWarnings("serial")
+  private java.util.List<dev.voxgate.v1.WordTiming> words_;
+  /**
+   * <pre>
+   * Words spoken in this piece, where the engine knows their timing.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<dev.voxgate.v1.WordTiming> getWordsList() {
+    return words_;
+  }
+  /**
+   * <pre>
+   * Words spoken in this piece, where the engine knows their timing.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends dev.voxgate.v1.WordTimingOrBuilder> 
+      getWordsOrBuilderList() {
+    return words_;
+  }
+  /**
+   * <pre>
+   * Words spoken in this piece, where the engine knows their timing.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+   */
+  @java.lang.Override
+  public int getWordsCount() {
+    return words_.size();
+  }
+  /**
+   * <pre>
+   * Words spoken in this piece, where the engine knows their timing.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.WordTiming getWords(int index) {
+    return words_.get(index);
+  }
+  /**
+   * <pre>
+   * Words spoken in this piece, where the engine knows their timing.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.WordTimingOrBuilder getWordsOrBuilder(
+      int index) {
+    return words_.get(index);
+  }
+
+  public static final int REPORT_FIELD_NUMBER = 6;
+  private dev.voxgate.v1.SynthesisReport report_;
+  /**
+   * <pre>
+   * Only in the first message.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SynthesisReport report = 6 [json_name = "report"];</code>
+   * @return Whether the report field is set.
+   */
+  @java.lang.Override
+  public boolean hasReport() {
+    return ((bitField0_ & 0x00000002) != 0);
+  }
+  /**
+   * <pre>
+   * Only in the first message.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SynthesisReport report = 6 [json_name = "report"];</code>
+   * @return The report.
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.SynthesisReport getReport() {
+    return report_ == null ? dev.voxgate.v1.SynthesisReport.getDefaultInstance() : report_;
+  }
+  /**
+   * <pre>
+   * Only in the first message.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SynthesisReport report = 6 [json_name = "report"];</code>
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.SynthesisReportOrBuilder getReportOrBuilder() {
+    return report_ == null ? dev.voxgate.v1.SynthesisReport.getDefaultInstance() : report_;
+  }
+
+  public static final int START_SECONDS_FIELD_NUMBER = 7;
+  private double startSeconds_ = 0D;
+  /**
+   * <pre>
+   * Where this piece's audio starts in the whole stream, in seconds.
+   * </pre>
+   *
+   * <code>double start_seconds = 7 [json_name = "startSeconds"];</code>
+   * @return The startSeconds.
+   */
+  @java.lang.Override
+  public double getStartSeconds() {
+    return startSeconds_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -218,6 +333,15 @@ private static final long serialVersionUID = 0L;
     }
     if (final_ != false) {
       output.writeBool(4, final_);
+    }
+    for (int i = 0; i < words_.size(); i++) {
+      output.writeMessage(5, words_.get(i));
+    }
+    if (((bitField0_ & 0x00000002) != 0)) {
+      output.writeMessage(6, getReport());
+    }
+    if (java.lang.Double.doubleToRawLongBits(startSeconds_) != 0) {
+      output.writeDouble(7, startSeconds_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -253,6 +377,18 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(4, final_);
     }
+    for (int i = 0; i < words_.size(); i++) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(5, words_.get(i));
+    }
+    if (((bitField0_ & 0x00000002) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(6, getReport());
+    }
+    if (java.lang.Double.doubleToRawLongBits(startSeconds_) != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeDoubleSize(7, startSeconds_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -279,6 +415,16 @@ private static final long serialVersionUID = 0L;
         .equals(other.getAudioTokensList())) return false;
     if (getFinal()
         != other.getFinal()) return false;
+    if (!getWordsList()
+        .equals(other.getWordsList())) return false;
+    if (hasReport() != other.hasReport()) return false;
+    if (hasReport()) {
+      if (!getReport()
+          .equals(other.getReport())) return false;
+    }
+    if (java.lang.Double.doubleToLongBits(getStartSeconds())
+        != java.lang.Double.doubleToLongBits(
+            other.getStartSeconds())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -303,6 +449,17 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + FINAL_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getFinal());
+    if (getWordsCount() > 0) {
+      hash = (37 * hash) + WORDS_FIELD_NUMBER;
+      hash = (53 * hash) + getWordsList().hashCode();
+    }
+    if (hasReport()) {
+      hash = (37 * hash) + REPORT_FIELD_NUMBER;
+      hash = (53 * hash) + getReport().hashCode();
+    }
+    hash = (37 * hash) + START_SECONDS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        java.lang.Double.doubleToLongBits(getStartSeconds()));
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -438,6 +595,8 @@ private static final long serialVersionUID = 0L;
       if (com.google.protobuf.GeneratedMessageV3
               .alwaysUseFieldBuilders) {
         getAudioFieldBuilder();
+        getWordsFieldBuilder();
+        getReportFieldBuilder();
       }
     }
     @java.lang.Override
@@ -452,6 +611,19 @@ private static final long serialVersionUID = 0L;
       }
       audioTokens_ = emptyIntList();
       final_ = false;
+      if (wordsBuilder_ == null) {
+        words_ = java.util.Collections.emptyList();
+      } else {
+        words_ = null;
+        wordsBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000010);
+      report_ = null;
+      if (reportBuilder_ != null) {
+        reportBuilder_.dispose();
+        reportBuilder_ = null;
+      }
+      startSeconds_ = 0D;
       return this;
     }
 
@@ -478,9 +650,22 @@ private static final long serialVersionUID = 0L;
     @java.lang.Override
     public dev.voxgate.v1.SynthesizeResponse buildPartial() {
       dev.voxgate.v1.SynthesizeResponse result = new dev.voxgate.v1.SynthesizeResponse(this);
+      buildPartialRepeatedFields(result);
       if (bitField0_ != 0) { buildPartial0(result); }
       onBuilt();
       return result;
+    }
+
+    private void buildPartialRepeatedFields(dev.voxgate.v1.SynthesizeResponse result) {
+      if (wordsBuilder_ == null) {
+        if (((bitField0_ & 0x00000010) != 0)) {
+          words_ = java.util.Collections.unmodifiableList(words_);
+          bitField0_ = (bitField0_ & ~0x00000010);
+        }
+        result.words_ = words_;
+      } else {
+        result.words_ = wordsBuilder_.build();
+      }
     }
 
     private void buildPartial0(dev.voxgate.v1.SynthesizeResponse result) {
@@ -501,6 +686,15 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000008) != 0)) {
         result.final_ = final_;
+      }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.report_ = reportBuilder_ == null
+            ? report_
+            : reportBuilder_.build();
+        to_bitField0_ |= 0x00000002;
+      }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.startSeconds_ = startSeconds_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -571,6 +765,38 @@ private static final long serialVersionUID = 0L;
       if (other.getFinal() != false) {
         setFinal(other.getFinal());
       }
+      if (wordsBuilder_ == null) {
+        if (!other.words_.isEmpty()) {
+          if (words_.isEmpty()) {
+            words_ = other.words_;
+            bitField0_ = (bitField0_ & ~0x00000010);
+          } else {
+            ensureWordsIsMutable();
+            words_.addAll(other.words_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.words_.isEmpty()) {
+          if (wordsBuilder_.isEmpty()) {
+            wordsBuilder_.dispose();
+            wordsBuilder_ = null;
+            words_ = other.words_;
+            bitField0_ = (bitField0_ & ~0x00000010);
+            wordsBuilder_ = 
+              com.google.protobuf.GeneratedMessageV3.alwaysUseFieldBuilders ?
+                 getWordsFieldBuilder() : null;
+          } else {
+            wordsBuilder_.addAllMessages(other.words_);
+          }
+        }
+      }
+      if (other.hasReport()) {
+        mergeReport(other.getReport());
+      }
+      if (other.getStartSeconds() != 0D) {
+        setStartSeconds(other.getStartSeconds());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -630,6 +856,31 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 32
+            case 42: {
+              dev.voxgate.v1.WordTiming m =
+                  input.readMessage(
+                      dev.voxgate.v1.WordTiming.parser(),
+                      extensionRegistry);
+              if (wordsBuilder_ == null) {
+                ensureWordsIsMutable();
+                words_.add(m);
+              } else {
+                wordsBuilder_.addMessage(m);
+              }
+              break;
+            } // case 42
+            case 50: {
+              input.readMessage(
+                  getReportFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 50
+            case 57: {
+              startSeconds_ = input.readDouble();
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 57
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -905,7 +1156,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The interleaved audio token ids generated for this piece.
+     * The interleaved audio token ids generated for this piece (whole 120 ms groups).
      * </pre>
      *
      * <code>repeated int32 audio_tokens = 3 [json_name = "audioTokens"];</code>
@@ -918,7 +1169,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The interleaved audio token ids generated for this piece.
+     * The interleaved audio token ids generated for this piece (whole 120 ms groups).
      * </pre>
      *
      * <code>repeated int32 audio_tokens = 3 [json_name = "audioTokens"];</code>
@@ -929,7 +1180,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The interleaved audio token ids generated for this piece.
+     * The interleaved audio token ids generated for this piece (whole 120 ms groups).
      * </pre>
      *
      * <code>repeated int32 audio_tokens = 3 [json_name = "audioTokens"];</code>
@@ -941,7 +1192,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The interleaved audio token ids generated for this piece.
+     * The interleaved audio token ids generated for this piece (whole 120 ms groups).
      * </pre>
      *
      * <code>repeated int32 audio_tokens = 3 [json_name = "audioTokens"];</code>
@@ -960,7 +1211,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The interleaved audio token ids generated for this piece.
+     * The interleaved audio token ids generated for this piece (whole 120 ms groups).
      * </pre>
      *
      * <code>repeated int32 audio_tokens = 3 [json_name = "audioTokens"];</code>
@@ -977,7 +1228,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The interleaved audio token ids generated for this piece.
+     * The interleaved audio token ids generated for this piece (whole 120 ms groups).
      * </pre>
      *
      * <code>repeated int32 audio_tokens = 3 [json_name = "audioTokens"];</code>
@@ -995,7 +1246,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The interleaved audio token ids generated for this piece.
+     * The interleaved audio token ids generated for this piece (whole 120 ms groups).
      * </pre>
      *
      * <code>repeated int32 audio_tokens = 3 [json_name = "audioTokens"];</code>
@@ -1048,6 +1299,519 @@ private static final long serialVersionUID = 0L;
     public Builder clearFinal() {
       bitField0_ = (bitField0_ & ~0x00000008);
       final_ = false;
+      onChanged();
+      return this;
+    }
+
+    private java.util.List<dev.voxgate.v1.WordTiming> words_ =
+      java.util.Collections.emptyList();
+    private void ensureWordsIsMutable() {
+      if (!((bitField0_ & 0x00000010) != 0)) {
+        words_ = new java.util.ArrayList<dev.voxgate.v1.WordTiming>(words_);
+        bitField0_ |= 0x00000010;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        dev.voxgate.v1.WordTiming, dev.voxgate.v1.WordTiming.Builder, dev.voxgate.v1.WordTimingOrBuilder> wordsBuilder_;
+
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public java.util.List<dev.voxgate.v1.WordTiming> getWordsList() {
+      if (wordsBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(words_);
+      } else {
+        return wordsBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public int getWordsCount() {
+      if (wordsBuilder_ == null) {
+        return words_.size();
+      } else {
+        return wordsBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public dev.voxgate.v1.WordTiming getWords(int index) {
+      if (wordsBuilder_ == null) {
+        return words_.get(index);
+      } else {
+        return wordsBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public Builder setWords(
+        int index, dev.voxgate.v1.WordTiming value) {
+      if (wordsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureWordsIsMutable();
+        words_.set(index, value);
+        onChanged();
+      } else {
+        wordsBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public Builder setWords(
+        int index, dev.voxgate.v1.WordTiming.Builder builderForValue) {
+      if (wordsBuilder_ == null) {
+        ensureWordsIsMutable();
+        words_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        wordsBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public Builder addWords(dev.voxgate.v1.WordTiming value) {
+      if (wordsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureWordsIsMutable();
+        words_.add(value);
+        onChanged();
+      } else {
+        wordsBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public Builder addWords(
+        int index, dev.voxgate.v1.WordTiming value) {
+      if (wordsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureWordsIsMutable();
+        words_.add(index, value);
+        onChanged();
+      } else {
+        wordsBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public Builder addWords(
+        dev.voxgate.v1.WordTiming.Builder builderForValue) {
+      if (wordsBuilder_ == null) {
+        ensureWordsIsMutable();
+        words_.add(builderForValue.build());
+        onChanged();
+      } else {
+        wordsBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public Builder addWords(
+        int index, dev.voxgate.v1.WordTiming.Builder builderForValue) {
+      if (wordsBuilder_ == null) {
+        ensureWordsIsMutable();
+        words_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        wordsBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public Builder addAllWords(
+        java.lang.Iterable<? extends dev.voxgate.v1.WordTiming> values) {
+      if (wordsBuilder_ == null) {
+        ensureWordsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, words_);
+        onChanged();
+      } else {
+        wordsBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public Builder clearWords() {
+      if (wordsBuilder_ == null) {
+        words_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000010);
+        onChanged();
+      } else {
+        wordsBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public Builder removeWords(int index) {
+      if (wordsBuilder_ == null) {
+        ensureWordsIsMutable();
+        words_.remove(index);
+        onChanged();
+      } else {
+        wordsBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public dev.voxgate.v1.WordTiming.Builder getWordsBuilder(
+        int index) {
+      return getWordsFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public dev.voxgate.v1.WordTimingOrBuilder getWordsOrBuilder(
+        int index) {
+      if (wordsBuilder_ == null) {
+        return words_.get(index);  } else {
+        return wordsBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public java.util.List<? extends dev.voxgate.v1.WordTimingOrBuilder> 
+         getWordsOrBuilderList() {
+      if (wordsBuilder_ != null) {
+        return wordsBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(words_);
+      }
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public dev.voxgate.v1.WordTiming.Builder addWordsBuilder() {
+      return getWordsFieldBuilder().addBuilder(
+          dev.voxgate.v1.WordTiming.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public dev.voxgate.v1.WordTiming.Builder addWordsBuilder(
+        int index) {
+      return getWordsFieldBuilder().addBuilder(
+          index, dev.voxgate.v1.WordTiming.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Words spoken in this piece, where the engine knows their timing.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+     */
+    public java.util.List<dev.voxgate.v1.WordTiming.Builder> 
+         getWordsBuilderList() {
+      return getWordsFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        dev.voxgate.v1.WordTiming, dev.voxgate.v1.WordTiming.Builder, dev.voxgate.v1.WordTimingOrBuilder> 
+        getWordsFieldBuilder() {
+      if (wordsBuilder_ == null) {
+        wordsBuilder_ = new com.google.protobuf.RepeatedFieldBuilderV3<
+            dev.voxgate.v1.WordTiming, dev.voxgate.v1.WordTiming.Builder, dev.voxgate.v1.WordTimingOrBuilder>(
+                words_,
+                ((bitField0_ & 0x00000010) != 0),
+                getParentForChildren(),
+                isClean());
+        words_ = null;
+      }
+      return wordsBuilder_;
+    }
+
+    private dev.voxgate.v1.SynthesisReport report_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.SynthesisReport, dev.voxgate.v1.SynthesisReport.Builder, dev.voxgate.v1.SynthesisReportOrBuilder> reportBuilder_;
+    /**
+     * <pre>
+     * Only in the first message.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SynthesisReport report = 6 [json_name = "report"];</code>
+     * @return Whether the report field is set.
+     */
+    public boolean hasReport() {
+      return ((bitField0_ & 0x00000020) != 0);
+    }
+    /**
+     * <pre>
+     * Only in the first message.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SynthesisReport report = 6 [json_name = "report"];</code>
+     * @return The report.
+     */
+    public dev.voxgate.v1.SynthesisReport getReport() {
+      if (reportBuilder_ == null) {
+        return report_ == null ? dev.voxgate.v1.SynthesisReport.getDefaultInstance() : report_;
+      } else {
+        return reportBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Only in the first message.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SynthesisReport report = 6 [json_name = "report"];</code>
+     */
+    public Builder setReport(dev.voxgate.v1.SynthesisReport value) {
+      if (reportBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        report_ = value;
+      } else {
+        reportBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Only in the first message.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SynthesisReport report = 6 [json_name = "report"];</code>
+     */
+    public Builder setReport(
+        dev.voxgate.v1.SynthesisReport.Builder builderForValue) {
+      if (reportBuilder_ == null) {
+        report_ = builderForValue.build();
+      } else {
+        reportBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Only in the first message.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SynthesisReport report = 6 [json_name = "report"];</code>
+     */
+    public Builder mergeReport(dev.voxgate.v1.SynthesisReport value) {
+      if (reportBuilder_ == null) {
+        if (((bitField0_ & 0x00000020) != 0) &&
+          report_ != null &&
+          report_ != dev.voxgate.v1.SynthesisReport.getDefaultInstance()) {
+          getReportBuilder().mergeFrom(value);
+        } else {
+          report_ = value;
+        }
+      } else {
+        reportBuilder_.mergeFrom(value);
+      }
+      if (report_ != null) {
+        bitField0_ |= 0x00000020;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Only in the first message.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SynthesisReport report = 6 [json_name = "report"];</code>
+     */
+    public Builder clearReport() {
+      bitField0_ = (bitField0_ & ~0x00000020);
+      report_ = null;
+      if (reportBuilder_ != null) {
+        reportBuilder_.dispose();
+        reportBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Only in the first message.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SynthesisReport report = 6 [json_name = "report"];</code>
+     */
+    public dev.voxgate.v1.SynthesisReport.Builder getReportBuilder() {
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return getReportFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Only in the first message.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SynthesisReport report = 6 [json_name = "report"];</code>
+     */
+    public dev.voxgate.v1.SynthesisReportOrBuilder getReportOrBuilder() {
+      if (reportBuilder_ != null) {
+        return reportBuilder_.getMessageOrBuilder();
+      } else {
+        return report_ == null ?
+            dev.voxgate.v1.SynthesisReport.getDefaultInstance() : report_;
+      }
+    }
+    /**
+     * <pre>
+     * Only in the first message.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SynthesisReport report = 6 [json_name = "report"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.SynthesisReport, dev.voxgate.v1.SynthesisReport.Builder, dev.voxgate.v1.SynthesisReportOrBuilder> 
+        getReportFieldBuilder() {
+      if (reportBuilder_ == null) {
+        reportBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.voxgate.v1.SynthesisReport, dev.voxgate.v1.SynthesisReport.Builder, dev.voxgate.v1.SynthesisReportOrBuilder>(
+                getReport(),
+                getParentForChildren(),
+                isClean());
+        report_ = null;
+      }
+      return reportBuilder_;
+    }
+
+    private double startSeconds_ ;
+    /**
+     * <pre>
+     * Where this piece's audio starts in the whole stream, in seconds.
+     * </pre>
+     *
+     * <code>double start_seconds = 7 [json_name = "startSeconds"];</code>
+     * @return The startSeconds.
+     */
+    @java.lang.Override
+    public double getStartSeconds() {
+      return startSeconds_;
+    }
+    /**
+     * <pre>
+     * Where this piece's audio starts in the whole stream, in seconds.
+     * </pre>
+     *
+     * <code>double start_seconds = 7 [json_name = "startSeconds"];</code>
+     * @param value The startSeconds to set.
+     * @return This builder for chaining.
+     */
+    public Builder setStartSeconds(double value) {
+
+      startSeconds_ = value;
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Where this piece's audio starts in the whole stream, in seconds.
+     * </pre>
+     *
+     * <code>double start_seconds = 7 [json_name = "startSeconds"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearStartSeconds() {
+      bitField0_ = (bitField0_ & ~0x00000040);
+      startSeconds_ = 0D;
       onChanged();
       return this;
     }

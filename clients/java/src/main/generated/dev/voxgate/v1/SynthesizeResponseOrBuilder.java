@@ -57,7 +57,7 @@ public interface SynthesizeResponseOrBuilder extends
 
   /**
    * <pre>
-   * The interleaved audio token ids generated for this piece.
+   * The interleaved audio token ids generated for this piece (whole 120 ms groups).
    * </pre>
    *
    * <code>repeated int32 audio_tokens = 3 [json_name = "audioTokens"];</code>
@@ -66,7 +66,7 @@ public interface SynthesizeResponseOrBuilder extends
   java.util.List<java.lang.Integer> getAudioTokensList();
   /**
    * <pre>
-   * The interleaved audio token ids generated for this piece.
+   * The interleaved audio token ids generated for this piece (whole 120 ms groups).
    * </pre>
    *
    * <code>repeated int32 audio_tokens = 3 [json_name = "audioTokens"];</code>
@@ -75,7 +75,7 @@ public interface SynthesizeResponseOrBuilder extends
   int getAudioTokensCount();
   /**
    * <pre>
-   * The interleaved audio token ids generated for this piece.
+   * The interleaved audio token ids generated for this piece (whole 120 ms groups).
    * </pre>
    *
    * <code>repeated int32 audio_tokens = 3 [json_name = "audioTokens"];</code>
@@ -93,4 +93,85 @@ public interface SynthesizeResponseOrBuilder extends
    * @return The final.
    */
   boolean getFinal();
+
+  /**
+   * <pre>
+   * Words spoken in this piece, where the engine knows their timing.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+   */
+  java.util.List<dev.voxgate.v1.WordTiming> 
+      getWordsList();
+  /**
+   * <pre>
+   * Words spoken in this piece, where the engine knows their timing.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+   */
+  dev.voxgate.v1.WordTiming getWords(int index);
+  /**
+   * <pre>
+   * Words spoken in this piece, where the engine knows their timing.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+   */
+  int getWordsCount();
+  /**
+   * <pre>
+   * Words spoken in this piece, where the engine knows their timing.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+   */
+  java.util.List<? extends dev.voxgate.v1.WordTimingOrBuilder> 
+      getWordsOrBuilderList();
+  /**
+   * <pre>
+   * Words spoken in this piece, where the engine knows their timing.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 5 [json_name = "words"];</code>
+   */
+  dev.voxgate.v1.WordTimingOrBuilder getWordsOrBuilder(
+      int index);
+
+  /**
+   * <pre>
+   * Only in the first message.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SynthesisReport report = 6 [json_name = "report"];</code>
+   * @return Whether the report field is set.
+   */
+  boolean hasReport();
+  /**
+   * <pre>
+   * Only in the first message.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SynthesisReport report = 6 [json_name = "report"];</code>
+   * @return The report.
+   */
+  dev.voxgate.v1.SynthesisReport getReport();
+  /**
+   * <pre>
+   * Only in the first message.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SynthesisReport report = 6 [json_name = "report"];</code>
+   */
+  dev.voxgate.v1.SynthesisReportOrBuilder getReportOrBuilder();
+
+  /**
+   * <pre>
+   * Where this piece's audio starts in the whole stream, in seconds.
+   * </pre>
+   *
+   * <code>double start_seconds = 7 [json_name = "startSeconds"];</code>
+   * @return The startSeconds.
+   */
+  double getStartSeconds();
 }

@@ -1,18 +1,24 @@
 package dev.voxgate.example;
 
 import dev.voxgate.StreamResult;
+import dev.voxgate.SynthesisResult;
 import dev.voxgate.VoxgateClient;
 import dev.voxgate.VoxgateException;
 import dev.voxgate.v1.AudioTokens;
 import dev.voxgate.v1.DetokenizeResponse;
+import dev.voxgate.v1.AudioContainer;
 import dev.voxgate.v1.GetServerInfoResponse;
+import dev.voxgate.v1.OutputAudioFormat;
+import dev.voxgate.v1.SynthesizeRequest;
 import dev.voxgate.v1.TokenizeResponse;
+import dev.voxgate.v1.Voice;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -28,6 +34,10 @@ import java.util.stream.Collectors;
  *   stream IN.wav [--chunk BYTES]     the same through StreamTokenize, as live audio
  *   detokenize OUT.wav [IDS.txt|-]    ids (whitespace/comma separated) to a WAV file
  *   roundtrip IN.wav OUT.wav          tokenize, then detokenize back to a WAV file
+ *   synthesize "TEXT" OUT.wav [--voice V] [--style S] [--stream]
+ *                                     speak text into a WAV file (--stream: word by word
+ *                                     through StreamSynthesize)
+ *   voices                            list the voices
  * </pre>
  *
  * <p>The address defaults to $VOXGATE_ADDR, else 127.0.0.1:50051.
@@ -58,6 +68,9 @@ public final class VoxgateExample {
     String addr = System.getenv().getOrDefault("VOXGATE_ADDR", "127.0.0.1:50051");
     Duration timeout = VoxgateClient.DEFAULT_TIMEOUT;
     boolean text = false;
+    boolean stream = false;
+    String voice = "";
+    String style = "";
     int chunk = VoxgateClient.DEFAULT_CHUNK_BYTES;
     List<String> args = new ArrayList<>();
     for (int i = 0; i < argv.length; i++) {
@@ -73,6 +86,15 @@ public final class VoxgateExample {
           break;
         case "--text":
           text = true;
+          break;
+        case "--stream":
+          stream = true;
+          break;
+        case "--voice":
+          voice = value(argv, ++i, "--voice");
+          break;
+        case "--style":
+          style = value(argv, ++i, "--style");
           break;
         case "-h":
         case "--help":
@@ -131,6 +153,49 @@ public final class VoxgateExample {
           System.err.printf("%d groups -> %s (%.2f s)%n", d.getGroupCount(), args.get(2), d.getAudio().getDurationSeconds());
           return 0;
         }
+        case "synthesize": {
+          need(args, 3);
+          SynthesizeRequest request =
+              SynthesizeRequest.newBuilder()
+                  .setText(args.get(1))
+                  .setVoice(voice)
+                  .setStyleInstruction(style)
+                  .setOutputFormat(
+                      OutputAudioFormat.newBuilder().setContainer(AudioContainer.AUDIO_CONTAINER_WAV))
+                  .build();
+          Path out = Path.of(args.get(2));
+          long start = System.nanoTime();
+          SynthesisResult r;
+          if (stream) {
+            // Text as an LLM would send it: word by word, the config first (without text).
+            List<String> words = Arrays.asList(args.get(1).split("(?<= )"));
+            r = client.streamSynthesize(request.toBuilder().clearText().build(), words).collect();
+            Files.write(out, r.getAudio());
+          } else {
+            r = client.synthesizeToFile(request, out);
+          }
+          System.err.printf(
+              "wrote %s: %.2f s at %d Hz, %d groups in %d messages, voice %s (%d ms)%n",
+              out,
+              r.getDurationSeconds(),
+              r.getFormat().getSampleRateHz(),
+              r.getGroupCount(),
+              r.getResponses().size(),
+              r.getReport().getVoice(),
+              (System.nanoTime() - start) / 1_000_000);
+          for (String item : r.getReport().getNotAppliedList()) {
+            System.err.println("  not applied: " + item);
+          }
+          return 0;
+        }
+        case "voices": {
+          need(args, 1);
+          for (Voice v : client.listVoices()) {
+            String kind = v.getBuiltin() ? "built-in" : String.format("%.1f s prompt", v.getPromptSeconds());
+            System.out.println(v.getId() + "\t" + v.getName() + "\t" + kind);
+          }
+          return 0;
+        }
         default:
           throw new IllegalArgumentException("unknown command " + command);
       }
@@ -178,6 +243,9 @@ public final class VoxgateExample {
             "  stream IN.wav [--chunk BYTES]     the same via StreamTokenize",
             "  detokenize OUT.wav [IDS.txt|-]    ids to a WAV file",
             "  roundtrip IN.wav OUT.wav          tokenize then detokenize",
+            "  synthesize \"TEXT\" OUT.wav [--voice V] [--style S] [--stream]",
+            "                                    speak text into a WAV file",
+            "  voices                            list the voices",
             "address default: $VOXGATE_ADDR or 127.0.0.1:50051"));
   }
 }
