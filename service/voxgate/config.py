@@ -50,6 +50,7 @@ class Settings:
     max_synthesis_chars: int = 5000
     max_prompt_seconds: float = 30.0
     synthesis_stall_s: float = 10.0
+    max_concurrent_syntheses: int = 16
 
     @property
     def voices_path(self) -> Path:
@@ -81,6 +82,7 @@ _HELP = {
     "max_synthesis_chars": "longest text one Synthesize call may speak (OUT_OF_RANGE beyond)",
     "max_prompt_seconds": "longest voice prompt recording (OUT_OF_RANGE beyond)",
     "synthesis_stall_s": "fail a synthesis whose generator produces nothing for this long",
+    "max_concurrent_syntheses": "most synthesis calls at once (RESOURCE_EXHAUSTED beyond)",
 }
 
 
@@ -135,7 +137,12 @@ def _check(s: Settings) -> None:
     problems = []
     if not 0 <= s.port <= 65535:
         problems.append(f"port {s.port} outside 0-65535")
-    if s.max_synthesis_chars < 1 or s.max_prompt_seconds <= 0 or s.synthesis_stall_s <= 0:
+    if (
+        s.max_synthesis_chars < 1
+        or s.max_prompt_seconds <= 0
+        or s.synthesis_stall_s <= 0
+        or s.max_concurrent_syntheses < 1
+    ):
         problems.append("synthesis limits must be positive")
     if s.max_audio_seconds <= 0:
         problems.append("max_audio_seconds must be positive")

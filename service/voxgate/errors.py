@@ -51,6 +51,10 @@ class NotFound(VoxgateError):
     """The request names something (a voice, a model) that does not exist."""
 
 
+class ResourceExhausted(VoxgateError):
+    """Too much work in progress to take this call now; the client may retry later."""
+
+
 class FailedPrecondition(VoxgateError):
     """The request is valid but the system is not in a state to carry it out."""
 

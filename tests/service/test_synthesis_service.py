@@ -341,3 +341,33 @@ async def test_ogg_opus_pages_stream_before_the_end(channel):
             ),
         )
     assert info.value.code() == C.INVALID_ARGUMENT and "Opus" in info.value.details()
+
+
+async def test_more_calls_than_the_limit_are_refused_at_once(triton, settings):
+    small = dataclasses.replace(settings, max_concurrent_syntheses=2)
+    srv, port = create_server(small, triton.url)
+    await srv.start()
+    try:
+        await asyncio.wait_for(srv.serving.wait(), 60)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
+
+            async def one():
+                try:
+                    return len(await synthesize(ch, text=PARAGRAPH))
+                except grpc.aio.AioRpcError as err:
+                    return err.code()
+
+            results = await asyncio.gather(*(one() for _ in range(5)))
+            assert sum(r == C.RESOURCE_EXHAUSTED for r in results) >= 1
+            assert sum(isinstance(r, int) for r in results) >= 2
+            assert len(await synthesize(ch, text=SENTENCE)) > 1  # and it serves again after
+    finally:
+        await srv.stop(grace=1.0)
+
+
+async def test_sixteen_concurrent_calls_all_complete(channel):
+    """Regression: concurrent phonemization in tts_generator crashed tritonserver."""
+    text = "The morning train was late again, so Maria walked to the office along the river."
+    results = await asyncio.gather(*(synthesize(channel, text=text) for _ in range(16)))
+    assert all(r[-1].final for r in results)
+    assert len({tuple(tokens(r)) for r in results}) == 1

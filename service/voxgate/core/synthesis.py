@@ -24,7 +24,7 @@ from voxgate.core.decoding import DecodeStream
 from voxgate.core.ports import Decoder, StreamingGenerator
 from voxgate.core.tokenization import AudioSource, Tokenization, load_16k
 from voxgate.core.voices import SpeakerFeatures, Voice, VoiceRegistry, speaker_features
-from voxgate.errors import DeadlineExceeded, InvalidArgument, OutOfRange
+from voxgate.errors import DeadlineExceeded, InvalidArgument, OutOfRange, ResourceExhausted
 from voxgate.interleave import GROUP_SAMPLES, SAMPLE_RATE, TOKENS_PER_GROUP
 
 GENERATOR_OUTPUTS = ("audio_tokens", "clause_index", "word_timings")
@@ -56,6 +56,7 @@ class SynthesisLimits:
     max_prompt_seconds: float
     stall_timeout_s: float  # longest wait for the generator's next response
     decode_chunk_groups: int
+    max_concurrent: int = 16  # calls speaking at once; more get RESOURCE_EXHAUSTED
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,23 @@ class Synthesis:
         self._tokenization = tokenization
         self.voices = voices
         self.limits = limits
+        self.active = 0  # calls speaking now (Synthesize and StreamSynthesize)
+
+    @contextlib.contextmanager
+    def admitted(self):
+        """Counts one call in; refuses it when `max_concurrent` calls are already speaking.
+
+        Refusing at once beats queueing: on a saturated CPU a queued call would only time out.
+        """
+        if self.active >= self.limits.max_concurrent:
+            raise ResourceExhausted(
+                f"synthesis: {self.active} calls in progress, the server's limit; retry later"
+            )
+        self.active += 1
+        try:
+            yield
+        finally:
+            self.active -= 1
 
     # -- planning ----------------------------------------------------------------------------
 
@@ -188,12 +206,13 @@ class Synthesis:
         self, request: SynthesisRequest, timeout_s: float | None = None
     ) -> AsyncIterator[Piece]:
         """Speech for a whole text, piece by piece."""
-        normalized = self._check_text(request.text)
-        plan = await self.plan(request, normalized)
-        speaker = _Speaker(self, plan, timeout_s)
-        clauses = texts.fast_start(texts.split_clauses(normalized))
-        async for piece in speaker.speak(clauses):
-            yield piece
+        with self.admitted():
+            normalized = self._check_text(request.text)
+            plan = await self.plan(request, normalized)
+            speaker = _Speaker(self, plan, timeout_s)
+            clauses = texts.fast_start(texts.split_clauses(normalized))
+            async for piece in speaker.speak(clauses):
+                yield piece
 
     def open_stream(self, request: SynthesisRequest) -> SpeechStream:
         """A session that speaks text arriving piece by piece."""

@@ -14,6 +14,7 @@ from voxgate import model_names
 from voxgate.core.synthesis import (
     BUILTIN_VOICES,
     Piece,
+    SpeechStream,
     Synthesis,
     SynthesisLimits,
 )
@@ -102,7 +103,19 @@ class SynthesisServicer(synthesis_pb2_grpc.SynthesisServiceServicer):
         config = first.config.request
         responses = _Responses(convert.output_format(config.output_format))
         stream = self._syn.open_stream(convert.synthesis_request(config))
-        await stream.start(context.time_remaining())
+        with self._syn.admitted():
+            await stream.start(context.time_remaining())
+            async for message in self._stream(stream, responses, config, request_iterator):
+                yield message
+
+    async def _stream(
+        self,
+        stream: SpeechStream,
+        responses: _Responses,
+        config: pb.SynthesizeRequest,
+        request_iterator: AsyncIterator[pb.StreamSynthesizeRequest],
+    ) -> AsyncIterator[pb.StreamSynthesizeResponse]:
+        """The text pieces after the config -> response messages."""
 
         def wrap(piece: Piece) -> pb.StreamSynthesizeResponse:
             return pb.StreamSynthesizeResponse(piece=responses.piece(piece))
@@ -174,6 +187,7 @@ def _build(ctx: ServiceContext) -> SynthesisServicer:
             max_prompt_seconds=s.max_prompt_seconds,
             stall_timeout_s=s.synthesis_stall_s,
             decode_chunk_groups=s.decode_chunk_groups,
+            max_concurrent=s.max_concurrent_syntheses,
         ),
     )
     return SynthesisServicer(synthesis)

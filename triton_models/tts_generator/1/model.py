@@ -415,6 +415,10 @@ class TritonPythonModel:
         self.engine = ReferenceEngine(threads=max(1, int(params.get("intra_op_threads", "1"))))
         self.engine.load(self.voice_default)
         self.lock = threading.Lock()
+        # One piece at a time through Piper: espeak-ng (its phonemizer) is not thread-safe, and
+        # 16 concurrent requests phonemizing at once crashed tritonserver (SIGSEGV). Requests
+        # still interleave piece by piece; tokenizing (BLS) runs outside the lock.
+        self.work_lock = threading.Lock()
         self.active: dict[int, RequestState] = {}  # freed on finish, cancel and error
         self.threads: set[threading.Thread] = set()
         self.stopping = threading.Event()
@@ -534,7 +538,8 @@ class TritonPythonModel:
             self._check(sender)
             for piece in self.engine.plan(voice, clause, speed):
                 self._check(sender)
-                wav, timings = self.engine.speak(voice, piece, speed)
+                with self.work_lock:
+                    wav, timings = self.engine.speak(voice, piece, speed)
                 ids = np.zeros(0, np.int64)
                 if len(wav):
                     self._check(sender)
