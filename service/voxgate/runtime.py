@@ -164,6 +164,12 @@ def child_environment(install: TritonInstall) -> dict[str, str]:
     return env
 
 
+def _reap(group: int) -> None:
+    """Kills what is left of a server's process group (its stubs, once the server is gone)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, signal.SIGKILL)
+
+
 def _die_with_parent() -> None:  # runs in the child between fork and exec
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
@@ -244,6 +250,9 @@ class EmbeddedTriton:
                 stderr=asyncio.subprocess.STDOUT,
                 env=child_environment(self.install),
                 preexec_fn=_die_with_parent,
+                # Its own process group, which its Python-backend stubs inherit: if the server
+                # dies, the stubs would live on as orphans; `_reap` kills the whole group.
+                start_new_session=True,
             )
         finally:
             logfile.close()
@@ -254,6 +263,7 @@ class EmbeddedTriton:
         while not self._stopping:
             assert self._process is not None
             code = await self._process.wait()
+            _reap(self._process.pid)
             if self._stopping:
                 return
             self.restarts += 1
@@ -299,6 +309,7 @@ class EmbeddedTriton:
             log.warning("triton_kill", pid=proc.pid)
             proc.kill()
             await proc.wait()
+        _reap(proc.pid)
         log.info("triton_stopped", pid=proc.pid, code=proc.returncode)
 
     def _remove_run_dir(self) -> None:

@@ -210,3 +210,32 @@ def test_interpreter_exit_removes_the_dir(tmp_path: Path, install: TritonInstall
     run_dir = Path(line.removeprefix("RUN_DIR "))
     assert run_dir.parent == parent
     assert not run_dir.exists()
+
+
+async def test_a_dead_servers_children_are_reaped(
+    parent: Path, install: TritonInstall, tmp_path: Path
+) -> None:
+    """Python-backend stubs outlive a crashed tritonserver unless the runtime kills them."""
+    pid_file = tmp_path / "child.pid"
+    install.binary.write_text(
+        f"#!/bin/sh\nsleep 600 &\necho $! > {pid_file}\nsleep 0.5\nkill -SEGV $$\n"
+    )
+    t = EmbeddedTriton(ROOT / "triton_models", "cpu", parent)
+    await t.start()
+    try:
+        for _ in range(100):
+            if t.restarts:
+                break
+            await asyncio.sleep(0.05)
+        assert t.restarts >= 1
+        child = int(pid_file.read_text())
+        for _ in range(50):
+            try:
+                os.kill(child, 0)
+            except ProcessLookupError:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the dead server's child process is still running")
+    finally:
+        await t.stop()
