@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from voxgate.core.text import ClauseBuffer, fast_start, normalize, split_clauses
+from voxgate.core.text import (
+    ClauseBuffer,
+    fast_start,
+    normalize,
+    speakable_clauses,
+    split_clauses,
+)
 
 
 @pytest.mark.parametrize(
@@ -83,3 +89,58 @@ def test_fast_start_cuts_a_short_head_off_the_first_clause():
     ]
     assert fast_start(["Short and sweet, really."]) == ["Short and sweet, really."]
     assert fast_start([]) == []
+
+
+def _stream_clauses(text: str, cuts: list[int]) -> list[str]:
+    """What StreamSynthesize speaks for `text` arriving in pieces (core.synthesis.SpeechStream)."""
+    buf, spoken, pos = ClauseBuffer(10**6), [], 0
+
+    def speak(clauses: list[str]) -> None:
+        first = not spoken
+        clauses = fast_start(clauses) if first else clauses
+        spoken.extend(c for c in (normalize(c) for c in clauses) if c)
+
+    for n in [*cuts, len(text)]:
+        clauses = buf.push(text[pos : pos + n])
+        pos += n
+        speak(clauses if clauses or spoken else buf.head())
+    speak(buf.flush())
+    return spoken
+
+
+WORDS = [
+    "Hello",
+    "there,",
+    "Dr.",
+    "Smith",
+    "paid",
+    "$12.50",
+    "for",
+    "3",
+    "kg",
+    "in",
+    "1999.",
+    "it",
+    "was",
+    "fine;",
+    "OK?",
+    "yes!",
+    "and",
+    "then",
+    "we",
+    "went",
+    "home.",
+]
+
+
+@given(
+    st.lists(st.sampled_from(WORDS), min_size=1, max_size=30),
+    st.lists(st.integers(1, 12), max_size=40),
+)
+def test_streamed_text_is_spoken_in_the_same_clauses_as_whole_text(words, cuts):
+    text = " ".join(words)
+    assert _stream_clauses(text, cuts) == speakable_clauses(text)
+
+
+def test_an_abbreviation_does_not_end_a_clause():
+    assert split_clauses("Ask Dr. Smith, e.g. now.") == ["Ask Dr. Smith, e.g. now."]

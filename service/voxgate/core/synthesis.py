@@ -198,7 +198,7 @@ class Synthesis:
                 f"{field_name}: {len(text)} characters is more than the "
                 f"{self.limits.max_text_chars} limit"
             )
-        return texts.normalize(text)
+        return text
 
     # -- speaking ----------------------------------------------------------------------------
 
@@ -207,10 +207,9 @@ class Synthesis:
     ) -> AsyncIterator[Piece]:
         """Speech for a whole text, piece by piece."""
         with self.admitted():
-            normalized = self._check_text(request.text)
-            plan = await self.plan(request, normalized)
+            clauses = texts.speakable_clauses(self._check_text(request.text))
+            plan = await self.plan(request, " ".join(clauses))
             speaker = _Speaker(self, plan, timeout_s)
-            clauses = texts.fast_start(texts.split_clauses(normalized))
             async for piece in speaker.speak(clauses):
                 yield piece
 
@@ -341,7 +340,10 @@ class SpeechStream:
             raise OutOfRange(
                 f"text: more than the {self._owner.limits.max_text_chars} character limit"
             )
-        async for out in self._speak(self._buffer.push(piece)):
+        clauses = self._buffer.push(piece)
+        if not clauses and not self._spoken_text:
+            clauses = self._buffer.head()  # the first words, before their clause is complete
+        async for out in self._speak(clauses):
             yield out
 
     async def flush(self) -> AsyncIterator[Piece]:
@@ -350,10 +352,9 @@ class SpeechStream:
 
     async def _speak(self, clauses: list[str]) -> AsyncIterator[Piece]:
         assert self._speaker is not None, "start() first"
-        normalized = [texts.normalize(c) for c in clauses]
-        normalized = [c for c in normalized if c]
         if not self._spoken_text:
-            normalized = texts.fast_start(normalized)
+            clauses = texts.fast_start(clauses)  # as written, like speakable_clauses
+        normalized = [c for c in (texts.normalize(c) for c in clauses) if c]
         self._spoken_text.extend(normalized)
         if normalized and not self._speaker._reported:
             self._speaker._plan.report = _with_text(self._speaker._plan.report, normalized)

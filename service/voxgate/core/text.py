@@ -156,9 +156,17 @@ def normalize(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
+def _abbreviation_before(text: str, end: re.Match) -> bool:
+    """Whether a period closes an abbreviation ("Dr.", "e.g.") rather than a sentence."""
+    if not end.group(0).startswith("."):
+        return False
+    word = text[: end.start() + 1].rsplit(None, 1)[-1]
+    return word in _ABBREVIATIONS
+
+
 def _cut_points(text: str) -> list[int]:
     """Offsets just after each clause end in `text` (only ends followed by whitespace)."""
-    cuts = [m.end() for m in _SENTENCE_END.finditer(text)]
+    cuts = [m.end() for m in _SENTENCE_END.finditer(text) if not _abbreviation_before(text, m)]
     last = 0
     points = []
     for comma in (m.end() for m in _COMMA.finditer(text)):
@@ -207,9 +215,29 @@ class ClauseBuffer:
         done, self.pending = self.pending, ""
         return split_clauses(done)
 
+    def head(self, max_words: int = 4) -> list[str]:
+        """The head `fast_start` would cut off the clause now pending, as soon as it is sure.
+
+        Once `max_words` + 3 complete words of a clause have arrived, `fast_start` will split
+        it, and where depends only on its first `max_words` words: speak them now.
+        """
+        words = self.pending.split()
+        if words and not self.pending[-1:].isspace():
+            words = words[:-1]  # the last word may still be arriving
+        if len(words) < max_words + 3:
+            return []
+        head = fast_start([" ".join(words)], max_words)[0]
+        cut = len(head.split())
+        rest = self.pending.split(None, cut)
+        self.pending = rest[cut] if len(rest) > cut else ""
+        return [head]
+
 
 def fast_start(clauses: list[str], max_words: int = 4) -> list[str]:
     """Cuts a short head off the first clause so the first audio comes sooner.
+
+    Applied to the text as written (before `normalize`), so that a stream of text pieces can
+    make the same cut as soon as the first words have arrived (`ClauseBuffer.head`).
 
     The engine's time to first audio grows with the first clause's length; a head of a few
     words (cut at a comma when there is one early enough) halves it or better. Clauses of at
@@ -226,3 +254,13 @@ def fast_start(clauses: list[str], max_words: int = 4) -> list[str]:
             cut = i
             break
     return [" ".join(words[:cut]), " ".join(words[cut:]), *clauses[1:]]
+
+
+def speakable_clauses(text: str) -> list[str]:
+    """A whole text -> the normalised clauses to speak, the first one cut short.
+
+    Split as written, then each clause normalised: the same clauses a stream of the same
+    text gives (`ClauseBuffer` + `normalize`), however it is cut into pieces.
+    """
+    clauses = (normalize(c) for c in fast_start(split_clauses(text)))
+    return [c for c in clauses if c]
