@@ -27,23 +27,33 @@ SERVING = health_pb2.HealthCheckResponse.SERVING
 SERVE_ARGS = ("--log-level", "info", "--health-poll-s", "0.2")
 
 
-def group_members(pgid: int) -> list[int]:
-    """Live processes in process group `pgid`: the launcher starts each server in its own, and
-    its embedded Triton (with Triton's Python backend stubs) stays in it."""
-    pids = []
+def _processes() -> dict[int, int]:
+    """Live processes -> their parent."""
+    parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[2]) == pgid and fields[0] not in {"Z", "X"}:
-            pids.append(int(stat.parent.name))
-    return pids
+        if fields[0] not in {"Z", "X"}:
+            parents[int(stat.parent.name)] = int(fields[1])
+    return parents
 
 
-def wait_group_gone(pgid: int, timeout_s: float = 15.0) -> list[int]:
+def family(pid: int) -> list[int]:
+    """`pid` and its live descendants: the server, its embedded Triton and Triton's stubs."""
+    parents = _processes()
+    found, frontier = [pid] if pid in parents else [], [pid]
+    while frontier:
+        children = [c for c, p in parents.items() if p in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def wait_gone(pids: list[int], timeout_s: float = 15.0) -> list[int]:
     deadline = time.monotonic() + timeout_s
-    while (left := group_members(pgid)) and time.monotonic() < deadline:
+    while (left := [p for p in pids if p in _processes()]) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
 
@@ -91,18 +101,20 @@ def test_two_instances_side_by_side(tmp_path):
             servers.append(server)
         first, second = servers
         assert first.port != second.port
-        members = {s.pid: group_members(s.pid) for s in servers}
-        assert all(len(m) >= 2 for m in members.values()), f"no Triton child seen: {members}"
+        members = {s.pid: family(s.pid) for s in servers}
+        assert all(len(m) >= 3 for m in members.values()), f"no Triton or stubs seen: {members}"
 
         expected = tokens(first.address, audio)
         assert len(expected) == 5 * 20
         assert tokens(second.address, audio) == expected
         assert health(first.address) == health(second.address) == SERVING
 
-        # Stop the first: it exits cleanly and takes its whole process group with it.
+        # Stop the first: it exits cleanly and takes its Triton and the stubs with it.
+        members[first.pid] = family(first.pid)
         assert first.stop() == 0, first.log_tail()
         assert first.stopped_cleanly
-        assert not wait_group_gone(first.pid), f"left over from the first: {members[first.pid]}"
+        left = wait_gone(members[first.pid])
+        assert not left, f"left over from the first: {left}"
 
         # The second is unaffected: give its health poll a few rounds to notice any damage.
         time.sleep(2.0)
@@ -110,6 +122,7 @@ def test_two_instances_side_by_side(tmp_path):
         assert health(second.address) == SERVING
         assert tokens(second.address, audio) == expected, second.log_tail()
 
+        members[second.pid] = family(second.pid)
         assert second.stop() == 0, second.log_tail()
         assert second.stopped_cleanly
-        assert not wait_group_gone(second.pid), "left over from the second"
+        assert not wait_gone(members[second.pid]), "left over from the second"
