@@ -32,18 +32,18 @@ GENERATOR_OUTPUTS = ("audio_tokens", "clause_index", "word_timings")
 # The reference engine: Piper's en_US "joe" voice rendered through the reference tokenizer.
 REFERENCE = styles.Capabilities("reference")
 # Speaker features of the built-in voice as voxgate renders it (Piper joe through the reference
-# tokenizer and decoder), medians over three texts measured with `core.voices.speaker_features`
-# (`python bench/synthesis.py` prints them again). Cloning shifts pitch and rate by the prompt's
-# ratio to these.
+# tokenizer and decoder): medians over the three texts of `python bench/synthesis.py voice`,
+# which prints them again (bench/results/synthesis.md). Cloning shifts pitch and rate by the
+# prompt's ratio to these.
 JOE = Voice(
     id="joe",
     name="Joe (en-US, Piper medium)",
     builtin=True,
     features=SpeakerFeatures(
-        pitch_median_hz=91.0,
-        pitch_range_semitones=8.4,
-        loudness_dbfs=-21.9,
-        speaking_rate=4.8,
+        pitch_median_hz=88.1,
+        pitch_range_semitones=6.8,
+        loudness_dbfs=-24.2,
+        speaking_rate=5.6,
         duration_s=0.0,
     ),
 )
