@@ -320,6 +320,16 @@ def encode(samples: np.ndarray, rate: int, fmt: OutputFormat) -> tuple[bytes, Ou
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 
 
+def check_stream_output(fmt: OutputFormat, rate: int) -> int:
+    """`check_output` for a StreamEncoder, whose OGG is Ogg/Opus (only Opus rates)."""
+    target = check_output(fmt, rate)
+    if fmt.container is Container.OGG and target not in OPUS_RATES:
+        raise InvalidArgument(
+            "output_format.sample_rate_hz: Ogg/Opus supports " + ", ".join(map(str, OPUS_RATES))
+        )
+    return target
+
+
 class StreamEncoder:
     """Audio produced piece by piece -> bytes to send with each piece.
 
@@ -329,17 +339,12 @@ class StreamEncoder:
     """
 
     def __init__(self, rate: int, fmt: OutputFormat) -> None:
-        self.target = check_output(fmt, rate)
+        self.target = check_stream_output(fmt, rate)
         self.fmt = OutputFormat(fmt.container, fmt.encoding, self.target)
         self._rate = rate
         self._raw = fmt.container is Container.RAW
         self._opus: sf.SoundFile | None = None
         if fmt.container is Container.OGG:
-            if self.target not in OPUS_RATES:
-                raise InvalidArgument(
-                    "output_format.sample_rate_hz: Ogg/Opus supports "
-                    + ", ".join(map(str, OPUS_RATES))
-                )
             self._buf = io.BytesIO()
             self._sent = 0
             self._opus = sf.SoundFile(self._buf, "w", self.target, 1, format="OGG", subtype="OPUS")

@@ -47,7 +47,9 @@ class DecodeStream:
             raise ValueError("DecodeStream.push takes whole groups of interleaved ids")
         self._ids = np.concatenate([self._ids, ids])
         self.received += ids.size // TOKENS_PER_GROUP
-        context = (await self._decoder.spec()).decoder_context_groups
+        spec = await self._decoder.spec()
+        self.sample_rate = spec.output_sample_rate
+        context = spec.decoder_context_groups
         ready = self.received if flush else self.received - context
         if not flush and ready - self.emitted < self._min_emit:
             return np.zeros(0, np.float32)
@@ -60,8 +62,6 @@ class DecodeStream:
     async def _emit(self, ready: int, context: int) -> np.ndarray:
         if ready <= self.emitted:
             return np.zeros(0, np.float32)
-        spec = await self._decoder.spec()
-        self.sample_rate = spec.output_sample_rate
         windows = plan(self.emitted, ready, self.received, self._chunk, context)
         parts = await asyncio.gather(*(self._decode_window(w) for w in windows))
         self.emitted = ready

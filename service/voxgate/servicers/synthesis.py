@@ -34,12 +34,8 @@ class _Responses:
     """Pieces -> SynthesizeResponse messages in the requested output format."""
 
     def __init__(self, fmt: audiolib.OutputFormat) -> None:
-        audiolib.check_output(fmt, 16000)  # refuse a bad format before any work
-        if fmt.container is audiolib.Container.OGG and fmt.sample_rate not in (
-            0,
-            *audiolib.OPUS_RATES,
-        ):
-            audiolib.StreamEncoder(16000, fmt)  # raises the Opus rate error
+        # Refuse a bad format before any work (0 Hz = the model's rate, not known yet).
+        audiolib.check_stream_output(fmt, fmt.sample_rate or 16000)
         self._fmt = fmt
         self._encoder: audiolib.StreamEncoder | None = None
         self._seconds = 0.0
