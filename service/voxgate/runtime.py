@@ -170,8 +170,14 @@ def _reap(group: int) -> None:
         os.killpg(group, signal.SIGKILL)
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+# Resolved here, in the parent: the child runs `_die_with_parent` between fork and exec, where
+# loading a library (dlopen takes locks another thread of this process may have held at fork)
+# can fail or hang; CI once saw the launch fail there.
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec: no imports, no dlopen
+    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class EmbeddedTriton:
