@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import sys
+import sysconfig
 import tempfile
 import weakref
 from dataclasses import dataclass
@@ -152,13 +153,26 @@ def _remove_run_dir(path: Path, fd: int) -> None:
         os.close(fd)
 
 
+def python_libdir() -> str:
+    """The folder of this interpreter's libpython, when it is a shared library there.
+
+    The Python-backend stub links `libpython3.X.so.1.0` and then imports this interpreter's
+    standard library and packages; found first, the system's libpython (e.g. Debian's 3.11.2 beside
+    a pyenv 3.11.7) lacks symbols that this interpreter's C extensions use (`_ssl`:
+    `_PyModule_Add`), and `import ssl` (so transformers) failed in the stub.
+    """
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    name = sysconfig.get_config_var("INSTSONAME") or ""
+    return libdir if libdir and name and (Path(libdir) / name).exists() else ""
+
+
 def child_environment(install: TritonInstall) -> dict[str, str]:
     """Explicit environment: the stub finds this interpreter's packages through PATH."""
     env = dict(os.environ)
     bin_dir = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "/usr/bin:/bin")])
     env["LD_LIBRARY_PATH"] = os.pathsep.join(
-        p for p in [str(install.libs), env.get("LD_LIBRARY_PATH", "")] if p
+        p for p in [python_libdir(), str(install.libs), env.get("LD_LIBRARY_PATH", "")] if p
     )
     env.setdefault("OMP_NUM_THREADS", "1")
     return env

@@ -4,6 +4,7 @@ can apply. Nothing requested is dropped silently: what an engine cannot do is re
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass
 
@@ -144,3 +145,40 @@ def resolve(style: Style, instruction: str, engine: Capabilities) -> tuple[Style
             not_applied.append(f"{name}={value}: not supported by the {engine.name} engine")
             applied = dataclasses.replace(applied, **{name: ""})
     return applied, not_applied
+
+
+# -- the step-audio engine: styles become Step-Audio's text prefixes ------------------------------
+
+_STEP_EMOTION_TAGS = {english: f"{tag}1" for tag, english in _STEP_EMOTIONS.items()}
+# (tag, the speed it stands for): Step-Audio's two steps each way; 1.0 has no tag.
+_STEP_SPEED_TAGS = (("慢速2", 0.6), ("慢速1", 0.8), ("快速1", 1.25), ("快速2", 1.6))
+
+STEP_AUDIO = Capabilities(
+    "step-audio",
+    pitch=False,
+    emotions=frozenset(_STEP_EMOTION_TAGS),
+    dialects=frozenset(_STEP_DIALECTS.values()),
+)
+
+
+def step_audio_speed(speed: float | None) -> tuple[str, float | None]:
+    """The speed tag nearest (in log ratio) to `speed` and the speed it stands for; no tag
+    when 1.0 is nearer."""
+    if speed is None:
+        return "", None
+    options = [("", 1.0), *_STEP_SPEED_TAGS]
+    tag, value = min(options, key=lambda o: abs(math.log(speed / o[1])))
+    return tag, (None if not tag else value)
+
+
+def step_audio_prefix(style: Style) -> str:
+    """A resolved style as Step-Audio's prefix, e.g. "(高兴1)(慢速1)" ('' for none)."""
+    tags = []
+    if style.emotion:
+        tags.append(_STEP_EMOTION_TAGS[style.emotion])
+    if style.dialect:
+        tags.append(style.dialect)
+    speed_tag, _ = step_audio_speed(style.speed)
+    if speed_tag:
+        tags.append(speed_tag)
+    return "".join(f"({t})" for t in tags)

@@ -21,9 +21,12 @@ docs/model-contract.md, "TTS generator (tts_generator)".
 """
 
 import importlib
+import importlib.util
 import itertools
 import json
 import math
+import os
+import sys
 import threading
 import traceback
 import unicodedata
@@ -47,7 +50,7 @@ N_GAIN = 32
 F0_LEVEL_SEMITONES = 12.0 * math.log2(F0_MAX_HZ / F0_MIN_HZ) / (N_F0 - 1)  # 1.163
 
 # -- requests ------------------------------------------------------------------------------------
-ENGINES = ("reference",)  # "step-audio" is planned
+ENGINES = ("reference", "step-audio")
 SPEED_RANGE = (0.5, 2.0)
 PITCH_RANGE = (-12.0, 12.0)
 TOKENIZE_MODEL = "tokenize"
@@ -404,16 +407,27 @@ class TritonPythonModel:
         if engine not in ENGINES:
             raise pb_utils.TritonModelException(
                 f"{self.name}: engine {engine!r} is not supported by this model "
-                f"(supported: {', '.join(ENGINES)}; 'step-audio' is not implemented yet)"
+                f"(supported: {', '.join(ENGINES)})"
             )
-        self.voice_default = params.get("voice_default", "joe")
-        if self.voice_default not in VOICES:
-            raise pb_utils.TritonModelException(
-                f"{self.name}: voice_default {self.voice_default!r} is not a built-in voice "
-                f"({', '.join(sorted(VOICES))})"
-            )
-        self.engine = ReferenceEngine(threads=max(1, int(params.get("intra_op_threads", "1"))))
-        self.engine.load(self.voice_default)
+        self.engine_name = engine
+        threads = max(1, int(params.get("intra_op_threads", "1")))
+        if engine == "step-audio":
+            self.step = _step_audio_engine(self.name, params, threads)
+            self.voice_default = params.get("voice_default", "")
+            if self.voice_default and self.voice_default not in self.step.speakers:
+                raise pb_utils.TritonModelException(
+                    f"{self.name}: voice_default {self.voice_default!r} is not in the model's "
+                    f"speakers.json ({', '.join(sorted(self.step.speakers)) or 'none'})"
+                )
+        else:
+            self.voice_default = params.get("voice_default", "joe")
+            if self.voice_default not in VOICES:
+                raise pb_utils.TritonModelException(
+                    f"{self.name}: voice_default {self.voice_default!r} is not a built-in voice "
+                    f"({', '.join(sorted(VOICES))})"
+                )
+            self.engine = ReferenceEngine(threads=threads)
+            self.engine.load(self.voice_default)
         self.lock = threading.Lock()
         # One piece at a time through Piper: espeak-ng (its phonemizer) is not thread-safe, and
         # 16 concurrent requests phonemizing at once crashed tritonserver (SIGSEGV). Requests
@@ -424,11 +438,12 @@ class TritonPythonModel:
         self.stopping = threading.Event()
         self._ids = itertools.count()
         self._init_metrics()
-        source = "alignment" if self.engine.aligned[self.voice_default] else "phoneme counts"
-        _log(
-            "info",
-            f"{self.name}: engine {engine}, voice {self.voice_default}, word timings from {source}",
-        )
+        if engine == "step-audio":
+            detail = f"model {params.get('model_dir')}, speakers {sorted(self.step.speakers)}"
+        else:
+            source = "alignment" if self.engine.aligned[self.voice_default] else "phoneme counts"
+            detail = f"voice {self.voice_default}, word timings from {source}"
+        _log("info", f"{self.name}: engine {engine}, {detail}")
 
     def _init_metrics(self) -> None:
         family = pb_utils.MetricFamily
@@ -471,7 +486,10 @@ class TritonPythonModel:
                 with self.lock:
                     self.active[key] = RequestState(request.request_id(), len(job["clauses"]))
                     self.m_active.set(len(self.active))
-                self._generate(job, sender, key)
+                if self.engine_name == "step-audio":
+                    self._generate_step_audio(job, sender, key)
+                else:
+                    self._generate(job, sender, key)
                 outcome = "finished"
             except Cancelled:
                 outcome = "cancelled"
@@ -513,6 +531,8 @@ class TritonPythonModel:
             clauses = [_string(x) for x in text.as_numpy().reshape(-1)]
         except UnicodeDecodeError:
             raise BadRequest("text: not UTF-8") from None
+        if self.engine_name == "step-audio":
+            return {"clauses": clauses, **self._parse_step_audio(request)}
         voice = _optional(request, "voice")
         voice = self.voice_default if voice is None else _string(voice)
         if voice not in VOICES:
@@ -527,6 +547,71 @@ class TritonPythonModel:
             )
         self.engine.load(voice)
         return {"clauses": clauses, "voice": voice, "speed": speed, "pitch": pitch}
+
+    def _parse_step_audio(self, request) -> dict:
+        step_audio = _step_audio_module()
+        voice = _optional(request, "voice")
+        voice = self.voice_default if voice is None else _string(voice)
+        prompt_text = _optional(request, "prompt_text")
+        tokens = pb_utils.get_input_tensor_by_name(request, "prompt_tokens")
+        speaker, name = None, ""
+        if tokens is not None or prompt_text is not None:
+            if tokens is None or prompt_text is None or not _string(prompt_text).strip():
+                raise BadRequest("prompt_text and prompt_tokens: both required to clone")
+            ids = tokens.as_numpy().reshape(-1).astype(np.int64)
+            if ids.size == 0 or ids.size % TOKENS_PER_GROUP:
+                raise BadRequest("prompt_tokens: expected whole groups of 5 interleaved ids")
+            if ids.min() < 0 or ids.max() >= step_audio.AUDIO_CODES:
+                raise BadRequest(f"prompt_tokens: ids must be in [0, {step_audio.AUDIO_CODES})")
+            speaker = step_audio.Speaker(_string(prompt_text), tuple(int(x) for x in ids))
+        elif voice:
+            if voice not in self.step.speakers:
+                known = ", ".join(sorted(self.step.speakers)) or "none"
+                raise BadRequest(f"voice: unknown speaker {voice!r} (speakers: {known})")
+            speaker, name = self.step.speakers[voice], voice
+        instruction = _optional(request, "instruction")
+        seed = int(_optional(request, "seed", 0))
+        return {
+            "speaker": speaker,
+            "speaker_name": name,
+            "instruction": "" if instruction is None else _string(instruction),
+            "seed": seed,
+        }
+
+    def _generate_step_audio(self, job: dict, sender, key: int) -> None:
+        """One LM generation per clause, sent `stream_groups` groups at a time; the last
+        response of a clause says so (`end_of_clause`)."""
+
+        def check() -> None:
+            self._check(sender)
+
+        for index, clause in enumerate(job["clauses"]):
+            check()
+            pending = None
+            chunks = self.step.generate(
+                job["instruction"] + clause,
+                speaker=job["speaker"],
+                speaker_name=job["speaker_name"],
+                seed=job["seed"] + index,
+                check=check,
+            )
+            for ids in chunks:
+                if pending is not None:
+                    self._send(sender, pending, index, [], end_of_clause=False)
+                    self._count(key, pending, piece=False)
+                pending = ids
+            check()
+            last = np.zeros(0, np.int64) if pending is None else pending
+            self._send(sender, last, index, [], end_of_clause=True)
+            self._count(key, last, piece=True)
+
+    def _count(self, key: int, ids: np.ndarray, piece: bool) -> None:
+        groups = len(ids) // TOKENS_PER_GROUP
+        self.m_groups.increment(groups)
+        with self.lock:
+            state = self.active[key]
+            state.pieces_sent += int(piece)
+            state.groups_sent += groups
 
     def _check(self, sender) -> None:
         if sender.is_cancelled() or self.stopping.is_set():
@@ -545,12 +630,7 @@ class TritonPythonModel:
                     self._check(sender)
                     ids = shift_pitch(self._tokenize(wav), job["pitch"])
                 self._send(sender, ids, index, timings)
-                groups = len(ids) // TOKENS_PER_GROUP
-                self.m_groups.increment(groups)
-                with self.lock:
-                    state = self.active[key]
-                    state.pieces_sent += 1
-                    state.groups_sent += groups
+                self._count(key, ids, piece=True)
 
     def _tokenize(self, wav: np.ndarray) -> np.ndarray:
         """BLS call to the tokenize ensemble: 16 kHz waveform -> interleaved ids."""
@@ -566,12 +646,15 @@ class TritonPythonModel:
         sem = pb_utils.get_output_tensor_by_name(response, "semantic_tokens").as_numpy()
         return interleave(ling[0], sem[0])
 
-    def _send(self, sender, ids: np.ndarray, index: int, timings: list[list]) -> None:
+    def _send(
+        self, sender, ids: np.ndarray, index: int, timings: list[list], end_of_clause=True
+    ) -> None:
         blob = json.dumps(timings, ensure_ascii=False).encode()
         outputs = [
             pb_utils.Tensor("audio_tokens", np.ascontiguousarray(ids, np.int64)),
             pb_utils.Tensor("clause_index", np.array([index], np.int32)),
             pb_utils.Tensor("word_timings", np.array([blob], np.object_)),
+            pb_utils.Tensor("end_of_clause", np.array([end_of_clause], np.bool_)),
         ]
         sender.send(pb_utils.InferenceResponse(output_tensors=outputs))
 
@@ -585,6 +668,45 @@ class TritonPythonModel:
         self.m_outcome.clear()
         self.m_groups = self.m_active = None
         self.m_requests = self.m_groups_family = self.m_active_family = None
+
+
+def _step_audio_module():
+    """step_audio.py next to this file (loaded by path: the backend's sys.path may not hold
+    this folder)."""
+    name = "voxgate_tts_step_audio"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, os.path.join(os.path.dirname(os.path.abspath(__file__)), "step_audio.py")
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def _step_audio_engine(name: str, params: dict, threads: int):
+    step_audio = _step_audio_module()
+    model_dir = params.get("model_dir", "")
+    if not model_dir:
+        raise pb_utils.TritonModelException(f"{name}: engine step-audio needs parameter model_dir")
+    try:
+        return step_audio.StepAudioEngine(
+            model_dir,
+            threads=threads,
+            device=params.get("device", "cpu"),
+            dtype=params.get("dtype", "float32"),
+            trust_remote_code=params.get("trust_remote_code", "false").lower() == "true",
+            temperature=float(params.get("temperature", "0.7")),
+            seconds_per_char=float(params.get("max_seconds_per_char", "0.2")),
+            stream_groups=int(params.get("stream_groups", "2")),
+        )
+    except ImportError as err:
+        raise pb_utils.TritonModelException(
+            f"{name}: engine step-audio needs torch and transformers ({err}); "
+            "pip install 'voxgate[hf]'"
+        ) from err
+    except (step_audio.EngineError, OSError, ValueError) as err:
+        raise pb_utils.TritonModelException(f"{name}: {err}") from err
 
 
 def _string(value) -> str:
