@@ -8,7 +8,7 @@ BUF := tools/node_modules/.bin/buf
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev,build]"
+	$(PY) -m pip install -q -e ".[dev,build,hf]"
 	touch $@
 
 ## Start voxgate on 127.0.0.1:50051 with an embedded Triton and the CPU reference models.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from voxgate.core import style
 from voxgate.core.style import Capabilities, Style, parse_instruction, resolve
 from voxgate.errors import InvalidArgument
 
@@ -61,3 +62,22 @@ def test_out_of_range_is_invalid_argument_with_the_field(style, field):
     with pytest.raises(InvalidArgument) as info:
         resolve(style, "", REFERENCE)
     assert info.value.violations[0].field == field
+
+
+def test_step_audio_prefixes() -> None:
+    applied, not_applied = style.resolve(
+        style.Style(pitch_semitones=2), "(高兴1)(粤语) slowly", style.STEP_AUDIO
+    )
+    assert applied.pitch_semitones is None and any("pitch_semitones=2" in n for n in not_applied)
+    assert style.step_audio_prefix(applied) == "(高兴1)(粤语)(慢速1)"
+    assert style.step_audio_prefix(style.Style()) == ""
+    assert style.step_audio_prefix(style.Style(emotion="sad", speed=1.7)) == "(悲伤1)(快速2)"
+
+
+def test_step_audio_speed_tags_nearest_in_log_ratio() -> None:
+    assert style.step_audio_speed(None) == ("", None)
+    assert style.step_audio_speed(1.05) == ("", None)
+    assert style.step_audio_speed(0.85) == ("慢速1", 0.8)
+    assert style.step_audio_speed(0.5) == ("慢速2", 0.6)
+    assert style.step_audio_speed(1.3) == ("快速1", 1.25)
+    assert style.step_audio_speed(2.0) == ("快速2", 1.6)
