@@ -12,7 +12,9 @@ voice registry) and measures, in four parts (all by default):
            by voxgate, next to Piper joe run directly (16 kHz, the front end's ceiling)
   clone    CreateVoice from prompts of different speakers (flite slt/awb/rms, espeak-ng
            en-us+f2), the same sentence with each voice: Praat pitch median of prompt vs output
-  voice    the built-in voice's speaker features (median over 3 texts) vs the façade's `JOE`
+  voice    the built-in voice's speaker features (median over 3 texts) vs the façade's `JOE`,
+           and its spectral envelope (mean cepstrum c0..c23 in the reference codec's feature
+           space, median per coefficient), printed ready to paste into `JOE`
 
 Writes bench/results/synthesis.{json,md} (a run of some parts replaces only those parts).
 
@@ -135,19 +137,18 @@ CLONE_SPEAKERS = {
     "flite rms": ("flite", "rms"),
     "espeak-ng en-us+f2 (pitch 70)": ("espeak", "en-us+f2"),
 }
-# The reference engine clones pitch by moving the F0 level of the linguistic tokens: the shift
-# 12 log2(prompt / JOE pitch) semitones, clipped to the style's pitch range, in whole levels of
-# 12 log2(450 / 60) / 30 = 1.163 semitones (triton_models/tts_generator/1/model.py).
-F0_LEVEL_SEMITONES = 12.0 * math.log2(450.0 / 60.0) / 30
+# The reference engine clones pitch by moving the F0 level of the linguistic tokens, in whole
+# levels of 12 log2(450 / 60) / 30 = 1.163 semitones (triton_models/tts_generator/1/model.py),
+# and the decoder's log F0 by the rest (the speaker_adapter's Δlog F0): together the shift
+# 12 log2(prompt / JOE pitch), clipped to the style's pitch range.
 
 
 def engine_pitch_shift(prompt_hz: float) -> float:
     """The pitch shift (semitones) the reference engine applies for a prompt's median pitch."""
     assert JOE.features is not None
-    shift = float(
+    return float(
         np.clip(12 * math.log2(prompt_hz / JOE.features.pitch_median_hz), *styles.PITCH_RANGE)
     )
-    return round(shift / F0_LEVEL_SEMITONES) * F0_LEVEL_SEMITONES
 
 
 VOICE_TEXTS = [
@@ -162,6 +163,8 @@ VOICE_TOLERANCE = {
     "loudness_dbfs": ("dB", 1.0),
     "speaking_rate": ("relative", 0.05),
 }
+# ... and the mean cepstrum when its c1..c23 are within this Euclidean distance of JOE's.
+CEPSTRUM_TOLERANCE = 0.5
 
 RAW16 = audio_pb2.OutputAudioFormat(
     container=audio_pb2.AUDIO_CONTAINER_RAW,
@@ -756,7 +759,16 @@ def _speak(engine: str, voice: str, text: str) -> np.ndarray:
 
 def _features(wav: np.ndarray, text: str) -> dict:
     f = speaker_features(wav, text)
-    return {k: round(float(v), 3) for k, v in f.__dict__.items()}
+    out = {k: round(float(v), 3) for k, v in f.__dict__.items() if k != "cepstrum"}
+    out["cepstrum"] = [round(float(c), 3) for c in f.cepstrum]
+    return out
+
+
+def envelope_distance(a: list[float], b: list[float]) -> float:
+    """Euclidean distance of two mean cepstra over c1..c23 (the envelope's shape; c0 is level)."""
+    if len(a) != len(b) or not a:
+        return float("nan")
+    return float(np.linalg.norm(np.asarray(a[1:]) - np.asarray(b[1:])))
 
 
 def _say(client: VoxgateClient, text: str, voice: str = "") -> tuple[np.ndarray, str]:
@@ -797,13 +809,21 @@ def cloning(client: VoxgateClient, speakers: dict[str, tuple[str, str]]) -> dict
                 ),
                 "engine_shift_semitones": round(shift, 2),
                 "expected_output_hz": round(default["pitch_median_hz"] * 2 ** (shift / 12), 1),
+                "envelope_distance_output": round(
+                    envelope_distance(of["cepstrum"], pf["cepstrum"]), 2
+                ),
+                "envelope_distance_default": round(
+                    envelope_distance(default["cepstrum"], pf["cepstrum"]), 2
+                ),
             }
         )
         r = rows[-1]
         print(
             f"[clone] {label:30s} prompt {pf['pitch_median_hz']:6.1f} Hz  output "
             f"{of['pitch_median_hz']:6.1f} Hz ({r['output_vs_prompt_semitones']:+.2f} st)  "
-            f"default {default['pitch_median_hz']:6.1f} Hz",
+            f"default {default['pitch_median_hz']:6.1f} Hz  envelope distance to the prompt: "
+            f"output {r['envelope_distance_output']:.2f}, default "
+            f"{r['envelope_distance_default']:.2f}",
             flush=True,
         )
     return {
@@ -847,11 +867,38 @@ def builtin_voice(client: VoxgateClient) -> dict:
             f"({'match' if rows[-1]['match'] else 'DIFFERS'})",
             flush=True,
         )
+    # The spectral envelope: median per coefficient over the texts, against JOE's constant.
+    measured_cep = [
+        round(float(statistics.median(f["cepstrum"][i] for f in per_text)), 2)
+        for i in range(len(per_text[0]["cepstrum"]))
+    ]
+    distance = envelope_distance(measured_cep, list(const.cepstrum))
+    envelope = {
+        "constant": list(const.cepstrum),
+        "measured_median": measured_cep,
+        "per_text_distance": [
+            round(envelope_distance(f["cepstrum"], measured_cep), 2) for f in per_text
+        ],
+        "distance_c1_c23": round(distance, 3),
+        "tolerance": CEPSTRUM_TOLERANCE,
+        "match": distance <= CEPSTRUM_TOLERANCE,
+    }
+    print(
+        f"[voice] cepstrum c0..c23 (median of {len(per_text)}; paste into JOE): "
+        f"cepstrum=({', '.join(f'{c:.2f}' for c in measured_cep)})",
+        flush=True,
+    )
+    print(
+        f"[voice] cepstrum distance to JOE's constant (c1..c23) {distance:.3f} "
+        f"({'match' if envelope['match'] else 'DIFFERS'})",
+        flush=True,
+    )
     return {
         "texts": VOICE_TEXTS,
         "per_text": per_text,
         "rows": rows,
-        "all_match": all(r["match"] for r in rows),
+        "cepstrum": envelope,
+        "all_match": all(r["match"] for r in rows) and envelope["match"],
     }
 
 
@@ -1013,13 +1060,18 @@ def render_markdown(res: dict) -> str:
             "(`voxgate.core.voices.speaker_features`). The default voice (joe) says the same "
             f"sentence at {d['pitch_median_hz']:.1f} Hz, {d['speaking_rate']:.2f} syllables/s. "
             "Engine shift: what the reference engine applies for the registered voice's pitch "
-            "(12·log2(prompt / JOE pitch), clipped to ±12 st, in whole F0 levels of 1.163 st); "
+            "(12·log2(prompt / JOE pitch), clipped to ±12 st: whole F0 levels of 1.163 st in "
+            "the tokens, the rest as the decoder's log-F0 shift); "
             "expected = the default voice's output pitch moved by that shift.",
+            "",
+            "Envelope distance: Euclidean distance of the mean cepstra c1..c23 (the reference "
+            "codec's analysis, voiced frames) of the output, and of the default voice's output, "
+            "to the prompt's.",
             "",
             "| prompt speaker | prompt (s) | prompt pitch (Hz) | engine shift (st) | expected "
             "(Hz) | output pitch (Hz) | output − prompt (st) | default − prompt (st) | prompt "
-            "rate (syl/s) | output rate (syl/s) |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "rate (syl/s) | output rate (syl/s) | envelope distance: output | default |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in clone["rows"]:
             lines.append(
@@ -1028,7 +1080,9 @@ def render_markdown(res: dict) -> str:
                 f"{r.get('expected_output_hz', float('nan')):.1f} | "
                 f"{r['output']['pitch_median_hz']:.1f} | {r['output_vs_prompt_semitones']:+.2f} | "
                 f"{r['default_vs_prompt_semitones']:+.2f} | {r['prompt']['speaking_rate']:.2f} | "
-                f"{r['output']['speaking_rate']:.2f} |"
+                f"{r['output']['speaking_rate']:.2f} | "
+                f"{r.get('envelope_distance_output', float('nan')):.2f} | "
+                f"{r.get('envelope_distance_default', float('nan')):.2f} |"
             )
         lines += [""]
     voice = res.get("voice")
@@ -1054,6 +1108,18 @@ def render_markdown(res: dict) -> str:
                 f"| {delta} "
                 f"| ± {tol} | {'yes' if r['match'] else 'NO'} |"
             )
+        env = voice.get("cepstrum")
+        if env:
+            lines += [
+                "",
+                "Spectral envelope (mean cepstrum c0..c23 over voiced frames, the reference "
+                "codec's analysis; median per coefficient over the texts): distance of c1..c23 "
+                f"to JOE's constant {env['distance_c1_c23']:.3f} (tolerance "
+                f"{env['tolerance']}; per text to the median: "
+                f"{', '.join(f'{d:.2f}' for d in env['per_text_distance'])}) — "
+                f"{'match' if env['match'] else 'DIFFERS'}. Measured: "
+                f"`({', '.join(f'{c:.2f}' for c in env['measured_median'])})`.",
+            ]
         lines += [""]
     for part in PARTS:
         run = (res.get(part) or {}).get("run")

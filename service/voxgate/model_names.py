@@ -11,15 +11,23 @@ TOKEN_DECODER = "token_decoder"
 VOCODER = "vocoder"
 TOKENIZE = "tokenize"  # ensemble: waveform -> both token streams
 DETOKENIZE = "detokenize"  # ensemble: interleaved ids -> waveform
+SPEAKER_ADAPTER = "speaker_adapter"  # acoustic features + speaker shift -> shifted features
+DETOKENIZE_VOICE = "detokenize_voice"  # ensemble: interleaved ids + speaker shift -> waveform
 
 # The four ONNX graphs the reference build exports (and the step-audio profile replaces).
 ONNX_MODELS = (LINGUISTIC_TOKENIZER, SEMANTIC_TOKENIZER, TOKEN_DECODER, VOCODER)
 ENSEMBLES = (TOKENIZE, DETOKENIZE)
+# Speaker conditioning of the reference decoder (voice cloning): a parameter-free ONNX graph on
+# the reference decoder's acoustic features, and the ensemble that puts it before the vocoder.
+SPEAKER_MODELS = (SPEAKER_ADAPTER, DETOKENIZE_VOICE)
 
-# Decoupled generators of the services still to come (absent from the reference repository:
-# their services answer UNIMPLEMENTED and report NOT_SERVING until a deployment has them).
+# Decoupled generators (Python-backend models in the repository).
 TTS_GENERATOR = "tts_generator"
-CHAT_LLM = "chat_llm"
+CHAT_LLM = "chat_llm"  # engine llama_cpp (scripts/llama-cpp-wheel.sh installs it)
+# ChatService's speech input, not in the repository yet: until a deployment has them, ChatService
+# answers UNIMPLEMENTED and reports NOT_SERVING.
+VAD = "vad"  # voice activity detection: where the user's turns start and end
+ASR = "asr"  # speech recognition: the user's turn as text for the chat LLM
 
 # What each model does, as GetServerInfo reports it ("" for models voxgate does not know).
 ROLES = {
@@ -29,6 +37,10 @@ ROLES = {
     VOCODER: "vocoder",
     TOKENIZE: "ensemble",
     DETOKENIZE: "ensemble",
+    SPEAKER_ADAPTER: "decoder",  # a stage of the decoder (the proto lists the roles)
+    DETOKENIZE_VOICE: "ensemble",
     TTS_GENERATOR: "llm",
     CHAT_LLM: "llm",
+    VAD: "vad",
+    ASR: "asr",
 }

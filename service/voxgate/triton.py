@@ -36,6 +36,16 @@ def _param(config: dict, key: str, default: str | None = None) -> str:
     return value
 
 
+def _speaker_shift_input(shift: np.ndarray) -> InferInput:
+    """The detokenize_voice `speaker_shift` input: [1, 25] FP32 (Δc0..Δc23, Δlog F0)."""
+    value = np.ascontiguousarray(shift, np.float32).reshape(1, -1)
+    if value.shape[1] != 25:
+        raise ValueError(f"speaker_shift: {value.shape[1]} values, expected 25")
+    tensor = InferInput("speaker_shift", list(value.shape), "FP32")
+    tensor.set_data_from_numpy(value)
+    return tensor
+
+
 def _domain_error(model: str, err: InferenceServerException) -> Exception:
     """A tritonclient error of one call -> the domain error the interceptor knows."""
     if err.status() == "StatusCode.DEADLINE_EXCEEDED":
@@ -131,11 +141,21 @@ class TritonModels:
         result = await self._infer(names.TOKENIZE, [wav], ["linguistic_tokens", "semantic_tokens"])
         return result.as_numpy("linguistic_tokens")[0], result.as_numpy("semantic_tokens")[0]
 
-    async def decode(self, interleaved: np.ndarray) -> np.ndarray:
-        """Runs the detokenize ensemble on interleaved ids; returns the waveform."""
+    async def decode(
+        self, interleaved: np.ndarray, speaker_shift: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Runs the detokenize ensemble on interleaved ids; returns the waveform.
+
+        With a speaker shift, the detokenize_voice ensemble (the speaker_adapter between the
+        token decoder and the vocoder) instead.
+        """
         ids = InferInput("audio_tokens", [1, len(interleaved)], "INT64")
         ids.set_data_from_numpy(np.ascontiguousarray(interleaved, np.int64)[None, :])
-        result = await self._infer(names.DETOKENIZE, [ids], ["waveform"])
+        if speaker_shift is None:
+            result = await self._infer(names.DETOKENIZE, [ids], ["waveform"])
+        else:
+            shift = _speaker_shift_input(speaker_shift)
+            result = await self._infer(names.DETOKENIZE_VOICE, [ids, shift], ["waveform"])
         return result.as_numpy("waveform")[0]
 
     async def _infer(self, model: str, inputs: list[InferInput], outputs: list[str]):
@@ -209,6 +229,19 @@ class TritonStreamingGenerator:
         self._stub = stub
         self.model = model
         self._timeout_s = timeout_s
+        self._parameters: dict[str, str] | None = None
+
+    async def parameters(self) -> dict[str, str]:
+        """The model's config parameters (string values), read once."""
+        if self._parameters is None:
+            try:
+                reply = await self._stub.ModelConfig(
+                    service_pb2.ModelConfigRequest(name=self.model), timeout=5.0
+                )
+            except grpc.aio.AioRpcError as err:
+                raise ModelUnavailable(f"model server unavailable for {self.model}") from err
+            self._parameters = {k: v.string_value for k, v in reply.config.parameters.items()}
+        return self._parameters
 
     async def generate(
         self,

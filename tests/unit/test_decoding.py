@@ -110,3 +110,39 @@ async def test_flush_at_a_boundary_then_continue(context):
     rest = await ContextDecoder(context).decode(ids[(5 - context) * 5 :])
     np.testing.assert_array_equal(tail, rest[context * PER_GROUP :])
     assert stream.emitted == 12
+
+
+class ShiftedDecoder(ContextDecoder):
+    """A ContextDecoder whose output also depends on the speaker shift it is given."""
+
+    def __init__(self, context: int) -> None:
+        super().__init__(context)
+        self.shifts: list[np.ndarray | None] = []
+
+    async def decode(self, ids: np.ndarray, speaker_shift: np.ndarray | None = None) -> np.ndarray:
+        self.shifts.append(speaker_shift)
+        out = await super().decode(ids)
+        if speaker_shift is not None:
+            out = out + float(np.sum(speaker_shift * np.arange(1, len(speaker_shift) + 1)))
+        return out
+
+
+@pytest.mark.parametrize("pieces", [[1] * 11, [4, 7], [11]])
+async def test_the_speaker_shift_goes_with_every_decode_and_chunks_equal_whole(pieces):
+    shift = np.linspace(-1.0, 1.0, 25).astype(np.float32)
+    ids = _ids(sum(pieces))
+    expected = await ShiftedDecoder(2).decode(ids, speaker_shift=shift)
+    decoder = ShiftedDecoder(2)
+    stream = DecodeStream(decoder, chunk_groups=3, speaker_shift=shift)
+    out, offset = [], 0
+    for n in pieces:
+        out.append(await stream.push(ids[offset * 5 : (offset + n) * 5]))
+        offset += n
+    out.append(await stream.finish())
+    np.testing.assert_array_equal(np.concatenate(out), expected)
+    assert len(decoder.shifts) >= 3
+    assert all(s is not None and np.array_equal(s, shift) for s in decoder.shifts)
+    # without a shift the decoder is called as before (a decoder may not know the argument)
+    plain = ShiftedDecoder(2)
+    await DecodeStream(plain, chunk_groups=3).push(ids, flush=True)
+    assert plain.shifts and all(s is None for s in plain.shifts)

@@ -14,7 +14,9 @@ TOKENIZER, SYNTHESIS, CHAT, DISCOVERY = (
     "voxgate.v1.ChatService",
     "voxgate.v1.DiscoveryService",
 )
-REFERENCE = dict.fromkeys((*model_names.ENSEMBLES, *model_names.ONNX_MODELS), True)
+REFERENCE = dict.fromkeys(
+    (*model_names.ENSEMBLES, *model_names.ONNX_MODELS, *model_names.SPEAKER_MODELS), True
+)
 
 
 def _set(models: dict[str, bool] | None, reachable: bool = True) -> ServiceSet:
@@ -49,6 +51,12 @@ def test_adding_the_models_makes_a_service_appear():
     s = _set({**REFERENCE, model_names.TTS_GENERATOR: True})
     assert SYNTHESIS in s.implemented()
     assert s.health()[SYNTHESIS] is True
+
+
+def test_synthesis_needs_the_speaker_conditioned_decoder():
+    models = {**REFERENCE, model_names.TTS_GENERATOR: True}
+    del models[model_names.DETOKENIZE_VOICE]
+    assert SYNTHESIS not in _set(models).implemented()
 
 
 def test_before_triton_answers_nothing_is_absent_and_nothing_needing_models_is_ready():

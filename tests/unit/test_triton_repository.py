@@ -149,17 +149,22 @@ def test_generator_is_a_decoupled_python_model(folder: Path) -> None:
 def test_tts_generator_tensors_and_parameters() -> None:
     cfg = load(REPO / TTS_GENERATOR / "config.pbtxt")
     s, f, i64, i32 = mc.TYPE_STRING, mc.TYPE_FP32, mc.TYPE_INT64, mc.TYPE_INT32
-    assert tensors(cfg.input) == {
-        "text": (s, (-1,)),
+    optional = {
         "voice": (s, (1,)),
         "speed": (f, (1,)),
         "pitch_semitones": (f, (1,)),
+        "instruction": (s, (1,)),
+        "prompt_text": (s, (1,)),
+        "prompt_tokens": (i64, (-1,)),
+        "seed": (i64, (1,)),
     }
-    assert {t.name for t in cfg.input if t.optional} == {"voice", "speed", "pitch_semitones"}
+    assert tensors(cfg.input) == {"text": (s, (-1,)), **optional}
+    assert {t.name for t in cfg.input if t.optional} == set(optional)
     assert tensors(cfg.output) == {
         "audio_tokens": (i64, (-1,)),
         "clause_index": (i32, (1,)),
         "word_timings": (s, (1,)),
+        "end_of_clause": (mc.TYPE_BOOL, (1,)),
     }
     assert param(cfg, "engine") == "reference"
     assert param(cfg, "voice_default") == "joe"

@@ -202,8 +202,18 @@ def test_refuses_a_config_that_is_not_decoupled(tts) -> None:
 
 
 def test_refuses_an_unknown_engine(tts) -> None:
-    with pytest.raises(TritonModelException, match="'step-audio' is not supported"):
+    with pytest.raises(TritonModelException, match="'cosyvoice' is not supported"):
+        initialize(tts, config(engine="cosyvoice"))
+
+
+def test_step_audio_engine_needs_a_model_directory(tts, tmp_path) -> None:
+    with pytest.raises(TritonModelException, match="needs parameter model_dir"):
         initialize(tts, config(engine="step-audio"))
+    cfg = config(engine="step-audio")
+    cfg["parameters"]["model_dir"] = {"string_value": str(tmp_path)}
+    cfg["parameters"]["voice_default"] = {"string_value": ""}
+    with pytest.raises(TritonModelException, match=r"no config\.json"):
+        initialize(tts, cfg)
 
 
 def test_refuses_an_unknown_default_voice(tts) -> None:
@@ -211,18 +221,20 @@ def test_refuses_an_unknown_default_voice(tts) -> None:
         initialize(tts, config(voice="nobody"))
 
 
-def test_model_imports_nothing_from_voxgate() -> None:
+@pytest.mark.parametrize("path", [MODEL, MODEL.with_name("step_audio.py")])
+def test_model_imports_nothing_from_voxgate(path) -> None:
     """Triton's stub may run in a Python without voxgate."""
-    tree = ast.parse(MODEL.read_text())
+    tree = ast.parse(path.read_text())
     imported = {
         a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
     }
     imported |= {
         n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
     }
-    allowed = {"importlib", "itertools", "json", "math", "threading", "traceback",
+    allowed = {"importlib", "itertools", "json", "math", "os", "sys", "threading", "traceback",
                "unicodedata", "dataclasses", "numpy", "onnxruntime", "onnx", "soxr", "piper",
-               "triton_python_backend_utils"}  # fmt: skip
+               "triton_python_backend_utils", "__future__", "collections", "pathlib", "torch",
+               "transformers"}  # fmt: skip
     assert imported <= allowed, imported - allowed
 
 

@@ -56,3 +56,71 @@ def test_registry_persists_across_restarts(tmp_path):
         again.delete("joe")
     with pytest.raises(InvalidArgument):
         again.create(" ", "t", "", tokens, FEATURES, None)
+
+
+ENVELOPE = tuple(round(float(c), 4) for c in np.linspace(-60.0, 2.0, 24))
+
+_OLD_SCHEMA = """
+CREATE TABLE voices (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    transcript TEXT NOT NULL,
+    consent_note TEXT NOT NULL,
+    created_unix INTEGER NOT NULL,
+    pitch_median_hz REAL NOT NULL,
+    pitch_range_semitones REAL NOT NULL,
+    loudness_dbfs REAL NOT NULL,
+    speaking_rate REAL NOT NULL,
+    duration_s REAL NOT NULL,
+    tokens BLOB NOT NULL,
+    audio BLOB
+)
+"""
+
+
+def test_registry_persists_the_spectral_envelope(tmp_path):
+    path = tmp_path / "voices.sqlite3"
+    reg = VoiceRegistry(path, BUILTIN)
+    features = SpeakerFeatures(120.0, 6.0, -20.0, 4.0, 3.0, ENVELOPE)
+    v = reg.create("Bea", "hello", "", np.array([1, 1030], np.int64), features, None)
+    unknown = reg.create("Cy", "hello", "", np.array([1, 1030], np.int64), FEATURES, None)
+    reg.close()
+    again = VoiceRegistry(path, BUILTIN)
+    assert again.get(v.id).features == features
+    assert again.get(unknown.id).features.cepstrum == ()
+    listed = {x.id: x.features.cepstrum for x in again.list()[1:]}
+    assert listed == {v.id: ENVELOPE, unknown.id: ()}
+    again.close()
+
+
+def test_a_database_of_the_old_schema_opens_and_is_migrated(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute(_OLD_SCHEMA)
+    db.execute(
+        "INSERT INTO voices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ("v-old", "Old", "hi", "ok", 1, 110.0, 5.0, -22.0, 4.5, 2.5, b"\x01\x00\x06\x04", None),
+    )
+    db.commit()
+    db.close()
+    reg = VoiceRegistry(path, BUILTIN)
+    old = reg.get("v-old")
+    assert old.features == SpeakerFeatures(110.0, 5.0, -22.0, 4.5, 2.5)  # envelope unknown
+    assert old.features.cepstrum == ()
+    np.testing.assert_array_equal(old.tokens, [1, 1030])
+    new = reg.create("New", "hi", "", np.array([2], np.int64), FEATURES, None)
+    new_env = reg.create(
+        "Env", "hi", "", np.array([3], np.int64), SpeakerFeatures(1, 1, 1, 1, 1, ENVELOPE), None
+    )
+    reg.close()
+    # opening twice more: the migration is not repeated and the rows are intact
+    for _ in range(2):
+        reg = VoiceRegistry(path, BUILTIN)
+        ids = [v.id for v in reg.list()]
+        assert ids[:2] == ["joe", "v-old"] and set(ids[2:]) == {new.id, new_env.id}
+        assert reg.get(new_env.id).features.cepstrum == ENVELOPE
+        reg.close()
+    columns = [r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(voices)")]
+    assert columns.count("cepstrum") == 1

@@ -25,8 +25,16 @@ class DecodeStream:
     Windows longer than `chunk_groups` are split and decoded concurrently.
     """
 
-    def __init__(self, decoder: Decoder, chunk_groups: int, min_emit_groups: int = 1) -> None:
+    def __init__(
+        self,
+        decoder: Decoder,
+        chunk_groups: int,
+        min_emit_groups: int = 1,
+        speaker_shift: np.ndarray | None = None,
+    ) -> None:
         self._decoder = decoder
+        # Passed with every decode request (the same for all windows of the stream).
+        self._shift = None if speaker_shift is None else np.asarray(speaker_shift, np.float32)
         self._chunk = chunk_groups
         self._min_emit = max(1, min_emit_groups)
         self._ids = np.zeros(0, np.int64)  # ids of groups [_held_from, received)
@@ -74,7 +82,10 @@ class DecodeStream:
     async def _decode_window(self, w: Window) -> np.ndarray:
         lo = (w.lo - self._held_from) * TOKENS_PER_GROUP
         hi = (w.hi - self._held_from) * TOKENS_PER_GROUP
-        wav = await self._decoder.decode(self._ids[lo:hi])
+        if self._shift is None:
+            wav = await self._decoder.decode(self._ids[lo:hi])
+        else:
+            wav = await self._decoder.decode(self._ids[lo:hi], speaker_shift=self._shift)
         per_group = len(wav) // (w.hi - w.lo)
         return wav[w.skip * per_group : (w.skip + w.keep) * per_group]
 

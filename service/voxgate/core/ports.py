@@ -45,8 +45,15 @@ class Tokenizer(SpecSource, Protocol):
 
 
 class Decoder(SpecSource, Protocol):
-    async def decode(self, interleaved: np.ndarray) -> np.ndarray:
-        """Interleaved ids of whole groups -> waveform at `spec().output_sample_rate`."""
+    async def decode(
+        self, interleaved: np.ndarray, speaker_shift: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Interleaved ids of whole groups -> waveform at `spec().output_sample_rate`.
+
+        `speaker_shift` (float32 [25]: Δc0..Δc23, Δlog F0 in the reference decoder's feature
+        space) renders the same tokens in another speaker's envelope and pitch; the shift acts
+        on each frame alone, so windowed decoding still equals whole decoding.
+        """
         ...
 
 
@@ -65,6 +72,11 @@ class StreamingGenerator(Protocol):
         DeadlineExceeded; leaving the iteration early (break, cancel) cancels the request in
         the model server.
         """
+        ...
+
+    async def parameters(self) -> Mapping[str, str]:
+        """The model's configuration parameters (e.g. its `engine`); ModelUnavailable while
+        the model server cannot be asked."""
         ...
 
 

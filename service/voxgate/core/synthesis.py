@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import math
 from collections.abc import AsyncIterator
@@ -23,18 +24,33 @@ from voxgate.core import text as texts
 from voxgate.core.decoding import DecodeStream
 from voxgate.core.ports import Decoder, StreamingGenerator
 from voxgate.core.tokenization import AudioSource, Tokenization, load_16k
-from voxgate.core.voices import SpeakerFeatures, Voice, VoiceRegistry, speaker_features
-from voxgate.errors import DeadlineExceeded, InvalidArgument, OutOfRange, ResourceExhausted
+from voxgate.core.voices import (
+    SpeakerFeatures,
+    Voice,
+    VoiceRegistry,
+    speaker_features,
+    speaker_shift,
+)
+from voxgate.errors import (
+    DeadlineExceeded,
+    FailedPrecondition,
+    InvalidArgument,
+    OutOfRange,
+    ResourceExhausted,
+)
 from voxgate.interleave import GROUP_SAMPLES, SAMPLE_RATE, TOKENS_PER_GROUP
 
-GENERATOR_OUTPUTS = ("audio_tokens", "clause_index", "word_timings")
+GENERATOR_OUTPUTS = ("audio_tokens", "clause_index", "word_timings", "end_of_clause")
+ENGINES = ("reference", "step-audio")
 
 # The reference engine: Piper's en_US "joe" voice rendered through the reference tokenizer.
 REFERENCE = styles.Capabilities("reference")
 # Speaker features of the built-in voice as voxgate renders it (Piper joe through the reference
 # tokenizer and decoder): medians over the three texts of `python bench/synthesis.py voice`,
 # which prints them again (bench/results/synthesis.md). Cloning shifts pitch and rate by the
-# prompt's ratio to these.
+# prompt's ratio to these, and the decoder's spectral envelope by the prompt's difference to
+# `cepstrum` (mean c0..c23 over voiced frames, median per coefficient over the same three
+# texts, measured by `python bench/synthesis.py voice`, which prints the tuple to paste).
 JOE = Voice(
     id="joe",
     name="Joe (en-US, Piper medium)",
@@ -45,6 +61,32 @@ JOE = Voice(
         loudness_dbfs=-24.2,
         speaking_rate=5.6,
         duration_s=0.0,
+        cepstrum=(
+            -63.98,
+            19.62,
+            2.38,
+            5.76,
+            -2.44,
+            -2.40,
+            0.03,
+            -1.95,
+            0.05,
+            0.01,
+            -0.03,
+            -0.24,
+            -0.87,
+            0.28,
+            -0.61,
+            -0.18,
+            -0.27,
+            0.15,
+            -0.40,
+            0.10,
+            -0.23,
+            0.07,
+            -0.28,
+            0.08,
+        ),
     ),
 )
 BUILTIN_VOICES = (JOE,)
@@ -108,6 +150,7 @@ class _Plan:
     report: Report
     generator_params: dict[str, np.ndarray]
     gain: float
+    speaker_shift: np.ndarray | None = None
 
 
 class Synthesis:
@@ -161,12 +204,22 @@ class Synthesis:
         features = await asyncio.to_thread(speaker_features, wav, prompt.transcript)
         return Voice("prompt", "prompt", False, features, prompt.transcript), wav
 
+    async def engine(self) -> str:
+        """The deployed generator's engine ("reference" or "step-audio")."""
+        engine = (await self._generator.parameters()).get("engine", REFERENCE.name)
+        if engine not in ENGINES:
+            raise FailedPrecondition(f"the speech generator's engine {engine!r} is unknown")
+        return engine
+
     async def plan(self, request: SynthesisRequest, text: str) -> _Plan:
         """Validates the request (before any audio is sent) and resolves voice and style."""
+        if await self.engine() == styles.STEP_AUDIO.name:
+            return await self._plan_step_audio(request, text)
         voice = await self._voice(request)
         applied, not_applied = styles.resolve(request.style, request.instruction, REFERENCE)
         speed = applied.speed or 1.0
         pitch = applied.pitch_semitones or 0.0
+        shift = None
         if voice.features is not None and voice is not JOE:
             # The reference engine clones by matching the prompt's pitch level and rate.
             base = JOE.features
@@ -177,16 +230,62 @@ class Synthesis:
                 speed *= voice.features.speaking_rate / base.speaking_rate
             pitch = float(np.clip(pitch, *styles.PITCH_RANGE))
             speed = float(np.clip(speed, *styles.SPEED_RANGE))
-            not_applied.append(
-                "voice: the reference engine matches the prompt's pitch and speaking rate, "
-                "not its timbre"
-            )
+            # The decoder renders the tokens with the prompt's spectral envelope and the pitch
+            # residual the generator's whole F0 levels cannot express.
+            shift = speaker_shift(voice.features, base, pitch)
+            if voice.features.cepstrum:
+                not_applied.append(
+                    "voice: the reference engine matches the prompt's pitch, speaking rate and "
+                    "average spectral envelope, which only approximates its timbre"
+                )
+            else:
+                not_applied.append(
+                    "voice: the reference engine matches the prompt's pitch and speaking rate; "
+                    "the voice has no measured spectral envelope, so its timbre is not cloned"
+                )
         report = Report("reference", voice.id, applied, not_applied, text)
         params = {
             "voice": np.array([JOE.id.encode()], np.object_),
             "speed": np.array([speed], np.float32),
             "pitch_semitones": np.array([pitch], np.float32),
         }
+        gain = 10 ** ((applied.volume_db or 0.0) / 20)
+        return _Plan(voice, applied, report, params, gain, shift)
+
+    async def _plan_step_audio(self, request: SynthesisRequest, text: str) -> _Plan:
+        """The step-audio engine clones as Step-Audio does (the prompt's transcript and audio
+        tokens in its template) and takes style as Step-Audio's text prefixes."""
+        applied, not_applied = styles.resolve(request.style, request.instruction, styles.STEP_AUDIO)
+        _, speed = styles.step_audio_speed(applied.speed)
+        if applied.speed is not None and speed != applied.speed:
+            not_applied.append(
+                f"speed={applied.speed:g}: the step-audio engine has speed tags only; "
+                f"using {speed or 1.0:g}"
+            )
+        applied = dataclasses.replace(applied, speed=speed)
+        params = {
+            "instruction": np.array([styles.step_audio_prefix(applied).encode()], np.object_),
+            "seed": np.array([0], np.int64),
+        }
+        if request.prompt is not None:
+            voice, wav = await self._prompt_voice(request.prompt, "prompt")
+            result = await self._tokenization.tokenize_samples(
+                wav, 0, len(wav) // GROUP_SAMPLES, len(wav)
+            )
+            voice = dataclasses.replace(voice, tokens=result.interleaved())
+        elif request.voice and request.voice != JOE.id:
+            voice = await asyncio.to_thread(self.voices.get, request.voice)
+        else:
+            voice = Voice("", "the model's default speaker", True)
+            if request.voice:
+                not_applied.append(
+                    f"voice={request.voice}: a reference-engine voice; the step-audio engine "
+                    "speaks with its default speaker"
+                )
+        if voice.tokens is not None and len(voice.tokens):
+            params["prompt_text"] = np.array([voice.transcript.encode()], np.object_)
+            params["prompt_tokens"] = np.asarray(voice.tokens, np.int64).reshape(-1)
+        report = Report(styles.STEP_AUDIO.name, voice.id, applied, not_applied, text)
         gain = 10 ** ((applied.volume_db or 0.0) / 20)
         return _Plan(voice, applied, report, params, gain)
 
@@ -267,7 +366,9 @@ class _Speaker:
         self._plan = plan
         loop = asyncio.get_running_loop()
         self._deadline = None if timeout_s is None else loop.time() + timeout_s
-        self._decode = DecodeStream(owner._decoder, owner.limits.decode_chunk_groups)
+        self._decode = DecodeStream(
+            owner._decoder, owner.limits.decode_chunk_groups, speaker_shift=plan.speaker_shift
+        )
         self._samples_out = 0
         self._reported = False
 
@@ -293,8 +394,9 @@ class _Speaker:
     async def _piece(self, response: dict) -> Piece | None:
         tokens = np.asarray(response["audio_tokens"], np.int64).reshape(-1)
         tokens = tokens[: len(tokens) // TOKENS_PER_GROUP * TOKENS_PER_GROUP]
-        # Each response ends a clause (or a piece of a long one): decode it now.
-        samples = await self._decode.push(tokens, flush=True)
+        # A response that ends a clause (or a piece of a long one) is decoded whole now; within
+        # a clause (a streaming LM) groups wait for their look-ahead.
+        samples = await self._decode.push(tokens, flush=_flag(response.get("end_of_clause"), True))
         rate = self._decode.sample_rate or SAMPLE_RATE
         start = self._samples_out / rate
         self._samples_out += len(samples)
@@ -308,6 +410,12 @@ class _Speaker:
         if not self._reported:
             report, self._reported = self._plan.report, True
         return Piece(samples, rate, tokens, words, start, report)
+
+
+def _flag(value: np.ndarray | None, default: bool) -> bool:
+    return (
+        default if value is None or not np.size(value) else bool(np.asarray(value).reshape(-1)[0])
+    )
 
 
 def _word_timings(value: np.ndarray | None) -> list[tuple[str, int, int]]:

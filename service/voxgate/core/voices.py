@@ -6,6 +6,8 @@ itself only when asked, so a client clones once and then names the voice by id.
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import sqlite3
 import threading
@@ -19,19 +21,35 @@ import parselmouth
 
 from voxgate.errors import FailedPrecondition, InvalidArgument, NotFound
 from voxgate.interleave import SAMPLE_RATE
+from voxgate.reference import dsp as reference_dsp
+from voxgate.reference import speaker as reference_speaker
 
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+", re.IGNORECASE)
 
 
+CEPSTRUM_SIZE = reference_dsp.N_CEP  # c0..c23 of the reference codec's features
+SPEAKER_SHIFT_SIZE = reference_speaker.SHIFT_SIZE  # [Δc0..Δc23, Δlog F0]
+# One F0 level of the reference tokenizer's linguistic tokens, in semitones: the step in which
+# the tts_generator moves pitch (`pitch_steps` in triton_models/tts_generator/1/model.py, which
+# the service does not import; the same formula on the same constants).
+F0_LEVEL_SEMITONES = (
+    12.0 * math.log2(reference_dsp.F0_MAX / reference_dsp.F0_MIN) / (reference_dsp.N_F0 - 1)
+)
+
+
 @dataclass(frozen=True)
 class SpeakerFeatures:
-    """What the reference engine matches when it clones: pitch, loudness and rate."""
+    """What the reference engine matches when it clones: pitch, loudness, rate and envelope."""
 
     pitch_median_hz: float  # 0 when no voiced frame was found
     pitch_range_semitones: float  # 10th to 90th percentile
     loudness_dbfs: float  # RMS of the voiced part
     speaking_rate: float  # syllables per second of speech (transcript syllables / voiced time)
     duration_s: float
+    # Spectral envelope: mean cepstrum c0..c23 over voiced frames in the reference codec's
+    # feature space (`voxgate.reference.speaker.envelope`); empty when unknown (e.g. voices
+    # registered before it was measured).
+    cepstrum: tuple[float, ...] = ()
 
 
 def syllables(text: str) -> int:
@@ -70,7 +88,39 @@ def speaker_features(wav16k: np.ndarray, transcript: str) -> SpeakerFeatures:
         loudness_dbfs=float(loud),
         speaking_rate=float(syllables(transcript) / speech_s),
         duration_s=float(duration),
+        cepstrum=spectral_envelope(wav),
     )
+
+
+def spectral_envelope(wav16k: np.ndarray) -> tuple[float, ...]:
+    """Mean cepstrum c0..c23 over the voiced frames of a 16 kHz recording, measured by the
+    reference codec's own analysis (so that differences are shifts in the decoder's feature
+    space); () when the codec finds too few voiced frames."""
+    env = reference_speaker.envelope(wav16k)
+    return () if env is None else tuple(round(float(c), 4) for c in env.cepstrum)
+
+
+def speaker_shift(
+    prompt: SpeakerFeatures, base: SpeakerFeatures, pitch_semitones: float
+) -> np.ndarray | None:
+    """The speaker_adapter's shift [Δc0..Δc23, Δlog F0] that makes `base` speak like `prompt`.
+
+    Δc = prompt envelope - base envelope for c1..c23; Δc0 = 0, because c0 is the frames' level,
+    not timbre (loudness stays the built-in voice's, under the style's volume). Δlog F0 is what
+    the generator's whole F0 levels cannot express of `pitch_semitones` (the shift requested
+    from it): `pitch_semitones - round(pitch_semitones / 1.163) * 1.163` semitones, in nats.
+    None when there is nothing to shift (no known envelope difference, no pitch residual).
+    """
+    shift = np.zeros(SPEAKER_SHIFT_SIZE, np.float32)
+    steps = round(float(pitch_semitones) / F0_LEVEL_SEMITONES)
+    residual = float(pitch_semitones) - steps * F0_LEVEL_SEMITONES
+    shift[CEPSTRUM_SIZE] = residual * math.log(2.0) / 12.0
+    if len(prompt.cepstrum) == CEPSTRUM_SIZE and len(base.cepstrum) == CEPSTRUM_SIZE:
+        delta = np.asarray(prompt.cepstrum, np.float64) - np.asarray(base.cepstrum, np.float64)
+        shift[1:CEPSTRUM_SIZE] = delta[1:]
+    if not shift.any():
+        return None
+    return shift
 
 
 @dataclass(frozen=True)
@@ -101,12 +151,16 @@ CREATE TABLE IF NOT EXISTS voices (
     speaking_rate REAL NOT NULL,
     duration_s REAL NOT NULL,
     tokens BLOB NOT NULL,
-    audio BLOB
+    audio BLOB,
+    cepstrum TEXT
 )
 """
+# Columns added after the first schema: (name, SQL type). Databases made before get them by
+# ALTER TABLE when opened; their old rows read NULL (an unknown envelope).
+_ADDED_COLUMNS = (("cepstrum", "TEXT"),)  # JSON list of the 24 cepstra, NULL when unknown
 _COLUMNS = (
     "id, name, transcript, consent_note, created_unix, pitch_median_hz, pitch_range_semitones,"
-    " loudness_dbfs, speaking_rate, duration_s, tokens, audio"
+    " loudness_dbfs, speaking_rate, duration_s, tokens, audio, cepstrum"
 )
 
 
@@ -124,6 +178,19 @@ class VoiceRegistry:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Adds the columns a database from an older voxgate lacks (existing rows keep NULL)."""
+        for column, sql_type in _ADDED_COLUMNS:
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(voices)")}
+            if column in have:
+                continue
+            try:
+                self._db.execute(f"ALTER TABLE voices ADD COLUMN {column} {sql_type}")
+            except sqlite3.OperationalError as err:  # another process added it meanwhile
+                if "duplicate column" not in str(err):
+                    raise
 
     def close(self) -> None:
         with self._lock:
@@ -165,9 +232,10 @@ class VoiceRegistry:
             f.duration_s,
             voice.tokens.astype("<i2").tobytes(),
             audio,
+            json.dumps(list(f.cepstrum)) if f.cepstrum else None,
         )
         with self._lock:
-            self._db.execute(f"INSERT INTO voices ({_COLUMNS}) VALUES ({', '.join('?' * 12)})", row)
+            self._db.execute(f"INSERT INTO voices ({_COLUMNS}) VALUES ({', '.join('?' * 13)})", row)
         return voice
 
     def get(self, voice_id: str) -> Voice:
@@ -198,12 +266,13 @@ class VoiceRegistry:
 
 
 def _voice(row: tuple) -> Voice:
-    (vid, name, transcript, consent, created, p50, prange, loud, rate, dur, tokens, audio) = row
+    vid, name, transcript, consent, created, *numbers, tokens, audio, cep = row
+    cepstrum = tuple(float(c) for c in json.loads(cep)) if cep else ()
     return Voice(
         id=vid,
         name=name,
         builtin=False,
-        features=SpeakerFeatures(p50, prange, loud, rate, dur),
+        features=SpeakerFeatures(*numbers, cepstrum=cepstrum),
         transcript=transcript,
         consent_note=consent,
         created_unix=created,

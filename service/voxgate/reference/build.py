@@ -1,4 +1,8 @@
-"""Reproducible build of the reference models: ``python -m voxgate.reference.build``."""
+"""Reproducible build of the reference models: ``python -m voxgate.reference.build``.
+
+``--only speaker_adapter`` writes just that graph (it has no fitted constants, so it needs no
+corpus) and records it in the existing manifest, leaving the fitted models as they are.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import onnx
 
 from .. import __version__
 from ..interleave import LINGUISTIC_CODES
-from . import corpus, decoder, dsp, fit, onnx_export
+from . import corpus, decoder, dsp, fit, onnx_export, speaker
 
 DEFAULT_OUT = Path(__file__).resolve().parents[3] / "triton_models"
 CONTEXT_GROUPS = 2
@@ -26,13 +30,51 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _save(model: onnx.ModelProto, out: Path, name: str) -> dict:
+    path = out / name / "1" / "model.onnx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return {"path": f"{name}/1/model.onnx", "sha256": _sha256(path), "bytes": path.stat().st_size}
+
+
+SPEAKER_SHIFT = {
+    "size": speaker.SHIFT_SIZE,
+    "layout": [f"dcep0..dcep{dsp.N_CEP - 1}", "dlog_f0"],
+    "log_f0_range_hz": [round(float(v), 3) for v in (dsp.F0_MIN / 2, dsp.F0_MAX * 2)],
+}
+
+
+def _only(out: Path, names: list[str]) -> int:
+    """Writes the parameter-free graphs `names` and records them in the existing manifest."""
+    path = out / "reference_manifest.json"
+    if not path.exists():
+        print(f"{path} missing: run a full build first", file=sys.stderr)
+        return 2
+    manifest = json.loads(path.read_text())
+    models = manifest.pop("models")
+    for name in names:
+        models[name] = _save(onnx_export.PARAMETER_FREE[name](), out, name)
+        print(f"wrote {out / name / '1' / 'model.onnx'}", file=sys.stderr)
+    manifest |= {"speaker_shift": SPEAKER_SHIFT, "models": models}  # a full build's key order
+    path.write_text(json.dumps(manifest, indent=2) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="voxgate.reference.build", description=__doc__)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--reduced", action="store_true", help="small corpus, for CI (~2 min)")
     ap.add_argument("--context-groups", type=int, default=CONTEXT_GROUPS, choices=range(1, 5))
+    ap.add_argument(
+        "--only",
+        action="append",
+        choices=sorted(onnx_export.PARAMETER_FREE),
+        help="write only this parameter-free graph into the existing build (repeatable)",
+    )
     args = ap.parse_args(argv)
+    if args.only:
+        return _only(args.out, args.only)
     cfg = REDUCED if args.reduced else FULL
     t0 = time.time()
 
@@ -47,16 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     dprm = decoder.DecoderParams(prm.dec_table)
     log("codebook fitted; exporting")
     models = onnx_export.export_all(prm, dprm)
-    hashes = {}
-    for name, model in models.items():
-        path = args.out / name / "1" / "model.onnx"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        onnx.save(model, str(path))
-        hashes[name] = {
-            "path": f"{name}/1/model.onnx",
-            "sha256": _sha256(path),
-            "bytes": path.stat().st_size,
-        }
+    hashes = {name: _save(model, args.out, name) for name, model in models.items()}
     manifest = {
         "voxgate_version": __version__,
         "profile": "reference",
@@ -101,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                 "noise_segment",
             ],
         },
+        "speaker_shift": SPEAKER_SHIFT,
         "models": hashes,
     }
     (args.out / "reference_manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -1,4 +1,5 @@
-"""Build the four ONNX graphs (opset 17, IR 9) with the same maths as encoder.py / decoder.py."""
+"""Build the ONNX graphs (opset 17, IR 9) with the same maths as encoder.py / decoder.py /
+speaker.py: the four fitted models and the parameter-free speaker adapter."""
 
 from __future__ import annotations
 
@@ -13,9 +14,15 @@ from voxgate.interleave import (
     SEMANTIC_OFFSET,
     TOKENS_PER_GROUP,
 )
-from voxgate.model_names import LINGUISTIC_TOKENIZER, SEMANTIC_TOKENIZER, TOKEN_DECODER, VOCODER
+from voxgate.model_names import (
+    LINGUISTIC_TOKENIZER,
+    SEMANTIC_TOKENIZER,
+    SPEAKER_ADAPTER,
+    TOKEN_DECODER,
+    VOCODER,
+)
 
-from . import decoder, dsp
+from . import decoder, dsp, speaker
 from .encoder import NC, SQRT_MEL, EncoderParams
 
 OPSET = 17
@@ -465,6 +472,31 @@ def vocoder_model() -> onnx.ModelProto:
     )
 
 
+def speaker_adapter_model() -> onnx.ModelProto:
+    """speaker.shift_features as a graph: Slice, Unsqueeze, Add, Clip, Concat (TensorRT ops)."""
+    g = _G(SPEAKER_ADAPTER)
+    feat, shift = "acoustic_features", "speaker_shift"
+    nc = dsp.N_CEP
+    d = g.op("Unsqueeze", shift, g.i64(1))  # [B, 1, 25]
+    cep = g.op("Add", g.slice(feat, 0, nc, 2), g.slice(d, 0, nc, 2))
+    lf0 = g.op("Add", g.slice(feat, nc, nc + 1, 2), g.slice(d, nc, nc + 1, 2))
+    lo, hi = speaker.LOG_F0_RANGE
+    lf0 = g.op("Clip", lf0, g.f32(lo), g.f32(hi))
+    rest = g.slice(feat, nc + 1, dsp.N_FEAT, 2)
+    g.op("Concat", cep, lf0, rest, axis=2, out="shifted_features")
+    return g.model(
+        [
+            _io(feat, TensorProto.FLOAT, ["B", "T", dsp.N_FEAT]),
+            _io(shift, TensorProto.FLOAT, ["B", speaker.SHIFT_SIZE]),
+        ],
+        [_io("shifted_features", TensorProto.FLOAT, ["B", "T", dsp.N_FEAT])],
+    )
+
+
+# Graphs without fitted constants: the same bytes for every seed and corpus.
+PARAMETER_FREE = {SPEAKER_ADAPTER: speaker_adapter_model}
+
+
 def export_all(prm: EncoderParams, dprm: decoder.DecoderParams) -> dict[str, onnx.ModelProto]:
     enc_meta = {
         "context_groups": prm.context_groups,
@@ -478,6 +510,7 @@ def export_all(prm: EncoderParams, dprm: decoder.DecoderParams) -> dict[str, onn
             token_decoder_model(dprm), ap_offset=dprm.ap_offset, ap_scale=dprm.ap_scale
         ),
         VOCODER: vocoder_model(),
+        SPEAKER_ADAPTER: speaker_adapter_model(),
     }
 
 

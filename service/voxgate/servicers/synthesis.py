@@ -191,7 +191,12 @@ def _build(ctx: ServiceContext) -> SynthesisServicer:
 
 SERVICE = ServiceEntry(
     proto=synthesis_pb2.DESCRIPTOR.services_by_name["SynthesisService"],
-    models=(model_names.TTS_GENERATOR, model_names.TOKENIZE, model_names.DETOKENIZE),
+    models=(
+        model_names.TTS_GENERATOR,
+        model_names.TOKENIZE,
+        model_names.DETOKENIZE,
+        model_names.DETOKENIZE_VOICE,  # cloned voices: the decoder with the speaker adapter
+    ),
     build=_build,
     add_to_server=synthesis_pb2_grpc.add_SynthesisServiceServicer_to_server,
 )
