@@ -12,6 +12,7 @@ import importlib.util
 import json
 import sys
 import threading
+import time
 import types
 from pathlib import Path
 
@@ -233,8 +234,8 @@ def test_model_imports_nothing_from_voxgate(path) -> None:
     }
     allowed = {"importlib", "itertools", "json", "math", "os", "sys", "threading", "traceback",
                "unicodedata", "dataclasses", "numpy", "onnxruntime", "onnx", "soxr", "piper",
-               "triton_python_backend_utils", "__future__", "collections", "pathlib", "torch",
-               "transformers"}  # fmt: skip
+               "triton_python_backend_utils", "__future__", "contextlib", "heapq", "time",
+               "collections", "pathlib", "torch", "transformers"}  # fmt: skip
     assert imported <= allowed, imported - allowed
 
 
@@ -487,3 +488,62 @@ def test_execute_runs_requests_in_threads(model) -> None:
     for s in senders:
         assert s.done.wait(60)
         assert s.flags == [FINAL] and len(s.responses) == 1
+
+
+# --- the urgency gate ---------------------------------------------------------------------------
+
+
+def test_gate_serves_the_least_slack_first(tts) -> None:
+    gate = tts.UrgencyGate(poll_s=0.005)
+    order, started = [], threading.Event()
+
+    def holder() -> None:
+        with gate.hold(0.0):
+            started.set()
+            while gate.waiting() < 3:
+                time.sleep(0.001)
+
+    def waiter(name: str, slack: float) -> None:
+        with gate.hold(slack):
+            order.append(name)
+
+    first = threading.Thread(target=holder)
+    first.start()
+    started.wait()
+    threads = [
+        threading.Thread(target=waiter, args=a)
+        for a in (("ahead", 3.0), ("new", -0.1), ("mid", 1.0))
+    ]
+    for t in threads:
+        t.start()
+        time.sleep(0.01)
+    for t in [first, *threads]:
+        t.join(5)
+    assert order == ["new", "mid", "ahead"]
+
+
+def test_gate_wait_is_cancellable(tts) -> None:
+    gate = tts.UrgencyGate(poll_s=0.005)
+    release, held = threading.Event(), threading.Event()
+    calls = []
+
+    def holder() -> None:
+        with gate.hold(0.0):
+            held.set()
+            release.wait(5)
+
+    def check() -> None:
+        calls.append(1)
+        if len(calls) > 3:
+            raise tts.Cancelled
+
+    t = threading.Thread(target=holder)
+    t.start()
+    held.wait(5)
+    with pytest.raises(tts.Cancelled), gate.hold(0.0, check):
+        pass
+    assert gate.waiting() == 0
+    release.set()
+    t.join(5)
+    with gate.hold(0.0):  # free again
+        pass

@@ -20,6 +20,8 @@ optional (word timings from the alignment). Nothing from voxgate. Contract:
 docs/model-contract.md, "TTS generator (tts_generator)".
 """
 
+import contextlib
+import heapq
 import importlib
 import importlib.util
 import itertools
@@ -28,9 +30,10 @@ import math
 import os
 import sys
 import threading
+import time
 import traceback
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
@@ -386,12 +389,62 @@ def _with_alignment(model_path: str) -> str | bytes:
 # -- the Triton model --------------------------------------------------------------------------
 
 
+class UrgencyGate:
+    """One holder at a time; among the waiters, the most urgent goes first.
+
+    Urgency is a request's slack: the seconds of audio it has sent minus the seconds since it
+    started, i.e. how long its listener can play before running dry. A new request has none, so
+    its first piece overtakes the next pieces of requests already speaking ahead of real time:
+    first audio stays short under concurrency while running streams keep ahead of playback.
+    Waiting is cancellable: `check()` runs every `poll_s`.
+    """
+
+    def __init__(self, poll_s: float = 0.02) -> None:
+        self._cond = threading.Condition()
+        self._busy = False
+        self._waiting: list[tuple[float, int]] = []
+        self._seq = itertools.count()
+        self._poll_s = poll_s
+
+    @contextlib.contextmanager
+    def hold(self, slack_s: float, check=lambda: None):
+        ticket = (slack_s, next(self._seq))
+        with self._cond:
+            heapq.heappush(self._waiting, ticket)
+            try:
+                while self._busy or self._waiting[0] != ticket:
+                    check()
+                    self._cond.wait(self._poll_s)
+            except BaseException:
+                self._waiting.remove(ticket)
+                heapq.heapify(self._waiting)
+                self._cond.notify_all()
+                raise
+            heapq.heappop(self._waiting)
+            self._busy = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._waiting)
+
+
 @dataclass
 class RequestState:
     request_id: str
     clauses: int
     pieces_sent: int = 0
     groups_sent: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def slack_s(self) -> float:
+        """Seconds of audio sent ahead of real time (negative: behind)."""
+        return self.groups_sent * GROUP_SAMPLES / SAMPLE_RATE - (time.monotonic() - self.started)
 
 
 class TritonPythonModel:
@@ -429,10 +482,11 @@ class TritonPythonModel:
             self.engine = ReferenceEngine(threads=threads)
             self.engine.load(self.voice_default)
         self.lock = threading.Lock()
-        # One piece at a time through Piper: espeak-ng (its phonemizer) is not thread-safe, and
-        # 16 concurrent requests phonemizing at once crashed tritonserver (SIGSEGV). Requests
-        # still interleave piece by piece; tokenizing (BLS) runs outside the lock.
-        self.work_lock = threading.Lock()
+        # One piece at a time through Piper: with 16 concurrent requests speaking at once,
+        # tritonserver crashed (SIGSEGV); not reproduced outside Triton (16 threads phonemizing,
+        # or synthesizing, in one process ran clean). Pieces go most urgent first (UrgencyGate);
+        # tokenizing (BLS) runs outside the gate.
+        self.gate = UrgencyGate()
         self.active: dict[int, RequestState] = {}  # freed on finish, cancel and error
         self.threads: set[threading.Thread] = set()
         self.stopping = threading.Event()
@@ -623,7 +677,9 @@ class TritonPythonModel:
             self._check(sender)
             for piece in self.engine.plan(voice, clause, speed):
                 self._check(sender)
-                with self.work_lock:
+                with self.lock:
+                    slack = self.active[key].slack_s()
+                with self.gate.hold(slack, lambda: self._check(sender)):
                     wav, timings = self.engine.speak(voice, piece, speed)
                 ids = np.zeros(0, np.int64)
                 if len(wav):
