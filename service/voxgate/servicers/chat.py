@@ -1,4 +1,4 @@
-"""voxgate.v1.ChatService: UNIMPLEMENTED until a deployment has a chat LLM."""
+"""voxgate.v1.ChatService: UNIMPLEMENTED (absent: no deployment has its vad and asr models yet)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,13 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
 
 SERVICE = ServiceEntry(
     proto=chat_pb2.DESCRIPTOR.services_by_name["ChatService"],
-    models=(model_names.CHAT_LLM, model_names.TTS_GENERATOR, model_names.DETOKENIZE),
+    models=(
+        model_names.VAD,
+        model_names.ASR,
+        model_names.CHAT_LLM,
+        model_names.TTS_GENERATOR,
+        model_names.DETOKENIZE,
+    ),
     build=lambda ctx: ChatServicer(),
     add_to_server=chat_pb2_grpc.add_ChatServiceServicer_to_server,
 )
