@@ -37,6 +37,9 @@ class ServiceEntry:
     models: tuple[str, ...]  # Triton model names that must be in the repository and ready
     build: Callable[[ServiceContext], object]
     add_to_server: Callable[[object, grpc.aio.Server], None]
+    # False while the servicer is a placeholder: the service is ABSENT whatever the deployment
+    # holds (its models may land before it does), so health never says SERVING for it.
+    implemented: bool = True
 
     @property
     def name(self) -> str:
@@ -63,7 +66,10 @@ class ServiceSet:
         return [e.name for e in self.entries]
 
     def availability(self, service: str) -> Availability:
-        return self.deployment.availability(self._by_name[service].models)
+        entry = self._by_name[service]
+        if not entry.implemented:
+            return Availability.ABSENT
+        return self.deployment.availability(entry.models)
 
     def implemented(self) -> list[str]:
         """Services this deployment has (their models are in the repository)."""
@@ -80,6 +86,8 @@ class ServiceSet:
         entry = self._by_name.get(service)
         if entry is None or self.availability(service) is not Availability.ABSENT:
             return
+        if not entry.implemented:
+            raise Unimplemented(f"{entry.proto.name} is not implemented on this server yet")
         missing = [m for m in entry.models if m not in self.deployment.models]
         raise Unimplemented(
             f"{entry.proto.name} is not served here: this deployment has no "

@@ -35,7 +35,7 @@ def test_reference_deployment_serves_tokenizer_and_discovery_only():
     s = _set(REFERENCE)
     assert s.implemented() == [TOKENIZER, DISCOVERY]
     assert s.health() == {TOKENIZER: True, SYNTHESIS: False, CHAT: False, DISCOVERY: True, "": True}
-    with pytest.raises(Unimplemented, match=r"ChatService is not served here.*chat_llm"):
+    with pytest.raises(Unimplemented, match=r"ChatService is not implemented on this server"):
         s.admit(CHAT)
     s.admit(TOKENIZER)
 
@@ -61,7 +61,8 @@ def test_synthesis_needs_the_speaker_conditioned_decoder():
 
 def test_before_triton_answers_nothing_is_absent_and_nothing_needing_models_is_ready():
     s = _set(None)
-    assert s.availability(CHAT) is Availability.NOT_READY
+    assert s.availability(SYNTHESIS) is Availability.NOT_READY
+    assert s.availability(CHAT) is Availability.ABSENT  # a placeholder, whatever Triton holds
     assert s.health() == {
         TOKENIZER: False,
         SYNTHESIS: False,
@@ -69,7 +70,7 @@ def test_before_triton_answers_nothing_is_absent_and_nothing_needing_models_is_r
         DISCOVERY: True,
         "": False,
     }
-    s.admit(CHAT)
+    s.admit(SYNTHESIS)
 
 
 def test_triton_down_keeps_the_known_repository_but_nothing_ready():
@@ -85,3 +86,12 @@ def test_deployment_requires_known_and_reachable_for_ready():
         Availability.NOT_READY
     )
     assert Deployment().availability(()) is Availability.READY
+
+
+def test_a_placeholder_service_stays_absent_whatever_the_deployment_holds():
+    every_model = {m: True for e in default_services() for m in e.models}
+    s = _set({**REFERENCE, **every_model})
+    assert CHAT not in s.implemented() and s.health()[CHAT] is False
+    assert s.health()[""] is True  # the services it does have are all serving
+    with pytest.raises(Unimplemented, match="not implemented on this server yet"):
+        s.admit(CHAT)

@@ -1,4 +1,5 @@
-"""voxgate.v1.ChatService: UNIMPLEMENTED (absent: no deployment has its vad and asr models yet)."""
+"""voxgate.v1.ChatService: UNIMPLEMENTED until its servicer lands (its models are landing first:
+chat_llm, then vad and asr)."""
 
 from __future__ import annotations
 
@@ -25,4 +26,5 @@ SERVICE = ServiceEntry(
     ),
     build=lambda ctx: ChatServicer(),
     add_to_server=chat_pb2_grpc.add_ChatServiceServicer_to_server,
+    implemented=False,
 )
