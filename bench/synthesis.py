@@ -946,7 +946,9 @@ def render_markdown(res: dict) -> str:
             f"grpc.aio, RAW S16LE 16 kHz output; {cfg['requests']} requests per row at c = 1, "
             f"max({cfg['requests']}, 4c) rounded up to a multiple of c above. StreamSynthesize "
             f"sends the text in {PIECE_CHARS}-character pieces {1000 * PIECE_GAP_S:.0f} ms "
-            "apart. ± is a bootstrap standard error.",
+            "apart. ± is a bootstrap standard error. tts_generator piece order: "
+            f"{cfg.get('piece_order', 'arrival')} (urgency: least slack first; arrival: first "
+            "come, first served).",
             "",
             f"- sentence ({len(SENTENCE.split())} words, one clause): “{SENTENCE}”",
             f"- paragraph (3 sentences, {len(PARAGRAPH.split())} words; the first clause ends "
@@ -1171,6 +1173,25 @@ def _versions() -> dict:
 # -- main --------------------------------------------------------------------------------------
 
 
+def repository_with_piece_order(root: Path, order: str) -> Path:
+    """The default model repository (linked) with tts_generator's piece_order set to `order`."""
+    from voxgate.config import default_model_repository
+    from voxgate.model_names import TTS_GENERATOR
+
+    source = default_model_repository()
+    root.mkdir(parents=True)
+    for entry in source.iterdir():
+        if entry.name != TTS_GENERATOR:
+            (root / entry.name).symlink_to(entry)
+    (root / TTS_GENERATOR).mkdir()
+    (root / TTS_GENERATOR / "1").symlink_to(source / TTS_GENERATOR / "1")
+    config = (source / TTS_GENERATOR / "config.pbtxt").read_text()
+    head = config.index("parameters [") + len("parameters [")
+    param = f'\n  {{ key: "piece_order", value: {{ string_value: "{order}" }} }},'
+    (root / TTS_GENERATOR / "config.pbtxt").write_text(config[:head] + param + config[head:])
+    return root
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("parts", nargs="*", metavar="PART", help=f"any of {', '.join(PARTS)} (all)")
@@ -1185,6 +1206,13 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=Path(tempfile.gettempdir()) / "voxgate-bench-synthesis-server.log",
         help="where the server's log goes (kept)",
+    )
+    ap.add_argument(
+        "--piece-order",
+        choices=("urgency", "arrival"),
+        default="urgency",
+        help="tts_generator's piece_order (the server's repository gets a copy of the model "
+        "with it set); arrival = first come, first served, to compare against",
     )
     args = ap.parse_args(argv)
     unknown = [p for p in args.parts if p not in PARTS]
@@ -1230,6 +1258,9 @@ def main(argv: list[str] | None = None) -> int:
     wer_t0, wer_load0 = 0.0, (0.0, 0.0, 0.0)
     with tempfile.TemporaryDirectory(prefix="voxgate-bench-") as tmp:
         serve_args = ("--log-level", "warning", "--voices-db", str(Path(tmp) / "voices.sqlite3"))
+        if args.piece_order != "urgency":
+            repo = repository_with_piece_order(Path(tmp) / "models", args.piece_order)
+            serve_args = (*serve_args, "--model-repository", str(repo))
         print(f"[server] log: {args.server_log}", flush=True)
         if "latency" in parts:
             t0, load0 = time.perf_counter(), os.getloadavg()
@@ -1243,6 +1274,7 @@ def main(argv: list[str] | None = None) -> int:
             lat["front_end_floor"] = floor
             lat["front_end_floor_load"] = floor_load
             lat["config"] = {
+                "piece_order": args.piece_order,
                 "requests": args.requests,
                 "concurrency": args.concurrency,
                 "texts": args.texts,

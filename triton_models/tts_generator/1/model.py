@@ -487,6 +487,13 @@ class TritonPythonModel:
         # or synthesizing, in one process ran clean). Pieces go most urgent first (UrgencyGate);
         # tokenizing (BLS) runs outside the gate.
         self.gate = UrgencyGate()
+        # "urgency" (least slack first) or "arrival" (first come, first served: every ticket
+        # has slack 0, ties go in arrival order); the second is there to compare against.
+        self.piece_order = params.get("piece_order", "urgency")
+        if self.piece_order not in ("urgency", "arrival"):
+            raise pb_utils.TritonModelException(
+                f"{self.name}: piece_order {self.piece_order!r} is not 'urgency' or 'arrival'"
+            )
         self.active: dict[int, RequestState] = {}  # freed on finish, cancel and error
         self.threads: set[threading.Thread] = set()
         self.stopping = threading.Event()
@@ -678,7 +685,7 @@ class TritonPythonModel:
             for piece in self.engine.plan(voice, clause, speed):
                 self._check(sender)
                 with self.lock:
-                    slack = self.active[key].slack_s()
+                    slack = self.active[key].slack_s() if self.piece_order == "urgency" else 0.0
                 with self.gate.hold(slack, lambda: self._check(sender)):
                     wav, timings = self.engine.speak(voice, piece, speed)
                 ids = np.zeros(0, np.int64)
