@@ -9,6 +9,8 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[dev,build,hf]"
+	# The vad model's silero_vad.onnx: the package itself wants torch (not needed for the file).
+	$(PY) -m pip install -q --no-deps silero-vad==6.2.3
 	touch $@
 
 ## Start voxgate on 127.0.0.1:50051 with an embedded Triton and the CPU reference models.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 from voxgate.config import Settings, default_model_repository
-from voxgate.model_names import ONNX_MODELS
+from voxgate.model_names import ENSEMBLES, ONNX_MODELS
 from voxgate.runtime import EmbeddedTriton
 from voxgate.server import create_server
 from voxgate.triton import TritonModels
@@ -47,22 +48,31 @@ def model_repository(tmp_path_factory) -> Path:
     return test_repository(tmp_path_factory.mktemp("repository") / "models")
 
 
+@contextlib.asynccontextmanager
+async def running_triton(repository: Path, run_dir: Path, models: tuple[str, ...] = ENSEMBLES):
+    """An embedded Triton on `repository`, ready to serve `models`; stopped on exit."""
+    runtime = EmbeddedTriton(repository, "cpu", run_dir)
+    await runtime.start()
+    try:
+        client = TritonModels(runtime.url, 30.0)
+        try:
+            for _ in range(240):
+                if await client.ready(models):
+                    break
+                await asyncio.sleep(0.5)
+            else:
+                pytest.fail("embedded Triton not ready:\n" + runtime.log_tail())
+        finally:
+            await client.close()
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
 @pytest.fixture(scope="session")
 async def triton(tmp_path_factory, model_repository):
-    runtime = EmbeddedTriton(model_repository, "cpu", tmp_path_factory.mktemp("triton"))
-    await runtime.start()
-    models = TritonModels(runtime.url, 30.0)
-    try:
-        for _ in range(240):
-            if await models.ready():
-                break
-            await asyncio.sleep(0.5)
-        else:
-            pytest.fail("embedded Triton not ready:\n" + runtime.log_tail())
-    finally:
-        await models.close()
-    yield runtime
-    await runtime.stop()
+    async with running_triton(model_repository, tmp_path_factory.mktemp("triton")) as runtime:
+        yield runtime
 
 
 @pytest.fixture(scope="session")

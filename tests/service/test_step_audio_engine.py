@@ -22,14 +22,13 @@ import numpy as np
 import pytest
 from tritonclient.utils import np_to_triton_dtype
 from voxgate.config import Settings
-from voxgate.model_names import TTS_GENERATOR
-from voxgate.runtime import EmbeddedTriton
+from voxgate.model_names import DETOKENIZE, TTS_GENERATOR
 from voxgate.server import create_server
 from voxgate.triton import TritonModels
 from voxgate.v1 import audio_pb2, synthesis_pb2, synthesis_pb2_grpc
 
 from tests.conftest import speechlike, wav_bytes
-from tests.service.conftest import MODEL_REPOSITORY, test_repository
+from tests.service.conftest import MODEL_REPOSITORY, running_triton, test_repository
 from tests.tiny_step_audio import build_tiny_step_audio, write_speakers
 
 pytestmark = pytest.mark.triton
@@ -69,20 +68,10 @@ async def step_triton(tmp_path_factory):
     (repo / TTS_GENERATOR).unlink()
     shutil.copytree(MODEL_REPOSITORY / TTS_GENERATOR, repo / TTS_GENERATOR)
     (repo / TTS_GENERATOR / "config.pbtxt").write_text(step_audio_config(model_dir))
-    runtime = EmbeddedTriton(repo, "cpu", tmp_path_factory.mktemp("step_triton"))
-    await runtime.start()
-    models = TritonModels(runtime.url, 30.0)
-    try:
-        for _ in range(240):
-            if await models.ready((TTS_GENERATOR,)):
-                break
-            await asyncio.sleep(0.5)
-        else:
-            pytest.fail("embedded Triton not ready:\n" + runtime.log_tail())
-    finally:
-        await models.close()
-    yield runtime
-    await runtime.stop()
+    async with running_triton(
+        repo, tmp_path_factory.mktemp("step_triton"), (TTS_GENERATOR, DETOKENIZE)
+    ) as runtime:
+        yield runtime
 
 
 @pytest.fixture(scope="module")

@@ -33,11 +33,15 @@ def load(path: Path) -> mc.ModelConfig:
     return text_format.Parse(path.read_text(), mc.ModelConfig())
 
 
-# Folders with one config.pbtxt: ensembles, and decoupled Python-backend generators (model.py).
+# Folders with one config.pbtxt: ensembles, decoupled Python-backend generators (model.py) and
+# stateful Python-backend models under the sequence batcher (vad, asr).
 SINGLE_CONFIG_DIRS = sorted(p.parent for p in REPO.glob("*/config.pbtxt"))
 ENSEMBLE_DIRS = [d for d in SINGLE_CONFIG_DIRS if load(d / "config.pbtxt").platform == "ensemble"]
 GENERATOR_DIRS = [
     d for d in SINGLE_CONFIG_DIRS if load(d / "config.pbtxt").model_transaction_policy.decoupled
+]
+SEQUENCE_DIRS = [
+    d for d in SINGLE_CONFIG_DIRS if load(d / "config.pbtxt").HasField("sequence_batching")
 ]
 
 
@@ -64,7 +68,7 @@ def test_repository_layout() -> None:
     assert {p.name for p in ENSEMBLE_DIRS} >= set(ENSEMBLES)
     assert len(ALL_FILES) >= 2 * len(LEAF_DIRS) + 2
     # every single-config folder is checked below, as an ensemble or as a generator
-    assert sorted(ENSEMBLE_DIRS + GENERATOR_DIRS) == SINGLE_CONFIG_DIRS
+    assert sorted(ENSEMBLE_DIRS + GENERATOR_DIRS + SEQUENCE_DIRS) == SINGLE_CONFIG_DIRS
 
 
 @pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: str(p.relative_to(REPO)))
@@ -144,6 +148,20 @@ def test_generator_is_a_decoupled_python_model(folder: Path) -> None:
     assert cfg.instance_group and all(
         g.kind == mc.ModelInstanceGroup.KIND_CPU for g in cfg.instance_group
     )
+
+
+@pytest.mark.parametrize("folder", SEQUENCE_DIRS, ids=lambda p: p.name)
+def test_stateful_model_is_a_python_model_under_the_sequence_batcher(folder: Path) -> None:
+    cfg = load(folder / "config.pbtxt")
+    assert cfg.name == folder.name
+    assert cfg.backend == "python" and not cfg.platform
+    assert cfg.max_batch_size >= 1  # the sequence slots
+    assert cfg.sequence_batching.max_sequence_idle_microseconds > 0  # abandoned ones freed
+    controls = {k.kind for i in cfg.sequence_batching.control_input for k in i.control}
+    assert {mc.ModelSequenceBatching.Control.CONTROL_SEQUENCE_START,
+            mc.ModelSequenceBatching.Control.CONTROL_SEQUENCE_END} <= controls  # fmt: skip
+    assert (folder / "1" / "model.py").is_file()
+    assert not (folder / "configs").exists()
 
 
 def test_tts_generator_tensors_and_parameters() -> None:
