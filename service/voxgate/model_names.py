@@ -24,8 +24,7 @@ SPEAKER_MODELS = (SPEAKER_ADAPTER, DETOKENIZE_VOICE)
 # Decoupled generators (Python-backend models in the repository).
 TTS_GENERATOR = "tts_generator"
 CHAT_LLM = "chat_llm"  # engine llama_cpp (scripts/llama-cpp-wheel.sh installs it)
-# ChatService's speech input, not in the repository yet: until a deployment has them, ChatService
-# answers UNIMPLEMENTED and reports NOT_SERVING.
+# ChatService's speech input (stateful models under Triton's sequence batcher).
 VAD = "vad"  # voice activity detection: where the user's turns start and end
 ASR = "asr"  # speech recognition: the user's turn as text for the chat LLM
 

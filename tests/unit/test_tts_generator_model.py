@@ -493,7 +493,7 @@ def test_execute_runs_requests_in_threads(model) -> None:
 # --- the urgency gate ---------------------------------------------------------------------------
 
 
-def test_gate_serves_the_least_slack_first(tts) -> None:
+def test_gate_serves_the_earliest_deadline_first(tts) -> None:
     gate = tts.UrgencyGate(poll_s=0.005)
     order, started = [], threading.Event()
 

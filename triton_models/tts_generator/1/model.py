@@ -390,13 +390,14 @@ def _with_alignment(model_path: str) -> str | bytes:
 
 
 class UrgencyGate:
-    """One holder at a time; among the waiters, the most urgent goes first.
+    """One holder at a time; among the waiters, the earliest deadline goes first.
 
-    Urgency is a request's slack: the seconds of audio it has sent minus the seconds since it
-    started, i.e. how long its listener can play before running dry. A new request has none, so
-    its first piece overtakes the next pieces of requests already speaking ahead of real time:
-    first audio stays short under concurrency while running streams keep ahead of playback.
-    Waiting is cancellable: `check()` runs every `poll_s`.
+    A request's deadline is when its listener would run dry: its start plus the seconds of audio
+    it has sent. A new request's is now, so its first piece overtakes the next pieces of streams
+    already playing ahead of real time, and first audio stays short under concurrency. Deadlines
+    are absolute times, so a waiter is never overtaken forever (a later arrival has a later
+    deadline than a stream that has run dry). Waiting is cancellable: `check()` runs every
+    `poll_s`.
     """
 
     def __init__(self, poll_s: float = 0.02) -> None:
@@ -407,8 +408,8 @@ class UrgencyGate:
         self._poll_s = poll_s
 
     @contextlib.contextmanager
-    def hold(self, slack_s: float, check=lambda: None):
-        ticket = (slack_s, next(self._seq))
+    def hold(self, deadline: float, check=lambda: None):
+        ticket = (deadline, next(self._seq))
         with self._cond:
             heapq.heappush(self._waiting, ticket)
             try:
@@ -442,9 +443,9 @@ class RequestState:
     groups_sent: int = 0
     started: float = field(default_factory=time.monotonic)
 
-    def slack_s(self) -> float:
-        """Seconds of audio sent ahead of real time (negative: behind)."""
-        return self.groups_sent * GROUP_SAMPLES / SAMPLE_RATE - (time.monotonic() - self.started)
+    def dry_at(self) -> float:
+        """When a listener playing from the start would have heard all the audio sent."""
+        return self.started + self.groups_sent * GROUP_SAMPLES / SAMPLE_RATE
 
 
 class TritonPythonModel:
@@ -487,8 +488,8 @@ class TritonPythonModel:
         # or synthesizing, in one process ran clean). Pieces go most urgent first (UrgencyGate);
         # tokenizing (BLS) runs outside the gate.
         self.gate = UrgencyGate()
-        # "urgency" (least slack first) or "arrival" (first come, first served: every ticket
-        # has slack 0, ties go in arrival order); the second is there to compare against.
+        # "urgency" (earliest deadline first) or "arrival" (first come, first served: the
+        # deadline is the time of asking); the second is there to compare against.
         self.piece_order = params.get("piece_order", "urgency")
         if self.piece_order not in ("urgency", "arrival"):
             raise pb_utils.TritonModelException(
@@ -685,8 +686,9 @@ class TritonPythonModel:
             for piece in self.engine.plan(voice, clause, speed):
                 self._check(sender)
                 with self.lock:
-                    slack = self.active[key].slack_s() if self.piece_order == "urgency" else 0.0
-                with self.gate.hold(slack, lambda: self._check(sender)):
+                    state = self.active[key]
+                    due = state.dry_at() if self.piece_order == "urgency" else time.monotonic()
+                with self.gate.hold(due, lambda: self._check(sender)):
                     wav, timings = self.engine.speak(voice, piece, speed)
                 ids = np.zeros(0, np.int64)
                 if len(wav):
