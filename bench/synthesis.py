@@ -947,8 +947,8 @@ def render_markdown(res: dict) -> str:
             f"max({cfg['requests']}, 4c) rounded up to a multiple of c above. StreamSynthesize "
             f"sends the text in {PIECE_CHARS}-character pieces {1000 * PIECE_GAP_S:.0f} ms "
             "apart. ± is a bootstrap standard error. tts_generator piece order: "
-            f"{cfg.get('piece_order', 'arrival')} (urgency: earliest deadline first; arrival: first "
-            "come, first served).",
+            f"{cfg.get('piece_order', 'arrival')} (urgency: earliest deadline first; "
+            "arrival: first come, first served).",
             "",
             f"- sentence ({len(SENTENCE.split())} words, one clause): “{SENTENCE}”",
             f"- paragraph (3 sentences, {len(PARAGRAPH.split())} words; the first clause ends "
