@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
+import urllib.request
 from pathlib import Path
 
 import grpc
@@ -48,6 +50,18 @@ def model_repository(tmp_path_factory) -> Path:
     return test_repository(tmp_path_factory.mktemp("repository") / "models")
 
 
+async def wait_until_ready(
+    client: TritonModels, models: tuple[str, ...], runtime: EmbeddedTriton, what: str = ""
+) -> None:
+    """Polls Triton through `client` until it serves `models` (two minutes at most); else fails
+    with `what` (the models' names by default) and the tail of `runtime`'s log."""
+    for _ in range(240):
+        if await client.ready(models):
+            return
+        await asyncio.sleep(0.5)
+    pytest.fail(f"{what or ', '.join(models)} not ready:\n" + runtime.log_tail())
+
+
 @contextlib.asynccontextmanager
 async def running_triton(repository: Path, run_dir: Path, models: tuple[str, ...] = ENSEMBLES):
     """An embedded Triton on `repository`, ready to serve `models`; stopped on exit."""
@@ -56,17 +70,22 @@ async def running_triton(repository: Path, run_dir: Path, models: tuple[str, ...
     try:
         client = TritonModels(runtime.url, 30.0)
         try:
-            for _ in range(240):
-                if await client.ready(models):
-                    break
-                await asyncio.sleep(0.5)
-            else:
-                pytest.fail("embedded Triton not ready:\n" + runtime.log_tail())
+            await wait_until_ready(client, models, runtime, "embedded Triton")
         finally:
             await client.close()
         yield runtime
     finally:
         await runtime.stop()
+
+
+async def triton_metrics(metrics_url: str, prefix: str) -> dict[str, float]:
+    """Triton's Prometheus text at `metrics_url` -> {'name{labels}': value} for the series
+    whose names start with `prefix` (e.g. "voxgate_tts_")."""
+    text = await asyncio.to_thread(
+        lambda: urllib.request.urlopen(metrics_url, timeout=5).read().decode()
+    )
+    found = re.findall(rf"^({re.escape(prefix)}\w+(?:\{{[^}}]*\}})?) (\S+)$", text, re.M)
+    return {name: float(value) for name, value in found}
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ import asyncio
 import re
 import shutil
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +23,7 @@ from tritonclient.utils import InferenceServerException
 from voxgate.reference import corpus
 from voxgate.triton import TritonModels
 
-from tests.service.conftest import running_triton
+from tests.service.conftest import running_triton, triton_metrics, wait_until_ready
 
 pytestmark = [
     pytest.mark.triton,
@@ -61,12 +60,7 @@ _ids = iter(range(1_000_000, 2_000_000))
 async def client(triton):
     models = TritonModels(triton.url, 60.0)
     try:
-        for _ in range(240):
-            if await models.ready((MODEL,)):
-                break
-            await asyncio.sleep(0.5)
-        else:
-            pytest.fail(f"{MODEL} not ready:\n" + triton.log_tail())
+        await wait_until_ready(models, (MODEL,), triton)
     finally:
         await models.close()
     c = InferenceServerClient(triton.url)
@@ -116,15 +110,6 @@ async def stream(client, wav: np.ndarray, seq=None) -> tuple[list[tuple], tuple,
     return responses, final, times
 
 
-async def scrape(triton) -> dict[str, float]:
-    """Triton's Prometheus text -> {'name{labels}': value} for the voxgate_asr_* series."""
-    text = await asyncio.to_thread(
-        lambda: urllib.request.urlopen(triton.metrics_url, timeout=5).read().decode()
-    )
-    found = re.findall(r"^(voxgate_asr_\w+(?:\{[^}]*\})?) (\S+)$", text, re.M)
-    return {name: float(value) for name, value in found}
-
-
 def delta(after: dict, before: dict, name: str) -> float:
     return after.get(name, 0.0) - before.get(name, 0.0)
 
@@ -167,9 +152,9 @@ def wer(reference: str, hypothesis: str) -> float:
 
 async def test_interim_hypotheses_then_the_final_transcript(client, triton, speech) -> None:
     wav = speech[SENTENCE]
-    before = await scrape(triton)
+    before = await triton_metrics(triton.metrics_url, "voxgate_asr_")
     responses, final, times = await stream(client, wav)
-    after = await scrape(triton)
+    after = await triton_metrics(triton.metrics_url, "voxgate_asr_")
     interims = [(i, text) for i, (text, _, _) in enumerate(responses) if text]
     print(f"\n{wav.size / RATE:.2f} s of speech; interims (chunk index, text): {interims}")
     print(f"final: {final[0]!r}")
@@ -196,13 +181,13 @@ async def test_interim_hypotheses_then_the_final_transcript(client, triton, spee
 
 async def test_end_frees_the_state(client, triton, speech) -> None:
     seq = next(_ids)
-    before = await scrape(triton)
+    before = await triton_metrics(triton.metrics_url, "voxgate_asr_")
     await send(client, seq, speech[OTHER][:CHUNK], start=True)
-    during = await scrape(triton)
+    during = await triton_metrics(triton.metrics_url, "voxgate_asr_")
     assert delta(during, before, ACTIVE) == 1
     final = await send(client, seq, speech[OTHER][CHUNK : 2 * CHUNK], end=True)
     assert final[1] and final[2] == 400
-    after = await scrape(triton)
+    after = await triton_metrics(triton.metrics_url, "voxgate_asr_")
     assert after[ACTIVE] == before.get(ACTIVE, 0)
     assert delta(after, before, FREED_END) == 1
     with pytest.raises(InferenceServerException, match="must specify the START flag"):
@@ -232,7 +217,7 @@ async def test_two_turns_at_once_stay_apart(client, speech) -> None:
 
 async def test_bad_input_is_one_clear_error(client, triton, speech) -> None:
     seq = next(_ids)
-    before = await scrape(triton)
+    before = await triton_metrics(triton.metrics_url, "voxgate_asr_")
     await send(client, seq, speech[SENTENCE][:CHUNK], start=True)
     nan = np.zeros(CHUNK, np.float32)
     nan[7] = np.nan
@@ -250,13 +235,13 @@ async def test_bad_input_is_one_clear_error(client, triton, speech) -> None:
     assert final[1] and final[2] == 400
     with pytest.raises(InferenceServerException, match="must specify the START flag"):
         await send(client, next(_ids), speech[SENTENCE][:CHUNK])  # never started
-    after = await scrape(triton)
+    after = await triton_metrics(triton.metrics_url, "voxgate_asr_")
     assert after[ACTIVE] == before.get(ACTIVE, 0)
 
 
 async def test_word_error_rate_of_ten_sentences(client, triton, speech) -> None:
     """Each sentence streamed in 200 ms chunks, two turns at a time (the two instances)."""
-    before = await scrape(triton)
+    before = await triton_metrics(triton.metrics_url, "voxgate_asr_")
     finals: dict[str, str] = {}
     started = time.perf_counter()
     for pair in (SENTENCES[i : i + 2] for i in range(0, len(SENTENCES), 2)):
@@ -264,7 +249,7 @@ async def test_word_error_rate_of_ten_sentences(client, triton, speech) -> None:
         for sentence, (_, final, _) in zip(pair, results, strict=True):
             finals[sentence] = final[0]
     took = time.perf_counter() - started
-    after = await scrape(triton)
+    after = await triton_metrics(triton.metrics_url, "voxgate_asr_")
     score = corpus_wer(SENTENCES, [finals[s] for s in SENTENCES])
     audio = sum(speech[s].size for s in SENTENCES) / RATE
     n_interim, n_final = delta(after, before, INTERIM), delta(after, before, FINAL)
@@ -316,14 +301,17 @@ async def test_abandoned_turns_are_freed(tmp_path: Path, speech) -> None:
             # its START finds the instance full and frees turn 1's state.
             await send(c, 2, x, start=True)
             waited = time.monotonic() - t0
-            m = await scrape(runtime)
+            m = await triton_metrics(runtime.metrics_url, "voxgate_asr_")
             assert waited > 1.5, waited
             assert m[ACTIVE] == 1 and m[CAPACITY] == 1, m
             with pytest.raises(InferenceServerException, match="must specify the START flag"):
                 await send(c, 1, x)  # Triton has forgotten turn 1
             # Turn 2 goes quiet: the model frees its state after 2 x 2 s without requests.
             t1 = time.monotonic()
-            while (m := await scrape(runtime))[ACTIVE] != 0 and time.monotonic() - t1 < 15:
+            while True:
+                m = await triton_metrics(runtime.metrics_url, "voxgate_asr_")
+                if m[ACTIVE] == 0 or time.monotonic() - t1 >= 15:
+                    break
                 await asyncio.sleep(0.25)
             swept = time.monotonic() - t1
             print(f"\nbacklog wait {waited:.2f} s; idle state freed after {swept:.2f} s more")

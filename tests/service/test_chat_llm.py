@@ -12,15 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import time
-import urllib.request
 
 import numpy as np
 import pytest
 import voxgate.triton
 from voxgate.errors import ModelFailed
 from voxgate.triton import TritonModels
+
+from tests.service.conftest import triton_metrics, wait_until_ready
 
 pytestmark = pytest.mark.triton
 
@@ -36,12 +36,7 @@ STORY = [
 @pytest.fixture(scope="module")
 async def models(triton):
     m = TritonModels(triton.url, 60.0)
-    for _ in range(240):
-        if await m.ready((MODEL,)):
-            break
-        await asyncio.sleep(0.5)
-    else:
-        pytest.fail(f"{MODEL} not ready:\n" + triton.log_tail())
+    await wait_until_ready(m, (MODEL,), triton)
     yield m
     await m.close()
 
@@ -70,15 +65,6 @@ def reply(pieces: list[tuple[str, int]]) -> str:
     return "".join(text for text, _ in pieces)
 
 
-async def metrics(triton) -> dict[str, float]:
-    """Triton's Prometheus text -> {'name{labels}': value} for the voxgate_llm_* series."""
-    text = await asyncio.to_thread(
-        lambda: urllib.request.urlopen(triton.metrics_url, timeout=5).read().decode()
-    )
-    found = re.findall(r"^(voxgate_llm_\w+(?:\{[^}]*\})?) (\S+)$", text, re.M)
-    return {name: float(value) for name, value in found}
-
-
 CANCELLED = 'voxgate_llm_requests_total{outcome="cancelled"}'
 FINISHED = 'voxgate_llm_requests_total{outcome="finished"}'
 FAILED = 'voxgate_llm_requests_total{outcome="failed"}'
@@ -90,7 +76,7 @@ ACTIVE = "voxgate_llm_active_requests"
 
 
 async def test_reply_streams_in_pieces(models, triton) -> None:
-    before = await metrics(triton)
+    before = await triton_metrics(triton.metrics_url, "voxgate_llm_")
     pieces = await chat(models, CAPITAL, max_tokens=64, temperature=0.2, seed=1)
     text = reply(pieces)
     print(f"reply: {text!r}")
@@ -99,7 +85,7 @@ async def test_reply_streams_in_pieces(models, triton) -> None:
     counts = [n for _, n in pieces]
     assert counts == sorted(counts) and counts[0] >= 1 and counts[-1] <= 64
     assert "Paris" in text  # the note's finding at temperature 0.2 (seed 1: checked here)
-    after = await metrics(triton)
+    after = await triton_metrics(triton.metrics_url, "voxgate_llm_")
     assert after[FINISHED] == before.get(FINISHED, 0) + 1
     assert after[TOKENS] - before.get(TOKENS, 0) >= counts[-1]  # + an end token, if any
     assert after[ACTIVE] == 0
@@ -136,13 +122,13 @@ async def test_bad_input_is_one_clear_error(models, triton, monkeypatch, message
             logged.append({"event": event, **kw})
 
     monkeypatch.setattr(voxgate.triton, "log", Recorder())
-    before = await metrics(triton)
+    before = await triton_metrics(triton.metrics_url, "voxgate_llm_")
     with pytest.raises(ModelFailed) as info:
         await chat(models, messages)
     assert info.value.message == f"model {MODEL} failed"  # the façade forwards no details
     (entry,) = logged
     assert message in entry["error"], entry  # Triton's message, in the façade's log
-    after = await metrics(triton)
+    after = await triton_metrics(triton.metrics_url, "voxgate_llm_")
     assert after[FAILED] == before.get(FAILED, 0) + 1
     assert after[ACTIVE] == 0
 
@@ -152,14 +138,14 @@ async def test_leaving_the_iteration_cancels_the_request(models, triton) -> None
     full = await chat(models, STORY, **params)
     total = full[-1][1]
     assert total >= 100, reply(full)  # long enough for a cancel to matter
-    before = await metrics(triton)
+    before = await triton_metrics(triton.metrics_url, "voxgate_llm_")
     gen = models.generator(MODEL).generate(inputs(STORY, **params), outputs=OUTPUTS)
     async with contextlib.aclosing(gen):
         first = await anext(gen)
     left = time.monotonic()
     first_count = int(first["token_count"].reshape(-1)[0])
     while True:
-        after = await metrics(triton)
+        after = await triton_metrics(triton.metrics_url, "voxgate_llm_")
         if after[CANCELLED] == before.get(CANCELLED, 0) + 1 and after[ACTIVE] == 0:
             break
         assert time.monotonic() - left < 3.0, (before, after)

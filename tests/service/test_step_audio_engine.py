@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import shutil
 import time
-import urllib.request
 from pathlib import Path
 
 import grpc
@@ -28,7 +26,12 @@ from voxgate.triton import TritonModels
 from voxgate.v1 import audio_pb2, synthesis_pb2, synthesis_pb2_grpc
 
 from tests.conftest import speechlike, wav_bytes
-from tests.service.conftest import MODEL_REPOSITORY, running_triton, test_repository
+from tests.service.conftest import (
+    MODEL_REPOSITORY,
+    running_triton,
+    test_repository,
+    triton_metrics,
+)
 from tests.tiny_step_audio import build_tiny_step_audio, write_speakers
 
 pytestmark = pytest.mark.triton
@@ -123,14 +126,6 @@ async def generate(models, inputs) -> list[dict]:
     return [r async for r in models.generator(TTS_GENERATOR).generate(inputs, outputs=OUTPUTS)]
 
 
-async def tts_metrics(triton) -> dict[str, float]:
-    text = await asyncio.to_thread(
-        lambda: urllib.request.urlopen(triton.metrics_url, timeout=5).read().decode()
-    )
-    found = re.findall(r"^(voxgate_tts_\w+(?:\{[^}]*\})?) (\S+)$", text, re.M)
-    return {name: float(value) for name, value in found}
-
-
 # -- the model in Triton ---------------------------------------------------------------------------
 
 
@@ -215,7 +210,7 @@ async def test_bad_requests_fail_with_the_model_message(step_triton, extra, mess
 
 
 async def test_leaving_the_iteration_cancels_generation(step_models, step_triton) -> None:
-    before = await tts_metrics(step_triton)
+    before = await triton_metrics(step_triton.metrics_url, "voxgate_tts_")
     long_text = " ".join(["This clause goes on and on for quite a while."] * 6)
     gen = step_models.generator(TTS_GENERATOR).generate(text_input(long_text), outputs=OUTPUTS)
     async with contextlib.aclosing(gen):
@@ -223,7 +218,7 @@ async def test_leaving_the_iteration_cancels_generation(step_models, step_triton
     left = time.monotonic()
     cancelled = 'voxgate_tts_requests_total{outcome="cancelled"}'
     while True:
-        after = await tts_metrics(step_triton)
+        after = await triton_metrics(step_triton.metrics_url, "voxgate_tts_")
         if (
             after[cancelled] == before.get(cancelled, 0) + 1
             and after["voxgate_tts_active_requests"] == 0

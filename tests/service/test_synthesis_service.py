@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
-import re
 import time
-import urllib.request
 
 import grpc
 import numpy as np
@@ -20,6 +18,7 @@ from voxgate.server import create_server
 from voxgate.v1 import audio_pb2, synthesis_pb2, synthesis_pb2_grpc
 
 from tests.conftest import wav_bytes
+from tests.service.conftest import triton_metrics
 
 pytestmark = pytest.mark.triton
 C = grpc.StatusCode
@@ -215,16 +214,14 @@ async def test_cloning_follows_the_prompt_pitch_and_the_registry_persists(
     assert info.value.code() == C.FAILED_PRECONDITION
 
 
-def _metric(url: str, name: str, labels: str = "") -> float:
-    text = urllib.request.urlopen(url, timeout=5).read().decode()
-    pattern = rf"^{re.escape(name)}(?:\{{[^}}]*{re.escape(labels)}[^}}]*\}})? ([0-9.e+-]+)$"
-    return sum(float(m.group(1)) for m in re.finditer(pattern, text, re.M))
+CANCELLED = 'voxgate_tts_requests_total{outcome="cancelled"}'
+GROUPS = "voxgate_tts_groups_total"
+ACTIVE = "voxgate_tts_active_requests"
 
 
 async def test_cancel_mid_stream_stops_the_generator(channel, triton):
     url = triton.metrics_url
-    cancelled = _metric(url, "voxgate_tts_requests_total", 'outcome="cancelled"')
-    groups = _metric(url, "voxgate_tts_groups_total")
+    before = await triton_metrics(url, "voxgate_tts_")
     call = stub(channel).Synthesize(
         pb.SynthesizeRequest(text=" ".join([PARAGRAPH] * 6), output_format=F32), timeout=120
     )
@@ -232,13 +229,15 @@ async def test_cancel_mid_stream_stops_the_generator(channel, triton):
     call.cancel()
     t0 = time.monotonic()
     while time.monotonic() - t0 < 5:
-        if _metric(url, "voxgate_tts_requests_total", 'outcome="cancelled"') > cancelled:
+        now = await triton_metrics(url, "voxgate_tts_")
+        if now.get(CANCELLED, 0.0) > before.get(CANCELLED, 0.0):
             break
         await asyncio.sleep(0.02)
-    assert _metric(url, "voxgate_tts_requests_total", 'outcome="cancelled"') == cancelled + 1
-    assert _metric(url, "voxgate_tts_active_requests") == 0
+    after = await triton_metrics(url, "voxgate_tts_")
+    assert after.get(CANCELLED, 0.0) == before.get(CANCELLED, 0.0) + 1
+    assert after.get(ACTIVE, 0.0) == 0
     whole = len(" ".join([PARAGRAPH] * 6)) / 15 / 0.12  # ~15 characters per second of speech
-    assert _metric(url, "voxgate_tts_groups_total") - groups < whole / 3
+    assert after.get(GROUPS, 0.0) - before.get(GROUPS, 0.0) < whole / 3
 
 
 async def test_a_stalled_generator_fails_before_the_deadline(triton, settings):

@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import time
-import urllib.request
 
 import numpy as np
 import pytest
@@ -21,6 +19,8 @@ from tritonclient.utils import serialize_byte_tensor
 from voxgate.errors import ModelFailed
 from voxgate.interleave import GROUP_SAMPLES, SAMPLE_RATE, TOKENS_PER_GROUP, validate_interleaved
 from voxgate.triton import TritonModels
+
+from tests.service.conftest import triton_metrics, wait_until_ready
 
 pytestmark = pytest.mark.triton
 
@@ -60,12 +60,7 @@ def test_facade_sends_string_inputs_whole() -> None:
 @pytest.fixture(scope="module")
 async def models(triton):
     m = TritonModels(triton.url, 60.0)
-    for _ in range(240):
-        if await m.ready((MODEL,)):
-            break
-        await asyncio.sleep(0.5)
-    else:
-        pytest.fail(f"{MODEL} not ready:\n" + triton.log_tail())
+    await wait_until_ready(m, (MODEL,), triton)
     yield m
     await m.close()
 
@@ -91,15 +86,6 @@ def tokens(responses: list[dict]) -> np.ndarray:
 
 def timings(response: dict) -> list[list]:
     return json.loads(response["word_timings"].reshape(-1)[0].decode())
-
-
-async def metrics(triton) -> dict[str, float]:
-    """Triton's Prometheus text -> {'name{labels}': value} for the voxgate_tts_* series."""
-    text = await asyncio.to_thread(
-        lambda: urllib.request.urlopen(triton.metrics_url, timeout=5).read().decode()
-    )
-    found = re.findall(r"^(voxgate_tts_\w+(?:\{[^}]*\})?) (\S+)$", text, re.M)
-    return {name: float(value) for name, value in found}
 
 
 CANCELLED = 'voxgate_tts_requests_total{outcome="cancelled"}'
@@ -190,14 +176,14 @@ async def test_out_of_range_speed_fails(models) -> None:
 
 
 async def test_leaving_the_iteration_cancels_the_request(models, triton) -> None:
-    before = await metrics(triton)
+    before = await triton_metrics(triton.metrics_url, "voxgate_tts_")
     gen = models.generator(MODEL).generate(inputs(SENTENCES), outputs=OUTPUTS)
     async with contextlib.aclosing(gen):
         first = await anext(gen)
     left = time.monotonic()
     first_groups = first["audio_tokens"].size // TOKENS_PER_GROUP
     while True:
-        after = await metrics(triton)
+        after = await triton_metrics(triton.metrics_url, "voxgate_tts_")
         if after[CANCELLED] == before.get(CANCELLED, 0) + 1 and after[ACTIVE] == 0:
             break
         assert time.monotonic() - left < 3.0, (before, after)
@@ -211,9 +197,9 @@ async def test_leaving_the_iteration_cancels_the_request(models, triton) -> None
 
 
 async def test_counters_count_finished_requests(models, triton) -> None:
-    before = await metrics(triton)
+    before = await triton_metrics(triton.metrics_url, "voxgate_tts_")
     responses = await generate(models, CLAUSES[:1])
-    after = await metrics(triton)
+    after = await triton_metrics(triton.metrics_url, "voxgate_tts_")
     assert after[FINISHED] == before[FINISHED] + 1
     assert after[GROUPS] - before[GROUPS] == tokens(responses).size // TOKENS_PER_GROUP
     assert after[ACTIVE] == 0

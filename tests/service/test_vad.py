@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import re
 import shutil
 import statistics
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +25,8 @@ import tritonclient.grpc.aio as triton_aio
 from tritonclient.grpc import InferInput
 from tritonclient.utils import InferenceServerException
 from voxgate.config import default_model_repository
+
+from tests.service.conftest import triton_metrics
 
 pytestmark = [
     pytest.mark.triton,
@@ -150,15 +150,6 @@ async def stream(client, audio: np.ndarray, size: int | list[int], seq: int | No
     return np.concatenate(out)
 
 
-async def metrics(runtime) -> dict[str, float]:
-    """Triton's Prometheus text -> {'name{labels}': value} for the voxgate_vad_* series."""
-    text = await asyncio.to_thread(
-        lambda: urllib.request.urlopen(runtime.metrics_url, timeout=5).read().decode()
-    )
-    found = re.findall(r"^(voxgate_vad_\w+(?:\{[^}]*\})?) (\S+)$", text, re.M)
-    return {name: float(value) for name, value in found}
-
-
 async def batch_sizes(client) -> dict[int, int]:
     """Triton's statistics for vad: executions per batch size (= ready slots + null ones)."""
     stats = await client.get_inference_statistics(MODEL, as_json=True)
@@ -245,14 +236,14 @@ async def test_interleaved_sequences_are_independent(client, speech) -> None:
 
 
 async def test_end_frees_the_state(client, triton, speech) -> None:
-    before = await metrics(triton)
+    before = await triton_metrics(triton.metrics_url, "voxgate_vad_")
     seq = f"conversation-{new_id()}"  # correlation ids may be strings too
     await infer(client, speech.audio[:8000], seq, start=True)
-    during = await metrics(triton)
+    during = await triton_metrics(triton.metrics_url, "voxgate_vad_")
     assert during[ACTIVE] == before[ACTIVE] + 1
     p, first = await infer(client, speech.audio[8000:16000], seq, end=True)
     assert first == 15 and p.size == 16
-    after = await metrics(triton)
+    after = await triton_metrics(triton.metrics_url, "voxgate_vad_")
     assert after[ACTIVE] == before[ACTIVE]
     assert after[freed("end")] == before.get(freed("end"), 0) + 1
     assert after[FRAMES] == before.get(FRAMES, 0) + 31
@@ -282,7 +273,7 @@ async def test_bad_requests_get_one_plain_error(client, triton, speech) -> None:
         last = (i + 1) * 4000 >= audio.size
         got.append((await infer(client, audio[i * 4000 : (i + 1) * 4000], seq, end=last))[0])
     np.testing.assert_array_equal(np.concatenate(got), clean)
-    assert (await metrics(triton))[ACTIVE] == 0
+    assert (await triton_metrics(triton.metrics_url, "voxgate_vad_"))[ACTIVE] == 0
 
 
 async def test_cost_per_frame_for_a_10_s_file(client, speech) -> None:
@@ -332,13 +323,16 @@ async def test_abandoned_sequences_are_freed(tmp_path: Path) -> None:
         await infer(c, x, 2, start=True)
         waited = time.monotonic() - t0
         assert waited > 1.5, waited
-        m = await metrics(runtime)
+        m = await triton_metrics(runtime.metrics_url, "voxgate_vad_")
         assert m[ACTIVE] == 1 and m[freed("replaced")] == 1
         with pytest.raises(InferenceServerException, match="must specify the START flag"):
             await infer(c, x, 1)  # Triton has forgotten sequence 1
         # Sequence 2 goes quiet: the model frees its state after 2 x 2 s without requests.
         t1 = time.monotonic()
-        while (m := await metrics(runtime))[ACTIVE] != 0 and time.monotonic() - t1 < 15:
+        while True:
+            m = await triton_metrics(runtime.metrics_url, "voxgate_vad_")
+            if m[ACTIVE] == 0 or time.monotonic() - t1 >= 15:
+                break
             await asyncio.sleep(0.25)
         swept = time.monotonic() - t1
         print(f"\nbacklog wait {waited:.2f} s; idle state freed after {swept:.2f} s more")

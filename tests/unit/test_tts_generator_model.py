@@ -7,91 +7,28 @@ flow runs with the real Piper voice and a stand-in for the BLS call to `tokenize
 
 from __future__ import annotations
 
-import ast
-import importlib.util
 import json
-import sys
 import threading
 import time
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.unit import triton_stub
+from tests.unit.triton_stub import (
+    FINAL,
+    InferenceResponse,
+    Tensor,
+    TritonError,
+    TritonModelException,
+)
+from tests.unit.triton_stub import ResponseSender as Sender
+
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "triton_models" / "tts_generator" / "1" / "model.py"
-FINAL = 1
 
-# --- a minimal stand-in for the Triton Python backend's utility module ----------------------
-
-
-class Tensor:
-    def __init__(self, name: str, array: np.ndarray) -> None:
-        self._name, self._array = name, array
-
-    def name(self) -> str:
-        return self._name
-
-    def as_numpy(self) -> np.ndarray:
-        return self._array
-
-
-class TritonError:
-    def __init__(self, message: str) -> None:
-        self._message = message
-
-    def message(self) -> str:
-        return self._message
-
-
-class InferenceResponse:
-    def __init__(self, output_tensors=None, error: TritonError | None = None) -> None:
-        self.output_tensors = output_tensors or []
-        self._error = error
-
-    def has_error(self) -> bool:
-        return self._error is not None
-
-    def error(self) -> TritonError | None:
-        return self._error
-
-    def tensor(self, name: str) -> np.ndarray:
-        return next(t.as_numpy() for t in self.output_tensors if t.name() == name)
-
-
-class TritonModelException(Exception):
-    pass
-
-
-class Metric:
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.value = 0.0
-
-    def increment(self, v: float) -> None:
-        self.value += v
-
-    def set(self, v: float) -> None:
-        assert self.kind == "gauge"
-        self.value = v
-
-
-class MetricFamily:
-    COUNTER, GAUGE = "counter", "gauge"
-    families: dict[str, MetricFamily] = {}  # noqa: RUF012 - one registry per stub module
-
-    def __init__(self, name: str, description: str, kind: str) -> None:
-        self.kind = kind
-        self.metrics: dict[tuple, Metric] = {}
-        MetricFamily.families[name] = self
-
-    def Metric(self, labels: dict) -> Metric:  # Triton's name
-        return self.metrics.setdefault(tuple(sorted(labels.items())), Metric(self.kind))
-
-
-def metric(name: str, **labels: str) -> float:
-    return MetricFamily.families[name].metrics[tuple(sorted(labels.items()))].value
+# --- the stand-in utilities, with tts_generator's BLS call ---------------------------------
 
 
 class Bls:
@@ -119,52 +56,15 @@ class Bls:
         )
 
 
-class Logger:
-    lines: list[str] = []  # noqa: RUF012
-
-    @classmethod
-    def log_info(cls, m: str) -> None:
-        cls.lines.append(m)
-
-    log_warn = log_error = log_verbose = log_info
-
-
-def _make_stub() -> types.ModuleType:
-    m = types.ModuleType("triton_python_backend_utils")
-    m.Tensor = Tensor
-    m.TritonError = TritonError
-    m.InferenceResponse = InferenceResponse
-    m.InferenceRequest = Bls
-    m.TritonModelException = TritonModelException
-    m.MetricFamily = MetricFamily
-    m.Logger = Logger
-    m.TRITONSERVER_RESPONSE_COMPLETE_FINAL = FINAL
-    m.get_input_tensor_by_name = lambda request, name: request.inputs.get(name)
-    m.get_output_tensor_by_name = lambda response, name: next(
-        (t for t in response.output_tensors if t.name() == name), None
-    )
-    m.using_decoupled_model_transaction_policy = lambda cfg: bool(
-        cfg.get("model_transaction_policy", {}).get("decoupled", False)
-    )
-    return m
+# tts_generator moves its active-requests gauge with set(); its BLS call goes to Bls.
+PB_UTILS = triton_stub.make_stub(metric=triton_stub.Metric, InferenceRequest=Bls)
+metric = PB_UTILS.MetricFamily.value
 
 
 @pytest.fixture(scope="module")
 def tts():
     """model.py imported from its path with the stub utilities in place."""
-    saved = sys.modules.get("triton_python_backend_utils")
-    sys.modules["triton_python_backend_utils"] = _make_stub()
-    try:
-        spec = importlib.util.spec_from_file_location("tts_generator_model", MODEL)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        if saved is None:
-            sys.modules.pop("triton_python_backend_utils", None)
-        else:
-            sys.modules["triton_python_backend_utils"] = saved
+    return triton_stub.load_model(MODEL, "tts_generator_model", PB_UTILS)
 
 
 def config(decoupled: bool = True, engine: str = "reference", voice: str = "joe") -> dict:
@@ -225,13 +125,7 @@ def test_refuses_an_unknown_default_voice(tts) -> None:
 @pytest.mark.parametrize("path", [MODEL, MODEL.with_name("step_audio.py")])
 def test_model_imports_nothing_from_voxgate(path) -> None:
     """Triton's stub may run in a Python without voxgate."""
-    tree = ast.parse(path.read_text())
-    imported = {
-        a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
-    }
-    imported |= {
-        n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
-    }
+    imported = triton_stub.top_level_imports(path)
     allowed = {"importlib", "itertools", "json", "math", "os", "sys", "threading", "traceback",
                "unicodedata", "dataclasses", "numpy", "onnxruntime", "onnx", "soxr", "piper",
                "triton_python_backend_utils", "__future__", "contextlib", "heapq", "time",
@@ -356,24 +250,6 @@ def test_word_timing_json_shape(tts) -> None:
 # --- the request flow (real Piper voice, BLS stand-in) ---------------------------------------
 
 
-class Sender:
-    def __init__(self, cancel_after: int | None = None) -> None:
-        self.responses: list[InferenceResponse] = []
-        self.flags: list[int] = []
-        self.cancel_after = cancel_after
-        self.done = threading.Event()
-
-    def send(self, response=None, flags: int = 0) -> None:
-        if response is not None:
-            self.responses.append(response)
-        if flags:
-            self.flags.append(flags)
-            self.done.set()
-
-    def is_cancelled(self) -> bool:
-        return self.cancel_after is not None and len(self.responses) >= self.cancel_after
-
-
 class Request:
     def __init__(self, sender: Sender, clauses: list[str], **inputs) -> None:
         self.sender = sender
@@ -471,7 +347,7 @@ def test_tokenizer_failure_is_an_error_without_details(model) -> None:
         Bls.fail = False
     (response,) = sender.responses
     assert response.error().message() == "tts_generator failed (RuntimeError)"
-    assert "tokenize broke" in Logger.lines[-1]  # the details go to Triton's log
+    assert "tokenize broke" in PB_UTILS.Logger.lines[-1]  # the details go to Triton's log
 
 
 def test_empty_and_silent_clauses(model) -> None:

@@ -15,13 +15,15 @@ import shutil
 import subprocess
 import sys
 import time
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 from google.protobuf import json_format, text_format
 from tritonclient.grpc import model_config_pb2 as mc
+
+from tests.unit import triton_stub
+from tests.unit.triton_stub import TritonModelException
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "triton_models" / "vad" / "1" / "model.py"
@@ -34,118 +36,19 @@ if importlib.util.find_spec("silero_vad") is None:
         allow_module_level=True,
     )
 
-# --- a minimal stand-in for the Triton Python backend's utility module ----------------------
+# --- the stand-in utilities (triton_stub.py) -----------------------------------------------
+
+# vad's instances share their gauge, each adding its own part: set() would be a bug.
+PB_UTILS = triton_stub.make_stub(metric=triton_stub.IncrementOnlyMetric)
+metric = PB_UTILS.MetricFamily.value
 
 
-class Tensor:
-    def __init__(self, name: str, array: np.ndarray) -> None:
-        self._name, self._array = name, array
-
-    def name(self) -> str:
-        return self._name
-
-    def as_numpy(self) -> np.ndarray:
-        return self._array
-
-
-class TritonError:
-    def __init__(self, message: str) -> None:
-        self._message = message
-
-    def message(self) -> str:
-        return self._message
-
-
-class InferenceResponse:
-    def __init__(self, output_tensors=None, error: TritonError | None = None) -> None:
-        self.output_tensors = output_tensors or []
-        self._error = error
-
-    def has_error(self) -> bool:
-        return self._error is not None
-
-    def error(self) -> TritonError | None:
-        return self._error
-
-    def tensor(self, name: str) -> np.ndarray:
-        return next(t.as_numpy() for t in self.output_tensors if t.name() == name)
-
-
-class TritonModelException(Exception):
-    pass
-
-
-class Metric:
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.value = 0.0
-
-    def increment(self, v: float) -> None:
-        assert v >= 0 or self.kind == "gauge", "a counter only goes up"
-        self.value += v
-
-    def set(self, v: float) -> None:
-        raise AssertionError("vad must not set(): the instances' gauges add up")
-
-
-class MetricFamily:
-    COUNTER, GAUGE = "counter", "gauge"
-    families: dict[str, MetricFamily] = {}  # noqa: RUF012 - one registry per stub module
-
-    def __init__(self, name: str, description: str, kind: str) -> None:
-        self.kind = kind
-        self.metrics: dict[tuple, Metric] = {}
-        MetricFamily.families[name] = self
-
-    def Metric(self, labels: dict) -> Metric:  # Triton's name
-        return self.metrics.setdefault(tuple(sorted(labels.items())), Metric(self.kind))
-
-
-def metric(name: str, **labels: str) -> float:
-    return MetricFamily.families[name].metrics[tuple(sorted(labels.items()))].value
-
-
-class Logger:
-    lines: list[str] = []  # noqa: RUF012
-
-    @classmethod
-    def log_info(cls, m: str) -> None:
-        cls.lines.append(m)
-
-    log_warn = log_error = log_verbose = log_info
-
-
-def _make_stub() -> types.ModuleType:
-    m = types.ModuleType("triton_python_backend_utils")
-    m.Tensor = Tensor
-    m.TritonError = TritonError
-    m.InferenceResponse = InferenceResponse
-    m.TritonModelException = TritonModelException
-    m.MetricFamily = MetricFamily
-    m.Logger = Logger
-    m.get_input_tensor_by_name = lambda request, name: request.inputs.get(name)
-    return m
-
-
-class Request:
+class Request(triton_stub.SequenceRequest):
     """What the sequence batcher hands the model: audio [1, n], the controls, the id."""
 
     def __init__(self, audio, corrid: int | str = 1, *, start=False, end=False, ready=True) -> None:
-        a = np.asarray(audio, np.float32).reshape(1, -1)
-        flag = lambda v: np.array([[int(v)]], np.int32)  # noqa: E731
-        self.inputs = {
-            "audio": Tensor("audio", a),
-            "START": Tensor("START", flag(start)),
-            "END": Tensor("END", flag(end)),
-            "READY": Tensor("READY", flag(ready)),
-        }
-        self._corrid = corrid
-
-    def correlation_id(self):
-        return self._corrid
-
-    def request_id(self) -> str:
-        return f"r{self._corrid}"
+        audio = np.asarray(audio, np.float32).reshape(1, -1)
+        super().__init__(corrid, start=start, end=end, ready=ready, audio=audio)
 
 
 def null_request() -> Request:
@@ -156,19 +59,7 @@ def null_request() -> Request:
 @pytest.fixture(scope="module")
 def vad():
     """model.py imported from its path with the stub utilities in place."""
-    saved = sys.modules.get("triton_python_backend_utils")
-    sys.modules["triton_python_backend_utils"] = _make_stub()
-    try:
-        spec = importlib.util.spec_from_file_location("vad_model", MODEL)
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        if saved is None:
-            sys.modules.pop("triton_python_backend_utils", None)
-        else:
-            sys.modules["triton_python_backend_utils"] = saved
+    return triton_stub.load_model(MODEL, "vad_model", PB_UTILS)
 
 
 def config_json(**changes) -> dict:
