@@ -423,3 +423,15 @@ def test_gate_wait_is_cancellable(tts) -> None:
     t.join(5)
     with gate.hold(0.0):  # free again
         pass
+
+
+def test_piece_deadline_is_earliest_dry_time_with_lateness_bounded(tts) -> None:
+    state = tts.RequestState("r", clauses=1, started=100.0)
+    assert tts.piece_deadline(state, "urgency", now=100.0) == 100.0  # new: due now
+    state.groups_sent = 25  # 3 s of audio sent
+    assert tts.piece_deadline(state, "urgency", now=101.0) == pytest.approx(103.0)  # ahead
+    assert tts.piece_deadline(state, "urgency", now=110.0) == pytest.approx(109.0)  # late: capped
+    assert tts.piece_deadline(state, "arrival", now=101.0) == 101.0
+    # Overloaded: a stream 7 s late queues behind a request that arrived 0.5 s before it.
+    newcomer = tts.piece_deadline(tts.RequestState("n", 1, started=109.5), "urgency", 109.5)
+    assert newcomer < tts.piece_deadline(state, "urgency", now=110.6)

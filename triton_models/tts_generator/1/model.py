@@ -435,6 +435,20 @@ class UrgencyGate:
             return len(self._waiting)
 
 
+# How late a stream may count as at most when its next piece queues. Without a bound, on an
+# overloaded server (RTF > 1) every running stream is ever more overdue and a new request's first
+# piece waited behind all of them until the façade's stall guard failed it (2 of 64 at c=16).
+MAX_LATE_S = 1.0
+
+
+def piece_deadline(state: "RequestState", order: str, now: float) -> float:
+    """The gate's key for a request's next piece: when its listener runs dry, but never more than
+    MAX_LATE_S before now; for `arrival` order, now."""
+    if order != "urgency":
+        return now
+    return max(state.dry_at(), now - MAX_LATE_S)
+
+
 @dataclass
 class RequestState:
     request_id: str
@@ -687,7 +701,7 @@ class TritonPythonModel:
                 self._check(sender)
                 with self.lock:
                     state = self.active[key]
-                    due = state.dry_at() if self.piece_order == "urgency" else time.monotonic()
+                    due = piece_deadline(state, self.piece_order, time.monotonic())
                 with self.gate.hold(due, lambda: self._check(sender)):
                     wav, timings = self.engine.speak(voice, piece, speed)
                 ids = np.zeros(0, np.int64)
