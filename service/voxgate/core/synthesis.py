@@ -269,10 +269,7 @@ class Synthesis:
         }
         if request.prompt is not None:
             voice, wav = await self._prompt_voice(request.prompt, "prompt")
-            result = await self._tokenization.tokenize_samples(
-                wav, 0, len(wav) // GROUP_SAMPLES, len(wav)
-            )
-            voice = dataclasses.replace(voice, tokens=result.interleaved())
+            voice = dataclasses.replace(voice, tokens=await self._prompt_tokens(wav))
         elif request.voice and request.voice != JOE.id:
             voice = await asyncio.to_thread(self.voices.get, request.voice)
         else:
@@ -336,9 +333,7 @@ class Synthesis:
         if not name.strip():
             raise InvalidArgument("name: required")
         voice, wav = await self._prompt_voice(prompt, "prompt")
-        result = await self._tokenization.tokenize_samples(
-            wav, 0, len(wav) // GROUP_SAMPLES, len(wav)
-        )
+        tokens = await self._prompt_tokens(wav)
         audio = wav.astype("<f4").tobytes() if keep_audio else None
         assert voice.features is not None
         return await asyncio.to_thread(  # SQLite: off the event loop
@@ -346,10 +341,17 @@ class Synthesis:
             name,
             prompt.transcript,
             consent_note,
-            result.interleaved(),
+            tokens,
             voice.features,
             audio,
         )
+
+    async def _prompt_tokens(self, wav: np.ndarray) -> np.ndarray:
+        """A 16 kHz prompt's interleaved ids (whole groups), by the deployment's tokenizer."""
+        result = await self._tokenization.tokenize_samples(
+            wav, 0, len(wav) // GROUP_SAMPLES, len(wav)
+        )
+        return result.interleaved()
 
     async def list_voices(self) -> list[Voice]:
         return await asyncio.to_thread(self.voices.list)

@@ -238,8 +238,8 @@ class StepAudioEngine:
             logits = torch.where(logits < kth, float("-inf"), logits)
         if self.top_p < 1.0:
             ordered, order = torch.sort(logits, descending=True)
-            cum = torch.softmax(ordered, -1).cumsum(-1)
-            drop = cum - torch.softmax(ordered, -1) > self.top_p  # keep the first over top_p
+            p = torch.softmax(ordered, -1)
+            drop = p.cumsum(-1) - p > self.top_p  # keep the token that crosses top_p
             logits[order[drop]] = float("-inf")
         probs = torch.softmax(logits, -1)
         return int(torch.multinomial(probs, 1, generator=generator))
