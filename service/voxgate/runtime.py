@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import fcntl
 import os
 import shutil
@@ -21,7 +20,6 @@ from voxgate.logs import get_logger
 
 log = get_logger(__name__)
 
-_PR_SET_PDEATHSIG = 1
 RUN_DIR_PREFIX = "voxgate-"
 _LOCK_NAME = ".lock"
 
@@ -184,14 +182,18 @@ def _reap(group: int) -> None:
         os.killpg(group, signal.SIGKILL)
 
 
-# Resolved here, in the parent: the child runs `_die_with_parent` between fork and exec, where
-# loading a library (dlopen takes locks another thread of this process may have held at fork)
-# can fail or hang; CI once saw the launch fail there.
-_PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+def _with_parent_death_signal(args: list[str]) -> list[str]:
+    """Prefixes `setpriv --pdeathsig TERM`, so the server dies if this process is killed.
 
-
-def _die_with_parent() -> None:  # runs in the child between fork and exec: no imports, no dlopen
-    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    Not a `preexec_fn`: Python code between fork and exec in a process with gRPC threads is
+    unsafe (CI saw a launch fail there twice), and without one the child is spawned by vfork.
+    `setpriv` is util-linux, present on every Debian; without it only the signal is lost.
+    """
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        log.warning("setpriv_missing", effect="tritonserver outlives a SIGKILLed voxgate")
+        return args
+    return [setpriv, "--pdeathsig", "TERM", *args]
 
 
 class EmbeddedTriton:
@@ -248,6 +250,8 @@ class EmbeddedTriton:
         self._supervisor = asyncio.create_task(self._supervise(), name="triton-supervisor")
 
     async def _launch(self) -> None:
+        if not os.access(self.install.binary, os.X_OK):  # setpriv would only exit 127
+            raise FileNotFoundError(f"tritonserver is not an executable: {self.install.binary}")
         args = [
             str(self.install.binary),
             f"--model-repository={self.model_repository}",
@@ -265,11 +269,10 @@ class EmbeddedTriton:
         logfile = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         try:
             self._process = await asyncio.create_subprocess_exec(
-                *args,
+                *_with_parent_death_signal(args),
                 stdout=logfile,
                 stderr=asyncio.subprocess.STDOUT,
                 env=child_environment(self.install),
-                preexec_fn=_die_with_parent,
                 # Its own process group, which its Python-backend stubs inherit: if the server
                 # dies, the stubs would live on as orphans; `_reap` kills the whole group.
                 start_new_session=True,

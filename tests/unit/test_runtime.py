@@ -239,3 +239,33 @@ async def test_a_dead_servers_children_are_reaped(
             raise AssertionError("the dead server's child process is still running")
     finally:
         await t.stop()
+
+
+def test_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
+    """The launch prefix makes a SIGKILL of voxgate reach the server it started."""
+    script = (
+        "import subprocess, sys; from voxgate import runtime; "
+        "p = subprocess.Popen(runtime._with_parent_death_signal(['sleep', '600'])); "
+        "print(p.pid, flush=True); p.wait()"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        server = int(parent.stdout.readline())
+        os.kill(server, 0)  # alive while its parent is
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+        for _ in range(100):
+            try:
+                os.kill(server, 0)
+            except ProcessLookupError:
+                break
+            # An orphan is reparented to init, which reaps it; until then it is a zombie.
+            if Path(f"/proc/{server}/stat").read_text().split()[2] == "Z":
+                break
+            subprocess.run(["sleep", "0.05"], check=True)
+        else:
+            pytest.fail("the server outlived its killed parent")
+    finally:
+        parent.kill()
+        parent.wait()
+        parent.stdout.close()
