@@ -23,25 +23,42 @@ _sym_db = _symbol_database.Default()
 
 
 from voxgate.v1 import audio_pb2 as voxgate_dot_v1_dot_audio__pb2
+from voxgate.v1 import synthesis_pb2 as voxgate_dot_v1_dot_synthesis__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15voxgate/v1/chat.proto\x12\nvoxgate.v1\x1a\x16voxgate/v1/audio.proto\"\xb0\x01\n\nChatConfig\x12\x15\n\rsystem_prompt\x18\x01 \x01(\t\x12\r\n\x05voice\x18\x02 \x01(\t\x12\x33\n\x0cinput_format\x18\x03 \x01(\x0b\x32\x1d.voxgate.v1.StreamAudioFormat\x12\x34\n\routput_format\x18\x04 \x01(\x0b\x32\x1d.voxgate.v1.OutputAudioFormat\x12\x11\n\ttext_only\x18\x05 \x01(\x08\"L\n\tUserInput\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x0f\n\x05\x61udio\x18\x02 \x01(\x0cH\x00\x12\x13\n\x0b\x65nd_of_turn\x18\x03 \x01(\x08\x42\t\n\x07\x63ontent\"j\n\x0b\x43hatRequest\x12(\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x16.voxgate.v1.ChatConfigH\x00\x12&\n\x05input\x18\x02 \x01(\x0b\x32\x15.voxgate.v1.UserInputH\x00\x42\t\n\x07message\"0\n\x07TurnEnd\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x17\n\x0fuser_transcript\x18\x02 \x01(\t\"\xaa\x01\n\x0c\x43hatResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nturn_index\x18\x02 \x01(\x05\x12\x14\n\ntext_delta\x18\x03 \x01(\tH\x00\x12(\n\x05\x61udio\x18\x04 \x01(\x0b\x32\x17.voxgate.v1.AudioOutputH\x00\x12\'\n\x08turn_end\x18\x05 \x01(\x0b\x32\x13.voxgate.v1.TurnEndH\x00\x42\t\n\x07message2L\n\x0b\x43hatService\x12=\n\x04\x43hat\x12\x17.voxgate.v1.ChatRequest\x1a\x18.voxgate.v1.ChatResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15voxgate/v1/chat.proto\x12\nvoxgate.v1\x1a\x16voxgate/v1/audio.proto\x1a\x1avoxgate/v1/synthesis.proto\"~\n\rTurnDetection\x12+\n\x04mode\x18\x01 \x01(\x0e\x32\x1d.voxgate.v1.TurnDetectionMode\x12\x12\n\nsilence_ms\x18\x02 \x01(\x05\x12\x19\n\x11prefix_padding_ms\x18\x03 \x01(\x05\x12\x11\n\tthreshold\x18\x04 \x01(\x02\"\xc3\x02\n\nChatConfig\x12\x15\n\rsystem_prompt\x18\x01 \x01(\t\x12\r\n\x05voice\x18\x02 \x01(\t\x12\x33\n\x0cinput_format\x18\x03 \x01(\x0b\x32\x1d.voxgate.v1.StreamAudioFormat\x12\x34\n\routput_format\x18\x04 \x01(\x0b\x32\x1d.voxgate.v1.OutputAudioFormat\x12\x11\n\ttext_only\x18\x05 \x01(\x08\x12\x31\n\x0eturn_detection\x18\x06 \x01(\x0b\x32\x19.voxgate.v1.TurnDetection\x12\x18\n\x10max_reply_tokens\x18\x07 \x01(\x05\x12\x18\n\x0btemperature\x18\x08 \x01(\x02H\x00\x88\x01\x01\x12\x11\n\x04seed\x18\t \x01(\rH\x01\x88\x01\x01\x42\x0e\n\x0c_temperatureB\x07\n\x05_seed\"L\n\tUserInput\x12\x0e\n\x04text\x18\x01 \x01(\tH\x00\x12\x0f\n\x05\x61udio\x18\x02 \x01(\x0cH\x00\x12\x13\n\x0b\x65nd_of_turn\x18\x03 \x01(\x08\x42\t\n\x07\x63ontent\"\x0b\n\tInterrupt\"1\n\x08Playback\x12\x12\n\nturn_index\x18\x01 \x01(\x05\x12\x11\n\tplayed_ms\x18\x02 \x01(\x03\"\xc0\x01\n\x0b\x43hatRequest\x12(\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x16.voxgate.v1.ChatConfigH\x00\x12&\n\x05input\x18\x02 \x01(\x0b\x32\x15.voxgate.v1.UserInputH\x00\x12*\n\tinterrupt\x18\x03 \x01(\x0b\x32\x15.voxgate.v1.InterruptH\x00\x12(\n\x08playback\x18\x04 \x01(\x0b\x32\x14.voxgate.v1.PlaybackH\x00\x42\t\n\x07message\"S\n\x0bTurnLatency\x12\x15\n\rtranscript_ms\x18\x01 \x01(\x05\x12\x15\n\rfirst_text_ms\x18\x02 \x01(\x05\x12\x16\n\x0e\x66irst_audio_ms\x18\x03 \x01(\x05\"\xb0\x01\n\x07TurnEnd\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x17\n\x0fuser_transcript\x18\x02 \x01(\t\x12\x13\n\x0binterrupted\x18\x03 \x01(\x08\x12\x12\n\nheard_text\x18\x04 \x01(\t\x12(\n\x07latency\x18\x05 \x01(\x0b\x32\x17.voxgate.v1.TurnLatency\x12\x14\n\x0creply_tokens\x18\x06 \x01(\x05\x12\x15\n\raudio_seconds\x18\x07 \x01(\x01\"(\n\rSpeechStarted\x12\x17\n\x0f\x61udio_offset_ms\x18\x01 \x01(\x03\"(\n\rSpeechStopped\x12\x17\n\x0f\x61udio_offset_ms\x18\x01 \x01(\x03\",\n\nTranscript\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x10\n\x08is_final\x18\x02 \x01(\x08\"\x96\x03\n\x0c\x43hatResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nturn_index\x18\x02 \x01(\x05\x12\x14\n\ntext_delta\x18\x03 \x01(\tH\x00\x12(\n\x05\x61udio\x18\x04 \x01(\x0b\x32\x17.voxgate.v1.AudioOutputH\x00\x12\'\n\x08turn_end\x18\x05 \x01(\x0b\x32\x13.voxgate.v1.TurnEndH\x00\x12\x33\n\x0espeech_started\x18\x06 \x01(\x0b\x32\x19.voxgate.v1.SpeechStartedH\x00\x12\x33\n\x0espeech_stopped\x18\x07 \x01(\x0b\x32\x19.voxgate.v1.SpeechStoppedH\x00\x12,\n\ntranscript\x18\x08 \x01(\x0b\x32\x16.voxgate.v1.TranscriptH\x00\x12\x14\n\x0c\x61udio_tokens\x18\t \x03(\x05\x12%\n\x05words\x18\n \x03(\x0b\x32\x16.voxgate.v1.WordTiming\x12\x15\n\rstart_seconds\x18\x0b \x01(\x01\x42\t\n\x07message*|\n\x11TurnDetectionMode\x12#\n\x1fTURN_DETECTION_MODE_UNSPECIFIED\x10\x00\x12\"\n\x1eTURN_DETECTION_MODE_SERVER_VAD\x10\x01\x12\x1e\n\x1aTURN_DETECTION_MODE_MANUAL\x10\x02\x32L\n\x0b\x43hatService\x12=\n\x04\x43hat\x12\x17.voxgate.v1.ChatRequest\x1a\x18.voxgate.v1.ChatResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'voxgate.v1.chat_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CHATCONFIG']._serialized_start=62
-  _globals['_CHATCONFIG']._serialized_end=238
-  _globals['_USERINPUT']._serialized_start=240
-  _globals['_USERINPUT']._serialized_end=316
-  _globals['_CHATREQUEST']._serialized_start=318
-  _globals['_CHATREQUEST']._serialized_end=424
-  _globals['_TURNEND']._serialized_start=426
-  _globals['_TURNEND']._serialized_end=474
-  _globals['_CHATRESPONSE']._serialized_start=477
-  _globals['_CHATRESPONSE']._serialized_end=647
-  _globals['_CHATSERVICE']._serialized_start=649
-  _globals['_CHATSERVICE']._serialized_end=725
+  _globals['_TURNDETECTIONMODE']._serialized_start=1683
+  _globals['_TURNDETECTIONMODE']._serialized_end=1807
+  _globals['_TURNDETECTION']._serialized_start=89
+  _globals['_TURNDETECTION']._serialized_end=215
+  _globals['_CHATCONFIG']._serialized_start=218
+  _globals['_CHATCONFIG']._serialized_end=541
+  _globals['_USERINPUT']._serialized_start=543
+  _globals['_USERINPUT']._serialized_end=619
+  _globals['_INTERRUPT']._serialized_start=621
+  _globals['_INTERRUPT']._serialized_end=632
+  _globals['_PLAYBACK']._serialized_start=634
+  _globals['_PLAYBACK']._serialized_end=683
+  _globals['_CHATREQUEST']._serialized_start=686
+  _globals['_CHATREQUEST']._serialized_end=878
+  _globals['_TURNLATENCY']._serialized_start=880
+  _globals['_TURNLATENCY']._serialized_end=963
+  _globals['_TURNEND']._serialized_start=966
+  _globals['_TURNEND']._serialized_end=1142
+  _globals['_SPEECHSTARTED']._serialized_start=1144
+  _globals['_SPEECHSTARTED']._serialized_end=1184
+  _globals['_SPEECHSTOPPED']._serialized_start=1186
+  _globals['_SPEECHSTOPPED']._serialized_end=1226
+  _globals['_TRANSCRIPT']._serialized_start=1228
+  _globals['_TRANSCRIPT']._serialized_end=1272
+  _globals['_CHATRESPONSE']._serialized_start=1275
+  _globals['_CHATRESPONSE']._serialized_end=1681
+  _globals['_CHATSERVICE']._serialized_start=1809
+  _globals['_CHATSERVICE']._serialized_end=1885
 # @@protoc_insertion_point(module_scope)

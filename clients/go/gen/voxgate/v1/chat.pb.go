@@ -21,26 +21,163 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// How the server decides that a spoken user turn has ended.
+type TurnDetectionMode int32
+
+const (
+	// SERVER_VAD.
+	TurnDetectionMode_TURN_DETECTION_MODE_UNSPECIFIED TurnDetectionMode = 0
+	// The server's voice activity detection ends a turn after `silence_ms` without speech, and
+	// hears barge-in during replies.
+	TurnDetectionMode_TURN_DETECTION_MODE_SERVER_VAD TurnDetectionMode = 1
+	// Only the client's `end_of_turn` ends a turn; no barge-in by voice (use `interrupt`).
+	TurnDetectionMode_TURN_DETECTION_MODE_MANUAL TurnDetectionMode = 2
+)
+
+// Enum value maps for TurnDetectionMode.
+var (
+	TurnDetectionMode_name = map[int32]string{
+		0: "TURN_DETECTION_MODE_UNSPECIFIED",
+		1: "TURN_DETECTION_MODE_SERVER_VAD",
+		2: "TURN_DETECTION_MODE_MANUAL",
+	}
+	TurnDetectionMode_value = map[string]int32{
+		"TURN_DETECTION_MODE_UNSPECIFIED": 0,
+		"TURN_DETECTION_MODE_SERVER_VAD":  1,
+		"TURN_DETECTION_MODE_MANUAL":      2,
+	}
+)
+
+func (x TurnDetectionMode) Enum() *TurnDetectionMode {
+	p := new(TurnDetectionMode)
+	*p = x
+	return p
+}
+
+func (x TurnDetectionMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TurnDetectionMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_voxgate_v1_chat_proto_enumTypes[0].Descriptor()
+}
+
+func (TurnDetectionMode) Type() protoreflect.EnumType {
+	return &file_voxgate_v1_chat_proto_enumTypes[0]
+}
+
+func (x TurnDetectionMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TurnDetectionMode.Descriptor instead.
+func (TurnDetectionMode) EnumDescriptor() ([]byte, []int) {
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{0}
+}
+
+// Turn detection settings. Zero values take the server's defaults (GetServerInfo limits).
+type TurnDetection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SERVER_VAD (default) or MANUAL.
+	Mode TurnDetectionMode `protobuf:"varint,1,opt,name=mode,proto3,enum=voxgate.v1.TurnDetectionMode" json:"mode,omitempty"`
+	// Silence that ends a turn, in ms: 100..5000; 0 = the server's default (500).
+	SilenceMs int32 `protobuf:"varint,2,opt,name=silence_ms,json=silenceMs,proto3" json:"silence_ms,omitempty"`
+	// Audio before the detected speech onset that is kept for recognition, in ms: 0..1000;
+	// 0 = the server's default (300).
+	PrefixPaddingMs int32 `protobuf:"varint,3,opt,name=prefix_padding_ms,json=prefixPaddingMs,proto3" json:"prefix_padding_ms,omitempty"`
+	// Speech probability above which a 32 ms frame is speech: 0.1..0.95; 0 = the default (0.5).
+	Threshold     float32 `protobuf:"fixed32,4,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TurnDetection) Reset() {
+	*x = TurnDetection{}
+	mi := &file_voxgate_v1_chat_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TurnDetection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TurnDetection) ProtoMessage() {}
+
+func (x *TurnDetection) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_chat_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TurnDetection.ProtoReflect.Descriptor instead.
+func (*TurnDetection) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *TurnDetection) GetMode() TurnDetectionMode {
+	if x != nil {
+		return x.Mode
+	}
+	return TurnDetectionMode_TURN_DETECTION_MODE_UNSPECIFIED
+}
+
+func (x *TurnDetection) GetSilenceMs() int32 {
+	if x != nil {
+		return x.SilenceMs
+	}
+	return 0
+}
+
+func (x *TurnDetection) GetPrefixPaddingMs() int32 {
+	if x != nil {
+		return x.PrefixPaddingMs
+	}
+	return 0
+}
+
+func (x *TurnDetection) GetThreshold() float32 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
 // Configuration of a conversation.
 type ChatConfig struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// System prompt for the assistant.
+	// System prompt for the assistant. Empty: the model's default.
 	SystemPrompt string `protobuf:"bytes,1,opt,name=system_prompt,json=systemPrompt,proto3" json:"system_prompt,omitempty"`
 	// Voice of the spoken reply, by name (GetServerInfo). Empty: the default voice.
 	Voice string `protobuf:"bytes,2,opt,name=voice,proto3" json:"voice,omitempty"`
 	// Format of user audio sent in turns. Required if the client sends audio.
 	InputFormat *StreamAudioFormat `protobuf:"bytes,3,opt,name=input_format,json=inputFormat,proto3" json:"input_format,omitempty"`
-	// Format of the spoken reply.
+	// Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+	// in the reply's last audio message.
 	OutputFormat *OutputAudioFormat `protobuf:"bytes,4,opt,name=output_format,json=outputFormat,proto3" json:"output_format,omitempty"`
 	// Reply in text only, without audio.
-	TextOnly      bool `protobuf:"varint,5,opt,name=text_only,json=textOnly,proto3" json:"text_only,omitempty"`
+	TextOnly bool `protobuf:"varint,5,opt,name=text_only,json=textOnly,proto3" json:"text_only,omitempty"`
+	// Turn detection for audio input.
+	TurnDetection *TurnDetection `protobuf:"bytes,6,opt,name=turn_detection,json=turnDetection,proto3" json:"turn_detection,omitempty"`
+	// Most tokens in one reply: 1..1024; 0 = the server's default.
+	MaxReplyTokens int32 `protobuf:"varint,7,opt,name=max_reply_tokens,json=maxReplyTokens,proto3" json:"max_reply_tokens,omitempty"`
+	// Sampling temperature of the reply: 0 (greedy) ..2; unset = the model's default.
+	Temperature *float32 `protobuf:"fixed32,8,opt,name=temperature,proto3,oneof" json:"temperature,omitempty"`
+	// Seed of the reply sampling, for reproducible replies; unset = random.
+	Seed          *uint32 `protobuf:"varint,9,opt,name=seed,proto3,oneof" json:"seed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChatConfig) Reset() {
 	*x = ChatConfig{}
-	mi := &file_voxgate_v1_chat_proto_msgTypes[0]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -52,7 +189,7 @@ func (x *ChatConfig) String() string {
 func (*ChatConfig) ProtoMessage() {}
 
 func (x *ChatConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_voxgate_v1_chat_proto_msgTypes[0]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -65,7 +202,7 @@ func (x *ChatConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatConfig.ProtoReflect.Descriptor instead.
 func (*ChatConfig) Descriptor() ([]byte, []int) {
-	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{0}
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ChatConfig) GetSystemPrompt() string {
@@ -103,6 +240,34 @@ func (x *ChatConfig) GetTextOnly() bool {
 	return false
 }
 
+func (x *ChatConfig) GetTurnDetection() *TurnDetection {
+	if x != nil {
+		return x.TurnDetection
+	}
+	return nil
+}
+
+func (x *ChatConfig) GetMaxReplyTokens() int32 {
+	if x != nil {
+		return x.MaxReplyTokens
+	}
+	return 0
+}
+
+func (x *ChatConfig) GetTemperature() float32 {
+	if x != nil && x.Temperature != nil {
+		return *x.Temperature
+	}
+	return 0
+}
+
+func (x *ChatConfig) GetSeed() uint32 {
+	if x != nil && x.Seed != nil {
+		return *x.Seed
+	}
+	return 0
+}
+
 // A piece of a user turn.
 type UserInput struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -113,7 +278,8 @@ type UserInput struct {
 	//	*UserInput_Text
 	//	*UserInput_Audio
 	Content isUserInput_Content `protobuf_oneof:"content"`
-	// Ends the user turn; the assistant replies.
+	// Ends the user turn; the assistant replies. Ends a spoken turn in MANUAL turn detection;
+	// in SERVER_VAD it ends a turn the server has not ended yet.
 	EndOfTurn     bool `protobuf:"varint,3,opt,name=end_of_turn,json=endOfTurn,proto3" json:"end_of_turn,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -121,7 +287,7 @@ type UserInput struct {
 
 func (x *UserInput) Reset() {
 	*x = UserInput{}
-	mi := &file_voxgate_v1_chat_proto_msgTypes[1]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -133,7 +299,7 @@ func (x *UserInput) String() string {
 func (*UserInput) ProtoMessage() {}
 
 func (x *UserInput) ProtoReflect() protoreflect.Message {
-	mi := &file_voxgate_v1_chat_proto_msgTypes[1]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -146,7 +312,7 @@ func (x *UserInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserInput.ProtoReflect.Descriptor instead.
 func (*UserInput) Descriptor() ([]byte, []int) {
-	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{1}
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *UserInput) GetContent() isUserInput_Content {
@@ -199,15 +365,109 @@ func (*UserInput_Text) isUserInput_Content() {}
 
 func (*UserInput_Audio) isUserInput_Content() {}
 
+// Stops the reply in progress (no effect when none is).
+type Interrupt struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Interrupt) Reset() {
+	*x = Interrupt{}
+	mi := &file_voxgate_v1_chat_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Interrupt) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Interrupt) ProtoMessage() {}
+
+func (x *Interrupt) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_chat_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Interrupt.ProtoReflect.Descriptor instead.
+func (*Interrupt) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{3}
+}
+
+// How much of a reply's audio the user has heard so far.
+type Playback struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The reply's turn index.
+	TurnIndex int32 `protobuf:"varint,1,opt,name=turn_index,json=turnIndex,proto3" json:"turn_index,omitempty"`
+	// Milliseconds of the reply's audio played to the user, from its start.
+	PlayedMs      int64 `protobuf:"varint,2,opt,name=played_ms,json=playedMs,proto3" json:"played_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Playback) Reset() {
+	*x = Playback{}
+	mi := &file_voxgate_v1_chat_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Playback) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Playback) ProtoMessage() {}
+
+func (x *Playback) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_chat_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Playback.ProtoReflect.Descriptor instead.
+func (*Playback) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *Playback) GetTurnIndex() int32 {
+	if x != nil {
+		return x.TurnIndex
+	}
+	return 0
+}
+
+func (x *Playback) GetPlayedMs() int64 {
+	if x != nil {
+		return x.PlayedMs
+	}
+	return 0
+}
+
 // A message of the Chat client stream.
 type ChatRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The config first, then user input.
+	// The config first, then user input and controls.
 	//
 	// Types that are valid to be assigned to Message:
 	//
 	//	*ChatRequest_Config
 	//	*ChatRequest_Input
+	//	*ChatRequest_Interrupt
+	//	*ChatRequest_Playback
 	Message       isChatRequest_Message `protobuf_oneof:"message"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -215,7 +475,7 @@ type ChatRequest struct {
 
 func (x *ChatRequest) Reset() {
 	*x = ChatRequest{}
-	mi := &file_voxgate_v1_chat_proto_msgTypes[2]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -227,7 +487,7 @@ func (x *ChatRequest) String() string {
 func (*ChatRequest) ProtoMessage() {}
 
 func (x *ChatRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_voxgate_v1_chat_proto_msgTypes[2]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -240,7 +500,7 @@ func (x *ChatRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatRequest.ProtoReflect.Descriptor instead.
 func (*ChatRequest) Descriptor() ([]byte, []int) {
-	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{2}
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ChatRequest) GetMessage() isChatRequest_Message {
@@ -268,6 +528,24 @@ func (x *ChatRequest) GetInput() *UserInput {
 	return nil
 }
 
+func (x *ChatRequest) GetInterrupt() *Interrupt {
+	if x != nil {
+		if x, ok := x.Message.(*ChatRequest_Interrupt); ok {
+			return x.Interrupt
+		}
+	}
+	return nil
+}
+
+func (x *ChatRequest) GetPlayback() *Playback {
+	if x != nil {
+		if x, ok := x.Message.(*ChatRequest_Playback); ok {
+			return x.Playback
+		}
+	}
+	return nil
+}
+
 type isChatRequest_Message interface {
 	isChatRequest_Message()
 }
@@ -282,24 +560,115 @@ type ChatRequest_Input struct {
 	Input *UserInput `protobuf:"bytes,2,opt,name=input,proto3,oneof"`
 }
 
+type ChatRequest_Interrupt struct {
+	// Stop the reply in progress (barge-in by the client).
+	Interrupt *Interrupt `protobuf:"bytes,3,opt,name=interrupt,proto3,oneof"`
+}
+
+type ChatRequest_Playback struct {
+	// A playback acknowledgement: what the user has heard of a reply.
+	Playback *Playback `protobuf:"bytes,4,opt,name=playback,proto3,oneof"`
+}
+
 func (*ChatRequest_Config) isChatRequest_Message() {}
 
 func (*ChatRequest_Input) isChatRequest_Message() {}
 
+func (*ChatRequest_Interrupt) isChatRequest_Message() {}
+
+func (*ChatRequest_Playback) isChatRequest_Message() {}
+
+// Latency of one turn, measured by the server from the end of the user's turn (the end of
+// speech that turn detection found, or the `end_of_turn` message).
+type TurnLatency struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Until the final transcript (spoken turns only).
+	TranscriptMs int32 `protobuf:"varint,1,opt,name=transcript_ms,json=transcriptMs,proto3" json:"transcript_ms,omitempty"`
+	// Until the first reply text was sent.
+	FirstTextMs int32 `protobuf:"varint,2,opt,name=first_text_ms,json=firstTextMs,proto3" json:"first_text_ms,omitempty"`
+	// Until the first reply audio was sent (0 in text-only mode or without audio).
+	FirstAudioMs  int32 `protobuf:"varint,3,opt,name=first_audio_ms,json=firstAudioMs,proto3" json:"first_audio_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TurnLatency) Reset() {
+	*x = TurnLatency{}
+	mi := &file_voxgate_v1_chat_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TurnLatency) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TurnLatency) ProtoMessage() {}
+
+func (x *TurnLatency) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_chat_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TurnLatency.ProtoReflect.Descriptor instead.
+func (*TurnLatency) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *TurnLatency) GetTranscriptMs() int32 {
+	if x != nil {
+		return x.TranscriptMs
+	}
+	return 0
+}
+
+func (x *TurnLatency) GetFirstTextMs() int32 {
+	if x != nil {
+		return x.FirstTextMs
+	}
+	return 0
+}
+
+func (x *TurnLatency) GetFirstAudioMs() int32 {
+	if x != nil {
+		return x.FirstAudioMs
+	}
+	return 0
+}
+
 // End of an assistant reply.
 type TurnEnd struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The full text of the reply.
+	// The full text of the reply as generated (up to the interruption, if any).
 	Text string `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
-	// What the user said in this turn, as recognized (for audio turns).
+	// What the user said in this turn, as recognized (for audio turns), then any typed text.
 	UserTranscript string `protobuf:"bytes,2,opt,name=user_transcript,json=userTranscript,proto3" json:"user_transcript,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The reply was stopped by barge-in or an `interrupt`.
+	Interrupted bool `protobuf:"varint,3,opt,name=interrupted,proto3" json:"interrupted,omitempty"`
+	// The part of the reply the user heard, which the history keeps: the whole text unless
+	// interrupted; then the words up to the last playback acknowledgement (else to the audio
+	// sent; in text-only mode the text sent).
+	HeardText string `protobuf:"bytes,4,opt,name=heard_text,json=heardText,proto3" json:"heard_text,omitempty"`
+	// Latency figures of this turn.
+	Latency *TurnLatency `protobuf:"bytes,5,opt,name=latency,proto3" json:"latency,omitempty"`
+	// Tokens the language model generated for the reply.
+	ReplyTokens int32 `protobuf:"varint,6,opt,name=reply_tokens,json=replyTokens,proto3" json:"reply_tokens,omitempty"`
+	// Seconds of reply audio sent.
+	AudioSeconds  float64 `protobuf:"fixed64,7,opt,name=audio_seconds,json=audioSeconds,proto3" json:"audio_seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TurnEnd) Reset() {
 	*x = TurnEnd{}
-	mi := &file_voxgate_v1_chat_proto_msgTypes[3]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -311,7 +680,7 @@ func (x *TurnEnd) String() string {
 func (*TurnEnd) ProtoMessage() {}
 
 func (x *TurnEnd) ProtoReflect() protoreflect.Message {
-	mi := &file_voxgate_v1_chat_proto_msgTypes[3]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -324,7 +693,7 @@ func (x *TurnEnd) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TurnEnd.ProtoReflect.Descriptor instead.
 func (*TurnEnd) Descriptor() ([]byte, []int) {
-	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{3}
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TurnEnd) GetText() string {
@@ -341,6 +710,188 @@ func (x *TurnEnd) GetUserTranscript() string {
 	return ""
 }
 
+func (x *TurnEnd) GetInterrupted() bool {
+	if x != nil {
+		return x.Interrupted
+	}
+	return false
+}
+
+func (x *TurnEnd) GetHeardText() string {
+	if x != nil {
+		return x.HeardText
+	}
+	return ""
+}
+
+func (x *TurnEnd) GetLatency() *TurnLatency {
+	if x != nil {
+		return x.Latency
+	}
+	return nil
+}
+
+func (x *TurnEnd) GetReplyTokens() int32 {
+	if x != nil {
+		return x.ReplyTokens
+	}
+	return 0
+}
+
+func (x *TurnEnd) GetAudioSeconds() float64 {
+	if x != nil {
+		return x.AudioSeconds
+	}
+	return 0
+}
+
+// Voice activity: the user started speaking.
+type SpeechStarted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where speech starts in the conversation's input audio, in ms from its first sample.
+	AudioOffsetMs int64 `protobuf:"varint,1,opt,name=audio_offset_ms,json=audioOffsetMs,proto3" json:"audio_offset_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SpeechStarted) Reset() {
+	*x = SpeechStarted{}
+	mi := &file_voxgate_v1_chat_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SpeechStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SpeechStarted) ProtoMessage() {}
+
+func (x *SpeechStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_chat_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SpeechStarted.ProtoReflect.Descriptor instead.
+func (*SpeechStarted) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SpeechStarted) GetAudioOffsetMs() int64 {
+	if x != nil {
+		return x.AudioOffsetMs
+	}
+	return 0
+}
+
+// Voice activity: the user stopped speaking (the turn ends).
+type SpeechStopped struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where speech ends in the conversation's input audio, in ms from its first sample.
+	AudioOffsetMs int64 `protobuf:"varint,1,opt,name=audio_offset_ms,json=audioOffsetMs,proto3" json:"audio_offset_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SpeechStopped) Reset() {
+	*x = SpeechStopped{}
+	mi := &file_voxgate_v1_chat_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SpeechStopped) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SpeechStopped) ProtoMessage() {}
+
+func (x *SpeechStopped) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_chat_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SpeechStopped.ProtoReflect.Descriptor instead.
+func (*SpeechStopped) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SpeechStopped) GetAudioOffsetMs() int64 {
+	if x != nil {
+		return x.AudioOffsetMs
+	}
+	return 0
+}
+
+// Recognized text of the user's current spoken turn.
+type Transcript struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The hypothesis of the whole turn so far.
+	Text string `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	// True on the turn's final hypothesis (the one the assistant answers).
+	IsFinal       bool `protobuf:"varint,2,opt,name=is_final,json=isFinal,proto3" json:"is_final,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Transcript) Reset() {
+	*x = Transcript{}
+	mi := &file_voxgate_v1_chat_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Transcript) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Transcript) ProtoMessage() {}
+
+func (x *Transcript) ProtoReflect() protoreflect.Message {
+	mi := &file_voxgate_v1_chat_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Transcript.ProtoReflect.Descriptor instead.
+func (*Transcript) Descriptor() ([]byte, []int) {
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Transcript) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Transcript) GetIsFinal() bool {
+	if x != nil {
+		return x.IsFinal
+	}
+	return false
+}
+
 // A message of the Chat server stream.
 type ChatResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -355,14 +906,23 @@ type ChatResponse struct {
 	//	*ChatResponse_TextDelta
 	//	*ChatResponse_Audio
 	//	*ChatResponse_TurnEnd
-	Message       isChatResponse_Message `protobuf_oneof:"message"`
+	//	*ChatResponse_SpeechStarted
+	//	*ChatResponse_SpeechStopped
+	//	*ChatResponse_Transcript
+	Message isChatResponse_Message `protobuf_oneof:"message"`
+	// With `audio`: the audio tokens of this piece (Step-Audio interleaved ids).
+	AudioTokens []int32 `protobuf:"varint,9,rep,packed,name=audio_tokens,json=audioTokens,proto3" json:"audio_tokens,omitempty"`
+	// With `audio`: the words spoken in this piece, timed from the reply's start.
+	Words []*WordTiming `protobuf:"bytes,10,rep,name=words,proto3" json:"words,omitempty"`
+	// With `audio`: where this piece starts in the reply's audio, in seconds.
+	StartSeconds  float64 `protobuf:"fixed64,11,opt,name=start_seconds,json=startSeconds,proto3" json:"start_seconds,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChatResponse) Reset() {
 	*x = ChatResponse{}
-	mi := &file_voxgate_v1_chat_proto_msgTypes[4]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -374,7 +934,7 @@ func (x *ChatResponse) String() string {
 func (*ChatResponse) ProtoMessage() {}
 
 func (x *ChatResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_voxgate_v1_chat_proto_msgTypes[4]
+	mi := &file_voxgate_v1_chat_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -387,7 +947,7 @@ func (x *ChatResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatResponse.ProtoReflect.Descriptor instead.
 func (*ChatResponse) Descriptor() ([]byte, []int) {
-	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{4}
+	return file_voxgate_v1_chat_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ChatResponse) GetRequestId() string {
@@ -438,6 +998,54 @@ func (x *ChatResponse) GetTurnEnd() *TurnEnd {
 	return nil
 }
 
+func (x *ChatResponse) GetSpeechStarted() *SpeechStarted {
+	if x != nil {
+		if x, ok := x.Message.(*ChatResponse_SpeechStarted); ok {
+			return x.SpeechStarted
+		}
+	}
+	return nil
+}
+
+func (x *ChatResponse) GetSpeechStopped() *SpeechStopped {
+	if x != nil {
+		if x, ok := x.Message.(*ChatResponse_SpeechStopped); ok {
+			return x.SpeechStopped
+		}
+	}
+	return nil
+}
+
+func (x *ChatResponse) GetTranscript() *Transcript {
+	if x != nil {
+		if x, ok := x.Message.(*ChatResponse_Transcript); ok {
+			return x.Transcript
+		}
+	}
+	return nil
+}
+
+func (x *ChatResponse) GetAudioTokens() []int32 {
+	if x != nil {
+		return x.AudioTokens
+	}
+	return nil
+}
+
+func (x *ChatResponse) GetWords() []*WordTiming {
+	if x != nil {
+		return x.Words
+	}
+	return nil
+}
+
+func (x *ChatResponse) GetStartSeconds() float64 {
+	if x != nil {
+		return x.StartSeconds
+	}
+	return 0
+}
+
 type isChatResponse_Message interface {
 	isChatResponse_Message()
 }
@@ -448,13 +1056,28 @@ type ChatResponse_TextDelta struct {
 }
 
 type ChatResponse_Audio struct {
-	// The next piece of spoken reply.
+	// The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
 	Audio *AudioOutput `protobuf:"bytes,4,opt,name=audio,proto3,oneof"`
 }
 
 type ChatResponse_TurnEnd struct {
-	// The reply is complete.
+	// The reply is complete (or was interrupted).
 	TurnEnd *TurnEnd `protobuf:"bytes,5,opt,name=turn_end,json=turnEnd,proto3,oneof"`
+}
+
+type ChatResponse_SpeechStarted struct {
+	// The user started speaking.
+	SpeechStarted *SpeechStarted `protobuf:"bytes,6,opt,name=speech_started,json=speechStarted,proto3,oneof"`
+}
+
+type ChatResponse_SpeechStopped struct {
+	// The user stopped speaking.
+	SpeechStopped *SpeechStopped `protobuf:"bytes,7,opt,name=speech_stopped,json=speechStopped,proto3,oneof"`
+}
+
+type ChatResponse_Transcript struct {
+	// Interim or final transcript of the user's turn.
+	Transcript *Transcript `protobuf:"bytes,8,opt,name=transcript,proto3,oneof"`
 }
 
 func (*ChatResponse_TextDelta) isChatResponse_Message() {}
@@ -463,31 +1086,74 @@ func (*ChatResponse_Audio) isChatResponse_Message() {}
 
 func (*ChatResponse_TurnEnd) isChatResponse_Message() {}
 
+func (*ChatResponse_SpeechStarted) isChatResponse_Message() {}
+
+func (*ChatResponse_SpeechStopped) isChatResponse_Message() {}
+
+func (*ChatResponse_Transcript) isChatResponse_Message() {}
+
 var File_voxgate_v1_chat_proto protoreflect.FileDescriptor
 
 const file_voxgate_v1_chat_proto_rawDesc = "" +
 	"\n" +
 	"\x15voxgate/v1/chat.proto\x12\n" +
-	"voxgate.v1\x1a\x16voxgate/v1/audio.proto\"\xea\x01\n" +
+	"voxgate.v1\x1a\x16voxgate/v1/audio.proto\x1a\x1avoxgate/v1/synthesis.proto\"\xab\x01\n" +
+	"\rTurnDetection\x121\n" +
+	"\x04mode\x18\x01 \x01(\x0e2\x1d.voxgate.v1.TurnDetectionModeR\x04mode\x12\x1d\n" +
+	"\n" +
+	"silence_ms\x18\x02 \x01(\x05R\tsilenceMs\x12*\n" +
+	"\x11prefix_padding_ms\x18\x03 \x01(\x05R\x0fprefixPaddingMs\x12\x1c\n" +
+	"\tthreshold\x18\x04 \x01(\x02R\tthreshold\"\xaf\x03\n" +
 	"\n" +
 	"ChatConfig\x12#\n" +
 	"\rsystem_prompt\x18\x01 \x01(\tR\fsystemPrompt\x12\x14\n" +
 	"\x05voice\x18\x02 \x01(\tR\x05voice\x12@\n" +
 	"\finput_format\x18\x03 \x01(\v2\x1d.voxgate.v1.StreamAudioFormatR\vinputFormat\x12B\n" +
 	"\routput_format\x18\x04 \x01(\v2\x1d.voxgate.v1.OutputAudioFormatR\foutputFormat\x12\x1b\n" +
-	"\ttext_only\x18\x05 \x01(\bR\btextOnly\"d\n" +
+	"\ttext_only\x18\x05 \x01(\bR\btextOnly\x12@\n" +
+	"\x0eturn_detection\x18\x06 \x01(\v2\x19.voxgate.v1.TurnDetectionR\rturnDetection\x12(\n" +
+	"\x10max_reply_tokens\x18\a \x01(\x05R\x0emaxReplyTokens\x12%\n" +
+	"\vtemperature\x18\b \x01(\x02H\x00R\vtemperature\x88\x01\x01\x12\x17\n" +
+	"\x04seed\x18\t \x01(\rH\x01R\x04seed\x88\x01\x01B\x0e\n" +
+	"\f_temperatureB\a\n" +
+	"\x05_seed\"d\n" +
 	"\tUserInput\x12\x14\n" +
 	"\x04text\x18\x01 \x01(\tH\x00R\x04text\x12\x16\n" +
 	"\x05audio\x18\x02 \x01(\fH\x00R\x05audio\x12\x1e\n" +
 	"\vend_of_turn\x18\x03 \x01(\bR\tendOfTurnB\t\n" +
-	"\acontent\"y\n" +
+	"\acontent\"\v\n" +
+	"\tInterrupt\"F\n" +
+	"\bPlayback\x12\x1d\n" +
+	"\n" +
+	"turn_index\x18\x01 \x01(\x05R\tturnIndex\x12\x1b\n" +
+	"\tplayed_ms\x18\x02 \x01(\x03R\bplayedMs\"\xe4\x01\n" +
 	"\vChatRequest\x120\n" +
 	"\x06config\x18\x01 \x01(\v2\x16.voxgate.v1.ChatConfigH\x00R\x06config\x12-\n" +
-	"\x05input\x18\x02 \x01(\v2\x15.voxgate.v1.UserInputH\x00R\x05inputB\t\n" +
-	"\amessage\"F\n" +
+	"\x05input\x18\x02 \x01(\v2\x15.voxgate.v1.UserInputH\x00R\x05input\x125\n" +
+	"\tinterrupt\x18\x03 \x01(\v2\x15.voxgate.v1.InterruptH\x00R\tinterrupt\x122\n" +
+	"\bplayback\x18\x04 \x01(\v2\x14.voxgate.v1.PlaybackH\x00R\bplaybackB\t\n" +
+	"\amessage\"|\n" +
+	"\vTurnLatency\x12#\n" +
+	"\rtranscript_ms\x18\x01 \x01(\x05R\ftranscriptMs\x12\"\n" +
+	"\rfirst_text_ms\x18\x02 \x01(\x05R\vfirstTextMs\x12$\n" +
+	"\x0efirst_audio_ms\x18\x03 \x01(\x05R\ffirstAudioMs\"\x82\x02\n" +
 	"\aTurnEnd\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12'\n" +
-	"\x0fuser_transcript\x18\x02 \x01(\tR\x0euserTranscript\"\xdb\x01\n" +
+	"\x0fuser_transcript\x18\x02 \x01(\tR\x0euserTranscript\x12 \n" +
+	"\vinterrupted\x18\x03 \x01(\bR\vinterrupted\x12\x1d\n" +
+	"\n" +
+	"heard_text\x18\x04 \x01(\tR\theardText\x121\n" +
+	"\alatency\x18\x05 \x01(\v2\x17.voxgate.v1.TurnLatencyR\alatency\x12!\n" +
+	"\freply_tokens\x18\x06 \x01(\x05R\vreplyTokens\x12#\n" +
+	"\raudio_seconds\x18\a \x01(\x01R\faudioSeconds\"7\n" +
+	"\rSpeechStarted\x12&\n" +
+	"\x0faudio_offset_ms\x18\x01 \x01(\x03R\raudioOffsetMs\"7\n" +
+	"\rSpeechStopped\x12&\n" +
+	"\x0faudio_offset_ms\x18\x01 \x01(\x03R\raudioOffsetMs\";\n" +
+	"\n" +
+	"Transcript\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12\x19\n" +
+	"\bis_final\x18\x02 \x01(\bR\aisFinal\"\x93\x04\n" +
 	"\fChatResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
@@ -496,8 +1162,21 @@ const file_voxgate_v1_chat_proto_rawDesc = "" +
 	"\n" +
 	"text_delta\x18\x03 \x01(\tH\x00R\ttextDelta\x12/\n" +
 	"\x05audio\x18\x04 \x01(\v2\x17.voxgate.v1.AudioOutputH\x00R\x05audio\x120\n" +
-	"\bturn_end\x18\x05 \x01(\v2\x13.voxgate.v1.TurnEndH\x00R\aturnEndB\t\n" +
-	"\amessage2L\n" +
+	"\bturn_end\x18\x05 \x01(\v2\x13.voxgate.v1.TurnEndH\x00R\aturnEnd\x12B\n" +
+	"\x0espeech_started\x18\x06 \x01(\v2\x19.voxgate.v1.SpeechStartedH\x00R\rspeechStarted\x12B\n" +
+	"\x0espeech_stopped\x18\a \x01(\v2\x19.voxgate.v1.SpeechStoppedH\x00R\rspeechStopped\x128\n" +
+	"\n" +
+	"transcript\x18\b \x01(\v2\x16.voxgate.v1.TranscriptH\x00R\n" +
+	"transcript\x12!\n" +
+	"\faudio_tokens\x18\t \x03(\x05R\vaudioTokens\x12,\n" +
+	"\x05words\x18\n" +
+	" \x03(\v2\x16.voxgate.v1.WordTimingR\x05words\x12#\n" +
+	"\rstart_seconds\x18\v \x01(\x01R\fstartSecondsB\t\n" +
+	"\amessage*|\n" +
+	"\x11TurnDetectionMode\x12#\n" +
+	"\x1fTURN_DETECTION_MODE_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eTURN_DETECTION_MODE_SERVER_VAD\x10\x01\x12\x1e\n" +
+	"\x1aTURN_DETECTION_MODE_MANUAL\x10\x022L\n" +
 	"\vChatService\x12=\n" +
 	"\x04Chat\x12\x17.voxgate.v1.ChatRequest\x1a\x18.voxgate.v1.ChatResponse(\x010\x01B\xa4\x01\n" +
 	"\x0ecom.voxgate.v1B\tChatProtoP\x01Z>github.com/voxgate/voxgate/clients/go/gen/voxgate/v1;voxgatev1\xa2\x02\x03VXX\xaa\x02\n" +
@@ -516,31 +1195,50 @@ func file_voxgate_v1_chat_proto_rawDescGZIP() []byte {
 	return file_voxgate_v1_chat_proto_rawDescData
 }
 
-var file_voxgate_v1_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_voxgate_v1_chat_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_voxgate_v1_chat_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_voxgate_v1_chat_proto_goTypes = []any{
-	(*ChatConfig)(nil),        // 0: voxgate.v1.ChatConfig
-	(*UserInput)(nil),         // 1: voxgate.v1.UserInput
-	(*ChatRequest)(nil),       // 2: voxgate.v1.ChatRequest
-	(*TurnEnd)(nil),           // 3: voxgate.v1.TurnEnd
-	(*ChatResponse)(nil),      // 4: voxgate.v1.ChatResponse
-	(*StreamAudioFormat)(nil), // 5: voxgate.v1.StreamAudioFormat
-	(*OutputAudioFormat)(nil), // 6: voxgate.v1.OutputAudioFormat
-	(*AudioOutput)(nil),       // 7: voxgate.v1.AudioOutput
+	(TurnDetectionMode)(0),    // 0: voxgate.v1.TurnDetectionMode
+	(*TurnDetection)(nil),     // 1: voxgate.v1.TurnDetection
+	(*ChatConfig)(nil),        // 2: voxgate.v1.ChatConfig
+	(*UserInput)(nil),         // 3: voxgate.v1.UserInput
+	(*Interrupt)(nil),         // 4: voxgate.v1.Interrupt
+	(*Playback)(nil),          // 5: voxgate.v1.Playback
+	(*ChatRequest)(nil),       // 6: voxgate.v1.ChatRequest
+	(*TurnLatency)(nil),       // 7: voxgate.v1.TurnLatency
+	(*TurnEnd)(nil),           // 8: voxgate.v1.TurnEnd
+	(*SpeechStarted)(nil),     // 9: voxgate.v1.SpeechStarted
+	(*SpeechStopped)(nil),     // 10: voxgate.v1.SpeechStopped
+	(*Transcript)(nil),        // 11: voxgate.v1.Transcript
+	(*ChatResponse)(nil),      // 12: voxgate.v1.ChatResponse
+	(*StreamAudioFormat)(nil), // 13: voxgate.v1.StreamAudioFormat
+	(*OutputAudioFormat)(nil), // 14: voxgate.v1.OutputAudioFormat
+	(*AudioOutput)(nil),       // 15: voxgate.v1.AudioOutput
+	(*WordTiming)(nil),        // 16: voxgate.v1.WordTiming
 }
 var file_voxgate_v1_chat_proto_depIdxs = []int32{
-	5, // 0: voxgate.v1.ChatConfig.input_format:type_name -> voxgate.v1.StreamAudioFormat
-	6, // 1: voxgate.v1.ChatConfig.output_format:type_name -> voxgate.v1.OutputAudioFormat
-	0, // 2: voxgate.v1.ChatRequest.config:type_name -> voxgate.v1.ChatConfig
-	1, // 3: voxgate.v1.ChatRequest.input:type_name -> voxgate.v1.UserInput
-	7, // 4: voxgate.v1.ChatResponse.audio:type_name -> voxgate.v1.AudioOutput
-	3, // 5: voxgate.v1.ChatResponse.turn_end:type_name -> voxgate.v1.TurnEnd
-	2, // 6: voxgate.v1.ChatService.Chat:input_type -> voxgate.v1.ChatRequest
-	4, // 7: voxgate.v1.ChatService.Chat:output_type -> voxgate.v1.ChatResponse
-	7, // [7:8] is the sub-list for method output_type
-	6, // [6:7] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	0,  // 0: voxgate.v1.TurnDetection.mode:type_name -> voxgate.v1.TurnDetectionMode
+	13, // 1: voxgate.v1.ChatConfig.input_format:type_name -> voxgate.v1.StreamAudioFormat
+	14, // 2: voxgate.v1.ChatConfig.output_format:type_name -> voxgate.v1.OutputAudioFormat
+	1,  // 3: voxgate.v1.ChatConfig.turn_detection:type_name -> voxgate.v1.TurnDetection
+	2,  // 4: voxgate.v1.ChatRequest.config:type_name -> voxgate.v1.ChatConfig
+	3,  // 5: voxgate.v1.ChatRequest.input:type_name -> voxgate.v1.UserInput
+	4,  // 6: voxgate.v1.ChatRequest.interrupt:type_name -> voxgate.v1.Interrupt
+	5,  // 7: voxgate.v1.ChatRequest.playback:type_name -> voxgate.v1.Playback
+	7,  // 8: voxgate.v1.TurnEnd.latency:type_name -> voxgate.v1.TurnLatency
+	15, // 9: voxgate.v1.ChatResponse.audio:type_name -> voxgate.v1.AudioOutput
+	8,  // 10: voxgate.v1.ChatResponse.turn_end:type_name -> voxgate.v1.TurnEnd
+	9,  // 11: voxgate.v1.ChatResponse.speech_started:type_name -> voxgate.v1.SpeechStarted
+	10, // 12: voxgate.v1.ChatResponse.speech_stopped:type_name -> voxgate.v1.SpeechStopped
+	11, // 13: voxgate.v1.ChatResponse.transcript:type_name -> voxgate.v1.Transcript
+	16, // 14: voxgate.v1.ChatResponse.words:type_name -> voxgate.v1.WordTiming
+	6,  // 15: voxgate.v1.ChatService.Chat:input_type -> voxgate.v1.ChatRequest
+	12, // 16: voxgate.v1.ChatService.Chat:output_type -> voxgate.v1.ChatResponse
+	16, // [16:17] is the sub-list for method output_type
+	15, // [15:16] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_voxgate_v1_chat_proto_init() }
@@ -549,31 +1247,39 @@ func file_voxgate_v1_chat_proto_init() {
 		return
 	}
 	file_voxgate_v1_audio_proto_init()
-	file_voxgate_v1_chat_proto_msgTypes[1].OneofWrappers = []any{
+	file_voxgate_v1_synthesis_proto_init()
+	file_voxgate_v1_chat_proto_msgTypes[1].OneofWrappers = []any{}
+	file_voxgate_v1_chat_proto_msgTypes[2].OneofWrappers = []any{
 		(*UserInput_Text)(nil),
 		(*UserInput_Audio)(nil),
 	}
-	file_voxgate_v1_chat_proto_msgTypes[2].OneofWrappers = []any{
+	file_voxgate_v1_chat_proto_msgTypes[5].OneofWrappers = []any{
 		(*ChatRequest_Config)(nil),
 		(*ChatRequest_Input)(nil),
+		(*ChatRequest_Interrupt)(nil),
+		(*ChatRequest_Playback)(nil),
 	}
-	file_voxgate_v1_chat_proto_msgTypes[4].OneofWrappers = []any{
+	file_voxgate_v1_chat_proto_msgTypes[11].OneofWrappers = []any{
 		(*ChatResponse_TextDelta)(nil),
 		(*ChatResponse_Audio)(nil),
 		(*ChatResponse_TurnEnd)(nil),
+		(*ChatResponse_SpeechStarted)(nil),
+		(*ChatResponse_SpeechStopped)(nil),
+		(*ChatResponse_Transcript)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_voxgate_v1_chat_proto_rawDesc), len(file_voxgate_v1_chat_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   5,
+			NumEnums:      1,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_voxgate_v1_chat_proto_goTypes,
 		DependencyIndexes: file_voxgate_v1_chat_proto_depIdxs,
+		EnumInfos:         file_voxgate_v1_chat_proto_enumTypes,
 		MessageInfos:      file_voxgate_v1_chat_proto_msgTypes,
 	}.Build()
 	File_voxgate_v1_chat_proto = out.File

@@ -31,13 +31,26 @@ const (
 // Errors of every RPC: UNIMPLEMENTED (no chat model is deployed on this server), UNAVAILABLE,
 // DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
 type ChatServiceClient interface {
-	// One conversation per stream. The first message carries the config; then the client sends
-	// user turns (text, or audio pieces, each turn ended by `end_of_turn`), and after each turn
-	// the server streams the assistant's reply as text deltas and audio pieces, then a TurnEnd.
+	// One conversation per stream. The first message carries the config. Then the client sends
+	// user input at any time, even while the assistant replies: text pieces, and audio pieces in
+	// the configured input format. A user turn ends when the server's voice activity detection
+	// hears the user stop (turn detection SERVER_VAD, the default for audio), or at the client's
+	// `end_of_turn` (MANUAL, and always for text). After each user turn the server streams the
+	// reply: text deltas, audio pieces (unless `text_only`), then a TurnEnd. While audio flows,
+	// the server also sends speech_started / speech_stopped and interim and final transcripts.
 	//
-	// Errors: INVALID_ARGUMENT (first message not a config, a second config, undecodable audio,
-	// an empty turn), OUT_OF_RANGE (turn or conversation too long), UNIMPLEMENTED, UNAVAILABLE,
-	// DEADLINE_EXCEEDED, CANCELLED.
+	// Barge-in: user speech heard during a reply (SERVER_VAD), or an `interrupt`, stops the reply
+	// at once (its language model and speech generator are cancelled), and its TurnEnd says
+	// `interrupted` and what the user heard (from `playback` acknowledgements; else what was
+	// sent). The history keeps only what was heard. The stream ends when the client closes its
+	// side (the reply in progress is finished first) or cancels.
+	//
+	// Errors: INVALID_ARGUMENT (first message not a config, a second config, a bad config field,
+	// audio without `input_format` or undecodable, a playback ack for an unknown turn),
+	// OUT_OF_RANGE (a user turn longer than the server's turn audio or text limit, or the
+	// conversation longer than its limit), DEADLINE_EXCEEDED (no client message for the server's
+	// idle limit, or the call's deadline), RESOURCE_EXHAUSTED (too many conversations on this
+	// server), UNIMPLEMENTED, UNAVAILABLE, CANCELLED.
 	Chat(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ChatRequest, ChatResponse], error)
 }
 
@@ -71,13 +84,26 @@ type ChatService_ChatClient = grpc.BidiStreamingClient[ChatRequest, ChatResponse
 // Errors of every RPC: UNIMPLEMENTED (no chat model is deployed on this server), UNAVAILABLE,
 // DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
 type ChatServiceServer interface {
-	// One conversation per stream. The first message carries the config; then the client sends
-	// user turns (text, or audio pieces, each turn ended by `end_of_turn`), and after each turn
-	// the server streams the assistant's reply as text deltas and audio pieces, then a TurnEnd.
+	// One conversation per stream. The first message carries the config. Then the client sends
+	// user input at any time, even while the assistant replies: text pieces, and audio pieces in
+	// the configured input format. A user turn ends when the server's voice activity detection
+	// hears the user stop (turn detection SERVER_VAD, the default for audio), or at the client's
+	// `end_of_turn` (MANUAL, and always for text). After each user turn the server streams the
+	// reply: text deltas, audio pieces (unless `text_only`), then a TurnEnd. While audio flows,
+	// the server also sends speech_started / speech_stopped and interim and final transcripts.
 	//
-	// Errors: INVALID_ARGUMENT (first message not a config, a second config, undecodable audio,
-	// an empty turn), OUT_OF_RANGE (turn or conversation too long), UNIMPLEMENTED, UNAVAILABLE,
-	// DEADLINE_EXCEEDED, CANCELLED.
+	// Barge-in: user speech heard during a reply (SERVER_VAD), or an `interrupt`, stops the reply
+	// at once (its language model and speech generator are cancelled), and its TurnEnd says
+	// `interrupted` and what the user heard (from `playback` acknowledgements; else what was
+	// sent). The history keeps only what was heard. The stream ends when the client closes its
+	// side (the reply in progress is finished first) or cancels.
+	//
+	// Errors: INVALID_ARGUMENT (first message not a config, a second config, a bad config field,
+	// audio without `input_format` or undecodable, a playback ack for an unknown turn),
+	// OUT_OF_RANGE (a user turn longer than the server's turn audio or text limit, or the
+	// conversation longer than its limit), DEADLINE_EXCEEDED (no client message for the server's
+	// idle limit, or the call's deadline), RESOURCE_EXHAUSTED (too many conversations on this
+	// server), UNIMPLEMENTED, UNAVAILABLE, CANCELLED.
 	Chat(grpc.BidiStreamingServer[ChatRequest, ChatResponse]) error
 	mustEmbedUnimplementedChatServiceServer()
 }

@@ -18,14 +18,72 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { AudioOutput, OutputAudioFormat, StreamAudioFormat } from "./audio";
+import { WordTiming } from "./synthesis";
 
 export const protobufPackage = "voxgate.v1";
 
 export const protobufFileName = "voxgate/v1/chat.proto";
 
+/** How the server decides that a spoken user turn has ended. */
+export enum TurnDetectionMode {
+  /** TURN_DETECTION_MODE_UNSPECIFIED - SERVER_VAD. */
+  TURN_DETECTION_MODE_UNSPECIFIED = 0,
+  /**
+   * TURN_DETECTION_MODE_SERVER_VAD - The server's voice activity detection ends a turn after `silence_ms` without speech, and
+   * hears barge-in during replies.
+   */
+  TURN_DETECTION_MODE_SERVER_VAD = 1,
+  /** TURN_DETECTION_MODE_MANUAL - Only the client's `end_of_turn` ends a turn; no barge-in by voice (use `interrupt`). */
+  TURN_DETECTION_MODE_MANUAL = 2,
+}
+
+export function turnDetectionModeFromJSON(object: any): TurnDetectionMode {
+  switch (object) {
+    case 0:
+    case "TURN_DETECTION_MODE_UNSPECIFIED":
+      return TurnDetectionMode.TURN_DETECTION_MODE_UNSPECIFIED;
+    case 1:
+    case "TURN_DETECTION_MODE_SERVER_VAD":
+      return TurnDetectionMode.TURN_DETECTION_MODE_SERVER_VAD;
+    case 2:
+    case "TURN_DETECTION_MODE_MANUAL":
+      return TurnDetectionMode.TURN_DETECTION_MODE_MANUAL;
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum TurnDetectionMode");
+  }
+}
+
+export function turnDetectionModeToJSON(object: TurnDetectionMode): string {
+  switch (object) {
+    case TurnDetectionMode.TURN_DETECTION_MODE_UNSPECIFIED:
+      return "TURN_DETECTION_MODE_UNSPECIFIED";
+    case TurnDetectionMode.TURN_DETECTION_MODE_SERVER_VAD:
+      return "TURN_DETECTION_MODE_SERVER_VAD";
+    case TurnDetectionMode.TURN_DETECTION_MODE_MANUAL:
+      return "TURN_DETECTION_MODE_MANUAL";
+    default:
+      throw new globalThis.Error("Unrecognized enum value " + object + " for enum TurnDetectionMode");
+  }
+}
+
+/** Turn detection settings. Zero values take the server's defaults (GetServerInfo limits). */
+export interface TurnDetection {
+  /** SERVER_VAD (default) or MANUAL. */
+  mode: TurnDetectionMode;
+  /** Silence that ends a turn, in ms: 100..5000; 0 = the server's default (500). */
+  silenceMs: number;
+  /**
+   * Audio before the detected speech onset that is kept for recognition, in ms: 0..1000;
+   * 0 = the server's default (300).
+   */
+  prefixPaddingMs: number;
+  /** Speech probability above which a 32 ms frame is speech: 0.1..0.95; 0 = the default (0.5). */
+  threshold: number;
+}
+
 /** Configuration of a conversation. */
 export interface ChatConfig {
-  /** System prompt for the assistant. */
+  /** System prompt for the assistant. Empty: the model's default. */
   systemPrompt: string;
   /** Voice of the spoken reply, by name (GetServerInfo). Empty: the default voice. */
   voice: string;
@@ -33,12 +91,27 @@ export interface ChatConfig {
   inputFormat?:
     | StreamAudioFormat
     | undefined;
-  /** Format of the spoken reply. */
+  /**
+   * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+   * in the reply's last audio message.
+   */
   outputFormat?:
     | OutputAudioFormat
     | undefined;
   /** Reply in text only, without audio. */
   textOnly: boolean;
+  /** Turn detection for audio input. */
+  turnDetection?:
+    | TurnDetection
+    | undefined;
+  /** Most tokens in one reply: 1..1024; 0 = the server's default. */
+  maxReplyTokens: number;
+  /** Sampling temperature of the reply: 0 (greedy) ..2; unset = the model's default. */
+  temperature?:
+    | number
+    | undefined;
+  /** Seed of the reply sampling, for reproducible replies; unset = random. */
+  seed?: number | undefined;
 }
 
 /** A piece of a user turn. */
@@ -52,13 +125,28 @@ export interface UserInput {
     /** A piece of speech in the configured input format. */
     { $case: "audio"; audio: Buffer }
     | undefined;
-  /** Ends the user turn; the assistant replies. */
+  /**
+   * Ends the user turn; the assistant replies. Ends a spoken turn in MANUAL turn detection;
+   * in SERVER_VAD it ends a turn the server has not ended yet.
+   */
   endOfTurn: boolean;
+}
+
+/** Stops the reply in progress (no effect when none is). */
+export interface Interrupt {
+}
+
+/** How much of a reply's audio the user has heard so far. */
+export interface Playback {
+  /** The reply's turn index. */
+  turnIndex: number;
+  /** Milliseconds of the reply's audio played to the user, from its start. */
+  playedMs: number;
 }
 
 /** A message of the Chat client stream. */
 export interface ChatRequest {
-  /** The config first, then user input. */
+  /** The config first, then user input and controls. */
   message?:
     | //
     /** Must be the first message, and only the first. */
@@ -66,15 +154,70 @@ export interface ChatRequest {
     | //
     /** A piece of a user turn. */
     { $case: "input"; input: UserInput }
+    | //
+    /** Stop the reply in progress (barge-in by the client). */
+    { $case: "interrupt"; interrupt: Interrupt }
+    | //
+    /** A playback acknowledgement: what the user has heard of a reply. */
+    { $case: "playback"; playback: Playback }
     | undefined;
+}
+
+/**
+ * Latency of one turn, measured by the server from the end of the user's turn (the end of
+ * speech that turn detection found, or the `end_of_turn` message).
+ */
+export interface TurnLatency {
+  /** Until the final transcript (spoken turns only). */
+  transcriptMs: number;
+  /** Until the first reply text was sent. */
+  firstTextMs: number;
+  /** Until the first reply audio was sent (0 in text-only mode or without audio). */
+  firstAudioMs: number;
 }
 
 /** End of an assistant reply. */
 export interface TurnEnd {
-  /** The full text of the reply. */
+  /** The full text of the reply as generated (up to the interruption, if any). */
   text: string;
-  /** What the user said in this turn, as recognized (for audio turns). */
+  /** What the user said in this turn, as recognized (for audio turns), then any typed text. */
   userTranscript: string;
+  /** The reply was stopped by barge-in or an `interrupt`. */
+  interrupted: boolean;
+  /**
+   * The part of the reply the user heard, which the history keeps: the whole text unless
+   * interrupted; then the words up to the last playback acknowledgement (else to the audio
+   * sent; in text-only mode the text sent).
+   */
+  heardText: string;
+  /** Latency figures of this turn. */
+  latency?:
+    | TurnLatency
+    | undefined;
+  /** Tokens the language model generated for the reply. */
+  replyTokens: number;
+  /** Seconds of reply audio sent. */
+  audioSeconds: number;
+}
+
+/** Voice activity: the user started speaking. */
+export interface SpeechStarted {
+  /** Where speech starts in the conversation's input audio, in ms from its first sample. */
+  audioOffsetMs: number;
+}
+
+/** Voice activity: the user stopped speaking (the turn ends). */
+export interface SpeechStopped {
+  /** Where speech ends in the conversation's input audio, in ms from its first sample. */
+  audioOffsetMs: number;
+}
+
+/** Recognized text of the user's current spoken turn. */
+export interface Transcript {
+  /** The hypothesis of the whole turn so far. */
+  text: string;
+  /** True on the turn's final hypothesis (the one the assistant answers). */
+  isFinal: boolean;
 }
 
 /** A message of the Chat server stream. */
@@ -89,16 +232,166 @@ export interface ChatResponse {
     /** The next piece of reply text. */
     { $case: "textDelta"; textDelta: string }
     | //
-    /** The next piece of spoken reply. */
+    /** The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it. */
     { $case: "audio"; audio: AudioOutput }
     | //
-    /** The reply is complete. */
+    /** The reply is complete (or was interrupted). */
     { $case: "turnEnd"; turnEnd: TurnEnd }
+    | //
+    /** The user started speaking. */
+    { $case: "speechStarted"; speechStarted: SpeechStarted }
+    | //
+    /** The user stopped speaking. */
+    { $case: "speechStopped"; speechStopped: SpeechStopped }
+    | //
+    /** Interim or final transcript of the user's turn. */
+    { $case: "transcript"; transcript: Transcript }
     | undefined;
+  /** With `audio`: the audio tokens of this piece (Step-Audio interleaved ids). */
+  audioTokens: number[];
+  /** With `audio`: the words spoken in this piece, timed from the reply's start. */
+  words: WordTiming[];
+  /** With `audio`: where this piece starts in the reply's audio, in seconds. */
+  startSeconds: number;
 }
 
+function createBaseTurnDetection(): TurnDetection {
+  return { mode: 0, silenceMs: 0, prefixPaddingMs: 0, threshold: 0 };
+}
+
+export const TurnDetection: MessageFns<TurnDetection> = {
+  encode(message: TurnDetection, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.mode !== 0) {
+      writer.uint32(8).int32(message.mode);
+    }
+    if (message.silenceMs !== 0) {
+      writer.uint32(16).int32(message.silenceMs);
+    }
+    if (message.prefixPaddingMs !== 0) {
+      writer.uint32(24).int32(message.prefixPaddingMs);
+    }
+    if (message.threshold !== 0) {
+      writer.uint32(37).float(message.threshold);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TurnDetection {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTurnDetection();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.mode = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.silenceMs = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.prefixPaddingMs = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 37) {
+              break;
+            }
+
+            message.threshold = reader.float();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TurnDetection {
+    return {
+      mode: isSet(object.mode) ? turnDetectionModeFromJSON(object.mode) : 0,
+      silenceMs: isSet(object.silenceMs)
+        ? globalThis.Number(object.silenceMs)
+        : isSet(object.silence_ms)
+        ? globalThis.Number(object.silence_ms)
+        : 0,
+      prefixPaddingMs: isSet(object.prefixPaddingMs)
+        ? globalThis.Number(object.prefixPaddingMs)
+        : isSet(object.prefix_padding_ms)
+        ? globalThis.Number(object.prefix_padding_ms)
+        : 0,
+      threshold: isSet(object.threshold) ? globalThis.Number(object.threshold) : 0,
+    };
+  },
+
+  toJSON(message: TurnDetection): unknown {
+    const obj: any = {};
+    if (message.mode !== 0) {
+      obj.mode = turnDetectionModeToJSON(message.mode);
+    }
+    if (message.silenceMs !== 0) {
+      obj.silenceMs = Math.round(message.silenceMs);
+    }
+    if (message.prefixPaddingMs !== 0) {
+      obj.prefixPaddingMs = Math.round(message.prefixPaddingMs);
+    }
+    if (message.threshold !== 0) {
+      obj.threshold = floatToJson(message.threshold);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TurnDetection>, I>>(base?: I): TurnDetection {
+    return TurnDetection.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TurnDetection>, I>>(object: I): TurnDetection {
+    const message = createBaseTurnDetection();
+    message.mode = object.mode ?? 0;
+    message.silenceMs = object.silenceMs ?? 0;
+    message.prefixPaddingMs = object.prefixPaddingMs ?? 0;
+    message.threshold = object.threshold ?? 0;
+    return message;
+  },
+};
+
 function createBaseChatConfig(): ChatConfig {
-  return { systemPrompt: "", voice: "", inputFormat: undefined, outputFormat: undefined, textOnly: false };
+  return {
+    systemPrompt: "",
+    voice: "",
+    inputFormat: undefined,
+    outputFormat: undefined,
+    textOnly: false,
+    turnDetection: undefined,
+    maxReplyTokens: 0,
+    temperature: undefined,
+    seed: undefined,
+  };
 }
 
 export const ChatConfig: MessageFns<ChatConfig> = {
@@ -117,6 +410,18 @@ export const ChatConfig: MessageFns<ChatConfig> = {
     }
     if (message.textOnly !== false) {
       writer.uint32(40).bool(message.textOnly);
+    }
+    if (message.turnDetection !== undefined) {
+      TurnDetection.encode(message.turnDetection, writer.uint32(50).fork()).join();
+    }
+    if (message.maxReplyTokens !== 0) {
+      writer.uint32(56).int32(message.maxReplyTokens);
+    }
+    if (message.temperature !== undefined) {
+      writer.uint32(69).float(message.temperature);
+    }
+    if (message.seed !== undefined) {
+      writer.uint32(72).uint32(message.seed);
     }
     return writer;
   },
@@ -174,6 +479,38 @@ export const ChatConfig: MessageFns<ChatConfig> = {
             message.textOnly = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.turnDetection = TurnDetection.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.maxReplyTokens = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 69) {
+              break;
+            }
+
+            message.temperature = reader.float();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.seed = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -209,6 +546,18 @@ export const ChatConfig: MessageFns<ChatConfig> = {
         : isSet(object.text_only)
         ? globalThis.Boolean(object.text_only)
         : false,
+      turnDetection: isSet(object.turnDetection)
+        ? TurnDetection.fromJSON(object.turnDetection)
+        : isSet(object.turn_detection)
+        ? TurnDetection.fromJSON(object.turn_detection)
+        : undefined,
+      maxReplyTokens: isSet(object.maxReplyTokens)
+        ? globalThis.Number(object.maxReplyTokens)
+        : isSet(object.max_reply_tokens)
+        ? globalThis.Number(object.max_reply_tokens)
+        : 0,
+      temperature: isSet(object.temperature) ? globalThis.Number(object.temperature) : undefined,
+      seed: isSet(object.seed) ? globalThis.Number(object.seed) : undefined,
     };
   },
 
@@ -229,6 +578,18 @@ export const ChatConfig: MessageFns<ChatConfig> = {
     if (message.textOnly !== false) {
       obj.textOnly = message.textOnly;
     }
+    if (message.turnDetection !== undefined) {
+      obj.turnDetection = TurnDetection.toJSON(message.turnDetection);
+    }
+    if (message.maxReplyTokens !== 0) {
+      obj.maxReplyTokens = Math.round(message.maxReplyTokens);
+    }
+    if (message.temperature !== undefined) {
+      obj.temperature = floatToJson(message.temperature);
+    }
+    if (message.seed !== undefined) {
+      obj.seed = Math.round(message.seed);
+    }
     return obj;
   },
 
@@ -246,6 +607,12 @@ export const ChatConfig: MessageFns<ChatConfig> = {
       ? OutputAudioFormat.fromPartial(object.outputFormat)
       : undefined;
     message.textOnly = object.textOnly ?? false;
+    message.turnDetection = (object.turnDetection !== undefined && object.turnDetection !== null)
+      ? TurnDetection.fromPartial(object.turnDetection)
+      : undefined;
+    message.maxReplyTokens = object.maxReplyTokens ?? 0;
+    message.temperature = object.temperature ?? undefined;
+    message.seed = object.seed ?? undefined;
     return message;
   },
 };
@@ -371,6 +738,151 @@ export const UserInput: MessageFns<UserInput> = {
   },
 };
 
+function createBaseInterrupt(): Interrupt {
+  return {};
+}
+
+export const Interrupt: MessageFns<Interrupt> = {
+  encode(_: Interrupt, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Interrupt {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInterrupt();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): Interrupt {
+    return {};
+  },
+
+  toJSON(_: Interrupt): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Interrupt>, I>>(base?: I): Interrupt {
+    return Interrupt.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Interrupt>, I>>(_: I): Interrupt {
+    const message = createBaseInterrupt();
+    return message;
+  },
+};
+
+function createBasePlayback(): Playback {
+  return { turnIndex: 0, playedMs: 0 };
+}
+
+export const Playback: MessageFns<Playback> = {
+  encode(message: Playback, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.turnIndex !== 0) {
+      writer.uint32(8).int32(message.turnIndex);
+    }
+    if (message.playedMs !== 0) {
+      writer.uint32(16).int64(message.playedMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Playback {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlayback();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.turnIndex = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.playedMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Playback {
+    return {
+      turnIndex: isSet(object.turnIndex)
+        ? globalThis.Number(object.turnIndex)
+        : isSet(object.turn_index)
+        ? globalThis.Number(object.turn_index)
+        : 0,
+      playedMs: isSet(object.playedMs)
+        ? globalThis.Number(object.playedMs)
+        : isSet(object.played_ms)
+        ? globalThis.Number(object.played_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: Playback): unknown {
+    const obj: any = {};
+    if (message.turnIndex !== 0) {
+      obj.turnIndex = Math.round(message.turnIndex);
+    }
+    if (message.playedMs !== 0) {
+      obj.playedMs = Math.round(message.playedMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Playback>, I>>(base?: I): Playback {
+    return Playback.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Playback>, I>>(object: I): Playback {
+    const message = createBasePlayback();
+    message.turnIndex = object.turnIndex ?? 0;
+    message.playedMs = object.playedMs ?? 0;
+    return message;
+  },
+};
+
 function createBaseChatRequest(): ChatRequest {
   return { message: undefined };
 }
@@ -383,6 +895,12 @@ export const ChatRequest: MessageFns<ChatRequest> = {
         break;
       case "input":
         UserInput.encode(message.message.input, writer.uint32(18).fork()).join();
+        break;
+      case "interrupt":
+        Interrupt.encode(message.message.interrupt, writer.uint32(26).fork()).join();
+        break;
+      case "playback":
+        Playback.encode(message.message.playback, writer.uint32(34).fork()).join();
         break;
     }
     return writer;
@@ -417,6 +935,22 @@ export const ChatRequest: MessageFns<ChatRequest> = {
             message.message = { $case: "input", input: UserInput.decode(reader, reader.uint32()) };
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.message = { $case: "interrupt", interrupt: Interrupt.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = { $case: "playback", playback: Playback.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -435,6 +969,10 @@ export const ChatRequest: MessageFns<ChatRequest> = {
         ? { $case: "config", config: ChatConfig.fromJSON(object.config) }
         : isSet(object.input)
         ? { $case: "input", input: UserInput.fromJSON(object.input) }
+        : isSet(object.interrupt)
+        ? { $case: "interrupt", interrupt: Interrupt.fromJSON(object.interrupt) }
+        : isSet(object.playback)
+        ? { $case: "playback", playback: Playback.fromJSON(object.playback) }
         : undefined,
     };
   },
@@ -445,6 +983,10 @@ export const ChatRequest: MessageFns<ChatRequest> = {
       obj.config = ChatConfig.toJSON(message.message.config);
     } else if (message.message?.$case === "input") {
       obj.input = UserInput.toJSON(message.message.input);
+    } else if (message.message?.$case === "interrupt") {
+      obj.interrupt = Interrupt.toJSON(message.message.interrupt);
+    } else if (message.message?.$case === "playback") {
+      obj.playback = Playback.toJSON(message.message.playback);
     }
     return obj;
   },
@@ -467,13 +1009,146 @@ export const ChatRequest: MessageFns<ChatRequest> = {
         }
         break;
       }
+      case "interrupt": {
+        if (object.message?.interrupt !== undefined && object.message?.interrupt !== null) {
+          message.message = { $case: "interrupt", interrupt: Interrupt.fromPartial(object.message.interrupt) };
+        }
+        break;
+      }
+      case "playback": {
+        if (object.message?.playback !== undefined && object.message?.playback !== null) {
+          message.message = { $case: "playback", playback: Playback.fromPartial(object.message.playback) };
+        }
+        break;
+      }
     }
     return message;
   },
 };
 
+function createBaseTurnLatency(): TurnLatency {
+  return { transcriptMs: 0, firstTextMs: 0, firstAudioMs: 0 };
+}
+
+export const TurnLatency: MessageFns<TurnLatency> = {
+  encode(message: TurnLatency, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.transcriptMs !== 0) {
+      writer.uint32(8).int32(message.transcriptMs);
+    }
+    if (message.firstTextMs !== 0) {
+      writer.uint32(16).int32(message.firstTextMs);
+    }
+    if (message.firstAudioMs !== 0) {
+      writer.uint32(24).int32(message.firstAudioMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TurnLatency {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTurnLatency();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.transcriptMs = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.firstTextMs = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.firstAudioMs = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TurnLatency {
+    return {
+      transcriptMs: isSet(object.transcriptMs)
+        ? globalThis.Number(object.transcriptMs)
+        : isSet(object.transcript_ms)
+        ? globalThis.Number(object.transcript_ms)
+        : 0,
+      firstTextMs: isSet(object.firstTextMs)
+        ? globalThis.Number(object.firstTextMs)
+        : isSet(object.first_text_ms)
+        ? globalThis.Number(object.first_text_ms)
+        : 0,
+      firstAudioMs: isSet(object.firstAudioMs)
+        ? globalThis.Number(object.firstAudioMs)
+        : isSet(object.first_audio_ms)
+        ? globalThis.Number(object.first_audio_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: TurnLatency): unknown {
+    const obj: any = {};
+    if (message.transcriptMs !== 0) {
+      obj.transcriptMs = Math.round(message.transcriptMs);
+    }
+    if (message.firstTextMs !== 0) {
+      obj.firstTextMs = Math.round(message.firstTextMs);
+    }
+    if (message.firstAudioMs !== 0) {
+      obj.firstAudioMs = Math.round(message.firstAudioMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TurnLatency>, I>>(base?: I): TurnLatency {
+    return TurnLatency.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TurnLatency>, I>>(object: I): TurnLatency {
+    const message = createBaseTurnLatency();
+    message.transcriptMs = object.transcriptMs ?? 0;
+    message.firstTextMs = object.firstTextMs ?? 0;
+    message.firstAudioMs = object.firstAudioMs ?? 0;
+    return message;
+  },
+};
+
 function createBaseTurnEnd(): TurnEnd {
-  return { text: "", userTranscript: "" };
+  return {
+    text: "",
+    userTranscript: "",
+    interrupted: false,
+    heardText: "",
+    latency: undefined,
+    replyTokens: 0,
+    audioSeconds: 0,
+  };
 }
 
 export const TurnEnd: MessageFns<TurnEnd> = {
@@ -483,6 +1158,21 @@ export const TurnEnd: MessageFns<TurnEnd> = {
     }
     if (message.userTranscript !== "") {
       writer.uint32(18).string(message.userTranscript);
+    }
+    if (message.interrupted !== false) {
+      writer.uint32(24).bool(message.interrupted);
+    }
+    if (message.heardText !== "") {
+      writer.uint32(34).string(message.heardText);
+    }
+    if (message.latency !== undefined) {
+      TurnLatency.encode(message.latency, writer.uint32(42).fork()).join();
+    }
+    if (message.replyTokens !== 0) {
+      writer.uint32(48).int32(message.replyTokens);
+    }
+    if (message.audioSeconds !== 0) {
+      writer.uint32(57).double(message.audioSeconds);
     }
     return writer;
   },
@@ -516,6 +1206,46 @@ export const TurnEnd: MessageFns<TurnEnd> = {
             message.userTranscript = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.interrupted = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.heardText = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.latency = TurnLatency.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.replyTokens = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.audioSeconds = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -536,6 +1266,23 @@ export const TurnEnd: MessageFns<TurnEnd> = {
         : isSet(object.user_transcript)
         ? globalThis.String(object.user_transcript)
         : "",
+      interrupted: isSet(object.interrupted) ? globalThis.Boolean(object.interrupted) : false,
+      heardText: isSet(object.heardText)
+        ? globalThis.String(object.heardText)
+        : isSet(object.heard_text)
+        ? globalThis.String(object.heard_text)
+        : "",
+      latency: isSet(object.latency) ? TurnLatency.fromJSON(object.latency) : undefined,
+      replyTokens: isSet(object.replyTokens)
+        ? globalThis.Number(object.replyTokens)
+        : isSet(object.reply_tokens)
+        ? globalThis.Number(object.reply_tokens)
+        : 0,
+      audioSeconds: isSet(object.audioSeconds)
+        ? globalThis.Number(object.audioSeconds)
+        : isSet(object.audio_seconds)
+        ? globalThis.Number(object.audio_seconds)
+        : 0,
     };
   },
 
@@ -547,6 +1294,21 @@ export const TurnEnd: MessageFns<TurnEnd> = {
     if (message.userTranscript !== "") {
       obj.userTranscript = message.userTranscript;
     }
+    if (message.interrupted !== false) {
+      obj.interrupted = message.interrupted;
+    }
+    if (message.heardText !== "") {
+      obj.heardText = message.heardText;
+    }
+    if (message.latency !== undefined) {
+      obj.latency = TurnLatency.toJSON(message.latency);
+    }
+    if (message.replyTokens !== 0) {
+      obj.replyTokens = Math.round(message.replyTokens);
+    }
+    if (message.audioSeconds !== 0) {
+      obj.audioSeconds = floatToJson(message.audioSeconds);
+    }
     return obj;
   },
 
@@ -557,12 +1319,254 @@ export const TurnEnd: MessageFns<TurnEnd> = {
     const message = createBaseTurnEnd();
     message.text = object.text ?? "";
     message.userTranscript = object.userTranscript ?? "";
+    message.interrupted = object.interrupted ?? false;
+    message.heardText = object.heardText ?? "";
+    message.latency = (object.latency !== undefined && object.latency !== null)
+      ? TurnLatency.fromPartial(object.latency)
+      : undefined;
+    message.replyTokens = object.replyTokens ?? 0;
+    message.audioSeconds = object.audioSeconds ?? 0;
+    return message;
+  },
+};
+
+function createBaseSpeechStarted(): SpeechStarted {
+  return { audioOffsetMs: 0 };
+}
+
+export const SpeechStarted: MessageFns<SpeechStarted> = {
+  encode(message: SpeechStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.audioOffsetMs !== 0) {
+      writer.uint32(8).int64(message.audioOffsetMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SpeechStarted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSpeechStarted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.audioOffsetMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SpeechStarted {
+    return {
+      audioOffsetMs: isSet(object.audioOffsetMs)
+        ? globalThis.Number(object.audioOffsetMs)
+        : isSet(object.audio_offset_ms)
+        ? globalThis.Number(object.audio_offset_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: SpeechStarted): unknown {
+    const obj: any = {};
+    if (message.audioOffsetMs !== 0) {
+      obj.audioOffsetMs = Math.round(message.audioOffsetMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SpeechStarted>, I>>(base?: I): SpeechStarted {
+    return SpeechStarted.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SpeechStarted>, I>>(object: I): SpeechStarted {
+    const message = createBaseSpeechStarted();
+    message.audioOffsetMs = object.audioOffsetMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseSpeechStopped(): SpeechStopped {
+  return { audioOffsetMs: 0 };
+}
+
+export const SpeechStopped: MessageFns<SpeechStopped> = {
+  encode(message: SpeechStopped, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.audioOffsetMs !== 0) {
+      writer.uint32(8).int64(message.audioOffsetMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SpeechStopped {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSpeechStopped();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.audioOffsetMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SpeechStopped {
+    return {
+      audioOffsetMs: isSet(object.audioOffsetMs)
+        ? globalThis.Number(object.audioOffsetMs)
+        : isSet(object.audio_offset_ms)
+        ? globalThis.Number(object.audio_offset_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: SpeechStopped): unknown {
+    const obj: any = {};
+    if (message.audioOffsetMs !== 0) {
+      obj.audioOffsetMs = Math.round(message.audioOffsetMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SpeechStopped>, I>>(base?: I): SpeechStopped {
+    return SpeechStopped.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SpeechStopped>, I>>(object: I): SpeechStopped {
+    const message = createBaseSpeechStopped();
+    message.audioOffsetMs = object.audioOffsetMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseTranscript(): Transcript {
+  return { text: "", isFinal: false };
+}
+
+export const Transcript: MessageFns<Transcript> = {
+  encode(message: Transcript, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.text !== "") {
+      writer.uint32(10).string(message.text);
+    }
+    if (message.isFinal !== false) {
+      writer.uint32(16).bool(message.isFinal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Transcript {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTranscript();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.text = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.isFinal = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Transcript {
+    return {
+      text: isSet(object.text) ? globalThis.String(object.text) : "",
+      isFinal: isSet(object.isFinal)
+        ? globalThis.Boolean(object.isFinal)
+        : isSet(object.is_final)
+        ? globalThis.Boolean(object.is_final)
+        : false,
+    };
+  },
+
+  toJSON(message: Transcript): unknown {
+    const obj: any = {};
+    if (message.text !== "") {
+      obj.text = message.text;
+    }
+    if (message.isFinal !== false) {
+      obj.isFinal = message.isFinal;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Transcript>, I>>(base?: I): Transcript {
+    return Transcript.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Transcript>, I>>(object: I): Transcript {
+    const message = createBaseTranscript();
+    message.text = object.text ?? "";
+    message.isFinal = object.isFinal ?? false;
     return message;
   },
 };
 
 function createBaseChatResponse(): ChatResponse {
-  return { requestId: "", turnIndex: 0, message: undefined };
+  return { requestId: "", turnIndex: 0, message: undefined, audioTokens: [], words: [], startSeconds: 0 };
 }
 
 export const ChatResponse: MessageFns<ChatResponse> = {
@@ -583,6 +1587,28 @@ export const ChatResponse: MessageFns<ChatResponse> = {
       case "turnEnd":
         TurnEnd.encode(message.message.turnEnd, writer.uint32(42).fork()).join();
         break;
+      case "speechStarted":
+        SpeechStarted.encode(message.message.speechStarted, writer.uint32(50).fork()).join();
+        break;
+      case "speechStopped":
+        SpeechStopped.encode(message.message.speechStopped, writer.uint32(58).fork()).join();
+        break;
+      case "transcript":
+        Transcript.encode(message.message.transcript, writer.uint32(66).fork()).join();
+        break;
+    }
+    if (message.audioTokens.length !== 0) {
+      writer.uint32(74).fork();
+      for (const v of message.audioTokens) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.words) {
+      WordTiming.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.startSeconds !== 0) {
+      writer.uint32(89).double(message.startSeconds);
     }
     return writer;
   },
@@ -640,6 +1666,64 @@ export const ChatResponse: MessageFns<ChatResponse> = {
             message.message = { $case: "turnEnd", turnEnd: TurnEnd.decode(reader, reader.uint32()) };
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.message = { $case: "speechStarted", speechStarted: SpeechStarted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.message = { $case: "speechStopped", speechStopped: SpeechStopped.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.message = { $case: "transcript", transcript: Transcript.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 9: {
+            if (tag === 72) {
+              message.audioTokens.push(reader.int32());
+
+              continue;
+            }
+
+            if (tag === 74) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.audioTokens.push(reader.int32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.words.push(WordTiming.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 11: {
+            if (tag !== 89) {
+              break;
+            }
+
+            message.startSeconds = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -674,7 +1758,30 @@ export const ChatResponse: MessageFns<ChatResponse> = {
         ? { $case: "turnEnd", turnEnd: TurnEnd.fromJSON(object.turnEnd) }
         : isSet(object.turn_end)
         ? { $case: "turnEnd", turnEnd: TurnEnd.fromJSON(object.turn_end) }
+        : isSet(object.speechStarted)
+        ? { $case: "speechStarted", speechStarted: SpeechStarted.fromJSON(object.speechStarted) }
+        : isSet(object.speech_started)
+        ? { $case: "speechStarted", speechStarted: SpeechStarted.fromJSON(object.speech_started) }
+        : isSet(object.speechStopped)
+        ? { $case: "speechStopped", speechStopped: SpeechStopped.fromJSON(object.speechStopped) }
+        : isSet(object.speech_stopped)
+        ? { $case: "speechStopped", speechStopped: SpeechStopped.fromJSON(object.speech_stopped) }
+        : isSet(object.transcript)
+        ? { $case: "transcript", transcript: Transcript.fromJSON(object.transcript) }
         : undefined,
+      audioTokens: globalThis.Array.isArray(object?.audioTokens)
+        ? object.audioTokens.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.audio_tokens)
+        ? object.audio_tokens.map((e: any) => globalThis.Number(e))
+        : [],
+      words: globalThis.Array.isArray(object?.words)
+        ? object.words.map((e: any) => WordTiming.fromJSON(e))
+        : [],
+      startSeconds: isSet(object.startSeconds)
+        ? globalThis.Number(object.startSeconds)
+        : isSet(object.start_seconds)
+        ? globalThis.Number(object.start_seconds)
+        : 0,
     };
   },
 
@@ -692,6 +1799,21 @@ export const ChatResponse: MessageFns<ChatResponse> = {
       obj.audio = AudioOutput.toJSON(message.message.audio);
     } else if (message.message?.$case === "turnEnd") {
       obj.turnEnd = TurnEnd.toJSON(message.message.turnEnd);
+    } else if (message.message?.$case === "speechStarted") {
+      obj.speechStarted = SpeechStarted.toJSON(message.message.speechStarted);
+    } else if (message.message?.$case === "speechStopped") {
+      obj.speechStopped = SpeechStopped.toJSON(message.message.speechStopped);
+    } else if (message.message?.$case === "transcript") {
+      obj.transcript = Transcript.toJSON(message.message.transcript);
+    }
+    if (message.audioTokens?.length) {
+      obj.audioTokens = message.audioTokens.map((e) => Math.round(e));
+    }
+    if (message.words?.length) {
+      obj.words = message.words.map((e) => WordTiming.toJSON(e));
+    }
+    if (message.startSeconds !== 0) {
+      obj.startSeconds = floatToJson(message.startSeconds);
     }
     return obj;
   },
@@ -722,7 +1844,34 @@ export const ChatResponse: MessageFns<ChatResponse> = {
         }
         break;
       }
+      case "speechStarted": {
+        if (object.message?.speechStarted !== undefined && object.message?.speechStarted !== null) {
+          message.message = {
+            $case: "speechStarted",
+            speechStarted: SpeechStarted.fromPartial(object.message.speechStarted),
+          };
+        }
+        break;
+      }
+      case "speechStopped": {
+        if (object.message?.speechStopped !== undefined && object.message?.speechStopped !== null) {
+          message.message = {
+            $case: "speechStopped",
+            speechStopped: SpeechStopped.fromPartial(object.message.speechStopped),
+          };
+        }
+        break;
+      }
+      case "transcript": {
+        if (object.message?.transcript !== undefined && object.message?.transcript !== null) {
+          message.message = { $case: "transcript", transcript: Transcript.fromPartial(object.message.transcript) };
+        }
+        break;
+      }
     }
+    message.audioTokens = object.audioTokens?.map((e) => e) || [];
+    message.words = object.words?.map((e) => WordTiming.fromPartial(e)) || [];
+    message.startSeconds = object.startSeconds ?? 0;
     return message;
   },
 };
@@ -736,13 +1885,26 @@ export const ChatResponse: MessageFns<ChatResponse> = {
 export type ChatServiceService = typeof ChatServiceService;
 export const ChatServiceService = {
   /**
-   * One conversation per stream. The first message carries the config; then the client sends
-   * user turns (text, or audio pieces, each turn ended by `end_of_turn`), and after each turn
-   * the server streams the assistant's reply as text deltas and audio pieces, then a TurnEnd.
+   * One conversation per stream. The first message carries the config. Then the client sends
+   * user input at any time, even while the assistant replies: text pieces, and audio pieces in
+   * the configured input format. A user turn ends when the server's voice activity detection
+   * hears the user stop (turn detection SERVER_VAD, the default for audio), or at the client's
+   * `end_of_turn` (MANUAL, and always for text). After each user turn the server streams the
+   * reply: text deltas, audio pieces (unless `text_only`), then a TurnEnd. While audio flows,
+   * the server also sends speech_started / speech_stopped and interim and final transcripts.
    *
-   * Errors: INVALID_ARGUMENT (first message not a config, a second config, undecodable audio,
-   * an empty turn), OUT_OF_RANGE (turn or conversation too long), UNIMPLEMENTED, UNAVAILABLE,
-   * DEADLINE_EXCEEDED, CANCELLED.
+   * Barge-in: user speech heard during a reply (SERVER_VAD), or an `interrupt`, stops the reply
+   * at once (its language model and speech generator are cancelled), and its TurnEnd says
+   * `interrupted` and what the user heard (from `playback` acknowledgements; else what was
+   * sent). The history keeps only what was heard. The stream ends when the client closes its
+   * side (the reply in progress is finished first) or cancels.
+   *
+   * Errors: INVALID_ARGUMENT (first message not a config, a second config, a bad config field,
+   * audio without `input_format` or undecodable, a playback ack for an unknown turn),
+   * OUT_OF_RANGE (a user turn longer than the server's turn audio or text limit, or the
+   * conversation longer than its limit), DEADLINE_EXCEEDED (no client message for the server's
+   * idle limit, or the call's deadline), RESOURCE_EXHAUSTED (too many conversations on this
+   * server), UNIMPLEMENTED, UNAVAILABLE, CANCELLED.
    */
   chat: {
     path: "/voxgate.v1.ChatService/Chat" as const,
@@ -757,26 +1919,52 @@ export const ChatServiceService = {
 
 export interface ChatServiceServer extends UntypedServiceImplementation {
   /**
-   * One conversation per stream. The first message carries the config; then the client sends
-   * user turns (text, or audio pieces, each turn ended by `end_of_turn`), and after each turn
-   * the server streams the assistant's reply as text deltas and audio pieces, then a TurnEnd.
+   * One conversation per stream. The first message carries the config. Then the client sends
+   * user input at any time, even while the assistant replies: text pieces, and audio pieces in
+   * the configured input format. A user turn ends when the server's voice activity detection
+   * hears the user stop (turn detection SERVER_VAD, the default for audio), or at the client's
+   * `end_of_turn` (MANUAL, and always for text). After each user turn the server streams the
+   * reply: text deltas, audio pieces (unless `text_only`), then a TurnEnd. While audio flows,
+   * the server also sends speech_started / speech_stopped and interim and final transcripts.
    *
-   * Errors: INVALID_ARGUMENT (first message not a config, a second config, undecodable audio,
-   * an empty turn), OUT_OF_RANGE (turn or conversation too long), UNIMPLEMENTED, UNAVAILABLE,
-   * DEADLINE_EXCEEDED, CANCELLED.
+   * Barge-in: user speech heard during a reply (SERVER_VAD), or an `interrupt`, stops the reply
+   * at once (its language model and speech generator are cancelled), and its TurnEnd says
+   * `interrupted` and what the user heard (from `playback` acknowledgements; else what was
+   * sent). The history keeps only what was heard. The stream ends when the client closes its
+   * side (the reply in progress is finished first) or cancels.
+   *
+   * Errors: INVALID_ARGUMENT (first message not a config, a second config, a bad config field,
+   * audio without `input_format` or undecodable, a playback ack for an unknown turn),
+   * OUT_OF_RANGE (a user turn longer than the server's turn audio or text limit, or the
+   * conversation longer than its limit), DEADLINE_EXCEEDED (no client message for the server's
+   * idle limit, or the call's deadline), RESOURCE_EXHAUSTED (too many conversations on this
+   * server), UNIMPLEMENTED, UNAVAILABLE, CANCELLED.
    */
   chat: handleBidiStreamingCall<ChatRequest, ChatResponse>;
 }
 
 export interface ChatServiceClient extends Client {
   /**
-   * One conversation per stream. The first message carries the config; then the client sends
-   * user turns (text, or audio pieces, each turn ended by `end_of_turn`), and after each turn
-   * the server streams the assistant's reply as text deltas and audio pieces, then a TurnEnd.
+   * One conversation per stream. The first message carries the config. Then the client sends
+   * user input at any time, even while the assistant replies: text pieces, and audio pieces in
+   * the configured input format. A user turn ends when the server's voice activity detection
+   * hears the user stop (turn detection SERVER_VAD, the default for audio), or at the client's
+   * `end_of_turn` (MANUAL, and always for text). After each user turn the server streams the
+   * reply: text deltas, audio pieces (unless `text_only`), then a TurnEnd. While audio flows,
+   * the server also sends speech_started / speech_stopped and interim and final transcripts.
    *
-   * Errors: INVALID_ARGUMENT (first message not a config, a second config, undecodable audio,
-   * an empty turn), OUT_OF_RANGE (turn or conversation too long), UNIMPLEMENTED, UNAVAILABLE,
-   * DEADLINE_EXCEEDED, CANCELLED.
+   * Barge-in: user speech heard during a reply (SERVER_VAD), or an `interrupt`, stops the reply
+   * at once (its language model and speech generator are cancelled), and its TurnEnd says
+   * `interrupted` and what the user heard (from `playback` acknowledgements; else what was
+   * sent). The history keeps only what was heard. The stream ends when the client closes its
+   * side (the reply in progress is finished first) or cancels.
+   *
+   * Errors: INVALID_ARGUMENT (first message not a config, a second config, a bad config field,
+   * audio without `input_format` or undecodable, a playback ack for an unknown turn),
+   * OUT_OF_RANGE (a user turn longer than the server's turn audio or text limit, or the
+   * conversation longer than its limit), DEADLINE_EXCEEDED (no client message for the server's
+   * idle limit, or the call's deadline), RESOURCE_EXHAUSTED (too many conversations on this
+   * server), UNIMPLEMENTED, UNAVAILABLE, CANCELLED.
    */
   chat(): ClientDuplexStream<ChatRequest, ChatResponse>;
   chat(options: Partial<CallOptions>): ClientDuplexStream<ChatRequest, ChatResponse>;
@@ -800,6 +1988,10 @@ function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
 }
 
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
+}
+
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 export type DeepPartial<T> = T extends Builtin ? T
@@ -812,6 +2004,17 @@ export type DeepPartial<T> = T extends Builtin ? T
 type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;

@@ -51,7 +51,7 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object systemPrompt_ = "";
   /**
    * <pre>
-   * System prompt for the assistant.
+   * System prompt for the assistant. Empty: the model's default.
    * </pre>
    *
    * <code>string system_prompt = 1 [json_name = "systemPrompt"];</code>
@@ -72,7 +72,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * System prompt for the assistant.
+   * System prompt for the assistant. Empty: the model's default.
    * </pre>
    *
    * <code>string system_prompt = 1 [json_name = "systemPrompt"];</code>
@@ -182,7 +182,8 @@ private static final long serialVersionUID = 0L;
   private dev.voxgate.v1.OutputAudioFormat outputFormat_;
   /**
    * <pre>
-   * Format of the spoken reply.
+   * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+   * in the reply's last audio message.
    * </pre>
    *
    * <code>.voxgate.v1.OutputAudioFormat output_format = 4 [json_name = "outputFormat"];</code>
@@ -194,7 +195,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Format of the spoken reply.
+   * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+   * in the reply's last audio message.
    * </pre>
    *
    * <code>.voxgate.v1.OutputAudioFormat output_format = 4 [json_name = "outputFormat"];</code>
@@ -206,7 +208,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Format of the spoken reply.
+   * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+   * in the reply's last audio message.
    * </pre>
    *
    * <code>.voxgate.v1.OutputAudioFormat output_format = 4 [json_name = "outputFormat"];</code>
@@ -229,6 +232,113 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public boolean getTextOnly() {
     return textOnly_;
+  }
+
+  public static final int TURN_DETECTION_FIELD_NUMBER = 6;
+  private dev.voxgate.v1.TurnDetection turnDetection_;
+  /**
+   * <pre>
+   * Turn detection for audio input.
+   * </pre>
+   *
+   * <code>.voxgate.v1.TurnDetection turn_detection = 6 [json_name = "turnDetection"];</code>
+   * @return Whether the turnDetection field is set.
+   */
+  @java.lang.Override
+  public boolean hasTurnDetection() {
+    return ((bitField0_ & 0x00000004) != 0);
+  }
+  /**
+   * <pre>
+   * Turn detection for audio input.
+   * </pre>
+   *
+   * <code>.voxgate.v1.TurnDetection turn_detection = 6 [json_name = "turnDetection"];</code>
+   * @return The turnDetection.
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.TurnDetection getTurnDetection() {
+    return turnDetection_ == null ? dev.voxgate.v1.TurnDetection.getDefaultInstance() : turnDetection_;
+  }
+  /**
+   * <pre>
+   * Turn detection for audio input.
+   * </pre>
+   *
+   * <code>.voxgate.v1.TurnDetection turn_detection = 6 [json_name = "turnDetection"];</code>
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.TurnDetectionOrBuilder getTurnDetectionOrBuilder() {
+    return turnDetection_ == null ? dev.voxgate.v1.TurnDetection.getDefaultInstance() : turnDetection_;
+  }
+
+  public static final int MAX_REPLY_TOKENS_FIELD_NUMBER = 7;
+  private int maxReplyTokens_ = 0;
+  /**
+   * <pre>
+   * Most tokens in one reply: 1..1024; 0 = the server's default.
+   * </pre>
+   *
+   * <code>int32 max_reply_tokens = 7 [json_name = "maxReplyTokens"];</code>
+   * @return The maxReplyTokens.
+   */
+  @java.lang.Override
+  public int getMaxReplyTokens() {
+    return maxReplyTokens_;
+  }
+
+  public static final int TEMPERATURE_FIELD_NUMBER = 8;
+  private float temperature_ = 0F;
+  /**
+   * <pre>
+   * Sampling temperature of the reply: 0 (greedy) ..2; unset = the model's default.
+   * </pre>
+   *
+   * <code>optional float temperature = 8 [json_name = "temperature"];</code>
+   * @return Whether the temperature field is set.
+   */
+  @java.lang.Override
+  public boolean hasTemperature() {
+    return ((bitField0_ & 0x00000008) != 0);
+  }
+  /**
+   * <pre>
+   * Sampling temperature of the reply: 0 (greedy) ..2; unset = the model's default.
+   * </pre>
+   *
+   * <code>optional float temperature = 8 [json_name = "temperature"];</code>
+   * @return The temperature.
+   */
+  @java.lang.Override
+  public float getTemperature() {
+    return temperature_;
+  }
+
+  public static final int SEED_FIELD_NUMBER = 9;
+  private int seed_ = 0;
+  /**
+   * <pre>
+   * Seed of the reply sampling, for reproducible replies; unset = random.
+   * </pre>
+   *
+   * <code>optional uint32 seed = 9 [json_name = "seed"];</code>
+   * @return Whether the seed field is set.
+   */
+  @java.lang.Override
+  public boolean hasSeed() {
+    return ((bitField0_ & 0x00000010) != 0);
+  }
+  /**
+   * <pre>
+   * Seed of the reply sampling, for reproducible replies; unset = random.
+   * </pre>
+   *
+   * <code>optional uint32 seed = 9 [json_name = "seed"];</code>
+   * @return The seed.
+   */
+  @java.lang.Override
+  public int getSeed() {
+    return seed_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -260,6 +370,18 @@ private static final long serialVersionUID = 0L;
     if (textOnly_ != false) {
       output.writeBool(5, textOnly_);
     }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      output.writeMessage(6, getTurnDetection());
+    }
+    if (maxReplyTokens_ != 0) {
+      output.writeInt32(7, maxReplyTokens_);
+    }
+    if (((bitField0_ & 0x00000008) != 0)) {
+      output.writeFloat(8, temperature_);
+    }
+    if (((bitField0_ & 0x00000010) != 0)) {
+      output.writeUInt32(9, seed_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -286,6 +408,22 @@ private static final long serialVersionUID = 0L;
     if (textOnly_ != false) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(5, textOnly_);
+    }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(6, getTurnDetection());
+    }
+    if (maxReplyTokens_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt32Size(7, maxReplyTokens_);
+    }
+    if (((bitField0_ & 0x00000008) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeFloatSize(8, temperature_);
+    }
+    if (((bitField0_ & 0x00000010) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt32Size(9, seed_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -318,6 +456,24 @@ private static final long serialVersionUID = 0L;
     }
     if (getTextOnly()
         != other.getTextOnly()) return false;
+    if (hasTurnDetection() != other.hasTurnDetection()) return false;
+    if (hasTurnDetection()) {
+      if (!getTurnDetection()
+          .equals(other.getTurnDetection())) return false;
+    }
+    if (getMaxReplyTokens()
+        != other.getMaxReplyTokens()) return false;
+    if (hasTemperature() != other.hasTemperature()) return false;
+    if (hasTemperature()) {
+      if (java.lang.Float.floatToIntBits(getTemperature())
+          != java.lang.Float.floatToIntBits(
+              other.getTemperature())) return false;
+    }
+    if (hasSeed() != other.hasSeed()) return false;
+    if (hasSeed()) {
+      if (getSeed()
+          != other.getSeed()) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -344,6 +500,21 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + TEXT_ONLY_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getTextOnly());
+    if (hasTurnDetection()) {
+      hash = (37 * hash) + TURN_DETECTION_FIELD_NUMBER;
+      hash = (53 * hash) + getTurnDetection().hashCode();
+    }
+    hash = (37 * hash) + MAX_REPLY_TOKENS_FIELD_NUMBER;
+    hash = (53 * hash) + getMaxReplyTokens();
+    if (hasTemperature()) {
+      hash = (37 * hash) + TEMPERATURE_FIELD_NUMBER;
+      hash = (53 * hash) + java.lang.Float.floatToIntBits(
+          getTemperature());
+    }
+    if (hasSeed()) {
+      hash = (37 * hash) + SEED_FIELD_NUMBER;
+      hash = (53 * hash) + getSeed();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -480,6 +651,7 @@ private static final long serialVersionUID = 0L;
               .alwaysUseFieldBuilders) {
         getInputFormatFieldBuilder();
         getOutputFormatFieldBuilder();
+        getTurnDetectionFieldBuilder();
       }
     }
     @java.lang.Override
@@ -499,6 +671,14 @@ private static final long serialVersionUID = 0L;
         outputFormatBuilder_ = null;
       }
       textOnly_ = false;
+      turnDetection_ = null;
+      if (turnDetectionBuilder_ != null) {
+        turnDetectionBuilder_.dispose();
+        turnDetectionBuilder_ = null;
+      }
+      maxReplyTokens_ = 0;
+      temperature_ = 0F;
+      seed_ = 0;
       return this;
     }
 
@@ -553,6 +733,23 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000010) != 0)) {
         result.textOnly_ = textOnly_;
+      }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.turnDetection_ = turnDetectionBuilder_ == null
+            ? turnDetection_
+            : turnDetectionBuilder_.build();
+        to_bitField0_ |= 0x00000004;
+      }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.maxReplyTokens_ = maxReplyTokens_;
+      }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        result.temperature_ = temperature_;
+        to_bitField0_ |= 0x00000008;
+      }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.seed_ = seed_;
+        to_bitField0_ |= 0x00000010;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -620,6 +817,18 @@ private static final long serialVersionUID = 0L;
       if (other.getTextOnly() != false) {
         setTextOnly(other.getTextOnly());
       }
+      if (other.hasTurnDetection()) {
+        mergeTurnDetection(other.getTurnDetection());
+      }
+      if (other.getMaxReplyTokens() != 0) {
+        setMaxReplyTokens(other.getMaxReplyTokens());
+      }
+      if (other.hasTemperature()) {
+        setTemperature(other.getTemperature());
+      }
+      if (other.hasSeed()) {
+        setSeed(other.getSeed());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -675,6 +884,28 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000010;
               break;
             } // case 40
+            case 50: {
+              input.readMessage(
+                  getTurnDetectionFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 50
+            case 56: {
+              maxReplyTokens_ = input.readInt32();
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 56
+            case 69: {
+              temperature_ = input.readFloat();
+              bitField0_ |= 0x00000080;
+              break;
+            } // case 69
+            case 72: {
+              seed_ = input.readUInt32();
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 72
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -695,7 +926,7 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object systemPrompt_ = "";
     /**
      * <pre>
-     * System prompt for the assistant.
+     * System prompt for the assistant. Empty: the model's default.
      * </pre>
      *
      * <code>string system_prompt = 1 [json_name = "systemPrompt"];</code>
@@ -715,7 +946,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * System prompt for the assistant.
+     * System prompt for the assistant. Empty: the model's default.
      * </pre>
      *
      * <code>string system_prompt = 1 [json_name = "systemPrompt"];</code>
@@ -736,7 +967,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * System prompt for the assistant.
+     * System prompt for the assistant. Empty: the model's default.
      * </pre>
      *
      * <code>string system_prompt = 1 [json_name = "systemPrompt"];</code>
@@ -753,7 +984,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * System prompt for the assistant.
+     * System prompt for the assistant. Empty: the model's default.
      * </pre>
      *
      * <code>string system_prompt = 1 [json_name = "systemPrompt"];</code>
@@ -767,7 +998,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * System prompt for the assistant.
+     * System prompt for the assistant. Empty: the model's default.
      * </pre>
      *
      * <code>string system_prompt = 1 [json_name = "systemPrompt"];</code>
@@ -1038,7 +1269,8 @@ private static final long serialVersionUID = 0L;
         dev.voxgate.v1.OutputAudioFormat, dev.voxgate.v1.OutputAudioFormat.Builder, dev.voxgate.v1.OutputAudioFormatOrBuilder> outputFormatBuilder_;
     /**
      * <pre>
-     * Format of the spoken reply.
+     * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+     * in the reply's last audio message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 4 [json_name = "outputFormat"];</code>
@@ -1049,7 +1281,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the spoken reply.
+     * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+     * in the reply's last audio message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 4 [json_name = "outputFormat"];</code>
@@ -1064,7 +1297,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the spoken reply.
+     * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+     * in the reply's last audio message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 4 [json_name = "outputFormat"];</code>
@@ -1084,7 +1318,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the spoken reply.
+     * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+     * in the reply's last audio message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 4 [json_name = "outputFormat"];</code>
@@ -1102,7 +1337,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the spoken reply.
+     * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+     * in the reply's last audio message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 4 [json_name = "outputFormat"];</code>
@@ -1127,7 +1363,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the spoken reply.
+     * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+     * in the reply's last audio message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 4 [json_name = "outputFormat"];</code>
@@ -1144,7 +1381,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the spoken reply.
+     * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+     * in the reply's last audio message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 4 [json_name = "outputFormat"];</code>
@@ -1156,7 +1394,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the spoken reply.
+     * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+     * in the reply's last audio message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 4 [json_name = "outputFormat"];</code>
@@ -1171,7 +1410,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Format of the spoken reply.
+     * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+     * in the reply's last audio message.
      * </pre>
      *
      * <code>.voxgate.v1.OutputAudioFormat output_format = 4 [json_name = "outputFormat"];</code>
@@ -1230,6 +1470,319 @@ private static final long serialVersionUID = 0L;
     public Builder clearTextOnly() {
       bitField0_ = (bitField0_ & ~0x00000010);
       textOnly_ = false;
+      onChanged();
+      return this;
+    }
+
+    private dev.voxgate.v1.TurnDetection turnDetection_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.TurnDetection, dev.voxgate.v1.TurnDetection.Builder, dev.voxgate.v1.TurnDetectionOrBuilder> turnDetectionBuilder_;
+    /**
+     * <pre>
+     * Turn detection for audio input.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnDetection turn_detection = 6 [json_name = "turnDetection"];</code>
+     * @return Whether the turnDetection field is set.
+     */
+    public boolean hasTurnDetection() {
+      return ((bitField0_ & 0x00000020) != 0);
+    }
+    /**
+     * <pre>
+     * Turn detection for audio input.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnDetection turn_detection = 6 [json_name = "turnDetection"];</code>
+     * @return The turnDetection.
+     */
+    public dev.voxgate.v1.TurnDetection getTurnDetection() {
+      if (turnDetectionBuilder_ == null) {
+        return turnDetection_ == null ? dev.voxgate.v1.TurnDetection.getDefaultInstance() : turnDetection_;
+      } else {
+        return turnDetectionBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Turn detection for audio input.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnDetection turn_detection = 6 [json_name = "turnDetection"];</code>
+     */
+    public Builder setTurnDetection(dev.voxgate.v1.TurnDetection value) {
+      if (turnDetectionBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        turnDetection_ = value;
+      } else {
+        turnDetectionBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Turn detection for audio input.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnDetection turn_detection = 6 [json_name = "turnDetection"];</code>
+     */
+    public Builder setTurnDetection(
+        dev.voxgate.v1.TurnDetection.Builder builderForValue) {
+      if (turnDetectionBuilder_ == null) {
+        turnDetection_ = builderForValue.build();
+      } else {
+        turnDetectionBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Turn detection for audio input.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnDetection turn_detection = 6 [json_name = "turnDetection"];</code>
+     */
+    public Builder mergeTurnDetection(dev.voxgate.v1.TurnDetection value) {
+      if (turnDetectionBuilder_ == null) {
+        if (((bitField0_ & 0x00000020) != 0) &&
+          turnDetection_ != null &&
+          turnDetection_ != dev.voxgate.v1.TurnDetection.getDefaultInstance()) {
+          getTurnDetectionBuilder().mergeFrom(value);
+        } else {
+          turnDetection_ = value;
+        }
+      } else {
+        turnDetectionBuilder_.mergeFrom(value);
+      }
+      if (turnDetection_ != null) {
+        bitField0_ |= 0x00000020;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Turn detection for audio input.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnDetection turn_detection = 6 [json_name = "turnDetection"];</code>
+     */
+    public Builder clearTurnDetection() {
+      bitField0_ = (bitField0_ & ~0x00000020);
+      turnDetection_ = null;
+      if (turnDetectionBuilder_ != null) {
+        turnDetectionBuilder_.dispose();
+        turnDetectionBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Turn detection for audio input.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnDetection turn_detection = 6 [json_name = "turnDetection"];</code>
+     */
+    public dev.voxgate.v1.TurnDetection.Builder getTurnDetectionBuilder() {
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return getTurnDetectionFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Turn detection for audio input.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnDetection turn_detection = 6 [json_name = "turnDetection"];</code>
+     */
+    public dev.voxgate.v1.TurnDetectionOrBuilder getTurnDetectionOrBuilder() {
+      if (turnDetectionBuilder_ != null) {
+        return turnDetectionBuilder_.getMessageOrBuilder();
+      } else {
+        return turnDetection_ == null ?
+            dev.voxgate.v1.TurnDetection.getDefaultInstance() : turnDetection_;
+      }
+    }
+    /**
+     * <pre>
+     * Turn detection for audio input.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnDetection turn_detection = 6 [json_name = "turnDetection"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.TurnDetection, dev.voxgate.v1.TurnDetection.Builder, dev.voxgate.v1.TurnDetectionOrBuilder> 
+        getTurnDetectionFieldBuilder() {
+      if (turnDetectionBuilder_ == null) {
+        turnDetectionBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.voxgate.v1.TurnDetection, dev.voxgate.v1.TurnDetection.Builder, dev.voxgate.v1.TurnDetectionOrBuilder>(
+                getTurnDetection(),
+                getParentForChildren(),
+                isClean());
+        turnDetection_ = null;
+      }
+      return turnDetectionBuilder_;
+    }
+
+    private int maxReplyTokens_ ;
+    /**
+     * <pre>
+     * Most tokens in one reply: 1..1024; 0 = the server's default.
+     * </pre>
+     *
+     * <code>int32 max_reply_tokens = 7 [json_name = "maxReplyTokens"];</code>
+     * @return The maxReplyTokens.
+     */
+    @java.lang.Override
+    public int getMaxReplyTokens() {
+      return maxReplyTokens_;
+    }
+    /**
+     * <pre>
+     * Most tokens in one reply: 1..1024; 0 = the server's default.
+     * </pre>
+     *
+     * <code>int32 max_reply_tokens = 7 [json_name = "maxReplyTokens"];</code>
+     * @param value The maxReplyTokens to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMaxReplyTokens(int value) {
+
+      maxReplyTokens_ = value;
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Most tokens in one reply: 1..1024; 0 = the server's default.
+     * </pre>
+     *
+     * <code>int32 max_reply_tokens = 7 [json_name = "maxReplyTokens"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMaxReplyTokens() {
+      bitField0_ = (bitField0_ & ~0x00000040);
+      maxReplyTokens_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private float temperature_ ;
+    /**
+     * <pre>
+     * Sampling temperature of the reply: 0 (greedy) ..2; unset = the model's default.
+     * </pre>
+     *
+     * <code>optional float temperature = 8 [json_name = "temperature"];</code>
+     * @return Whether the temperature field is set.
+     */
+    @java.lang.Override
+    public boolean hasTemperature() {
+      return ((bitField0_ & 0x00000080) != 0);
+    }
+    /**
+     * <pre>
+     * Sampling temperature of the reply: 0 (greedy) ..2; unset = the model's default.
+     * </pre>
+     *
+     * <code>optional float temperature = 8 [json_name = "temperature"];</code>
+     * @return The temperature.
+     */
+    @java.lang.Override
+    public float getTemperature() {
+      return temperature_;
+    }
+    /**
+     * <pre>
+     * Sampling temperature of the reply: 0 (greedy) ..2; unset = the model's default.
+     * </pre>
+     *
+     * <code>optional float temperature = 8 [json_name = "temperature"];</code>
+     * @param value The temperature to set.
+     * @return This builder for chaining.
+     */
+    public Builder setTemperature(float value) {
+
+      temperature_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Sampling temperature of the reply: 0 (greedy) ..2; unset = the model's default.
+     * </pre>
+     *
+     * <code>optional float temperature = 8 [json_name = "temperature"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearTemperature() {
+      bitField0_ = (bitField0_ & ~0x00000080);
+      temperature_ = 0F;
+      onChanged();
+      return this;
+    }
+
+    private int seed_ ;
+    /**
+     * <pre>
+     * Seed of the reply sampling, for reproducible replies; unset = random.
+     * </pre>
+     *
+     * <code>optional uint32 seed = 9 [json_name = "seed"];</code>
+     * @return Whether the seed field is set.
+     */
+    @java.lang.Override
+    public boolean hasSeed() {
+      return ((bitField0_ & 0x00000100) != 0);
+    }
+    /**
+     * <pre>
+     * Seed of the reply sampling, for reproducible replies; unset = random.
+     * </pre>
+     *
+     * <code>optional uint32 seed = 9 [json_name = "seed"];</code>
+     * @return The seed.
+     */
+    @java.lang.Override
+    public int getSeed() {
+      return seed_;
+    }
+    /**
+     * <pre>
+     * Seed of the reply sampling, for reproducible replies; unset = random.
+     * </pre>
+     *
+     * <code>optional uint32 seed = 9 [json_name = "seed"];</code>
+     * @param value The seed to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSeed(int value) {
+
+      seed_ = value;
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Seed of the reply sampling, for reproducible replies; unset = random.
+     * </pre>
+     *
+     * <code>optional uint32 seed = 9 [json_name = "seed"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearSeed() {
+      bitField0_ = (bitField0_ & ~0x00000100);
+      seed_ = 0;
       onChanged();
       return this;
     }

@@ -10,7 +10,7 @@ public interface ChatConfigOrBuilder extends
 
   /**
    * <pre>
-   * System prompt for the assistant.
+   * System prompt for the assistant. Empty: the model's default.
    * </pre>
    *
    * <code>string system_prompt = 1 [json_name = "systemPrompt"];</code>
@@ -19,7 +19,7 @@ public interface ChatConfigOrBuilder extends
   java.lang.String getSystemPrompt();
   /**
    * <pre>
-   * System prompt for the assistant.
+   * System prompt for the assistant. Empty: the model's default.
    * </pre>
    *
    * <code>string system_prompt = 1 [json_name = "systemPrompt"];</code>
@@ -77,7 +77,8 @@ public interface ChatConfigOrBuilder extends
 
   /**
    * <pre>
-   * Format of the spoken reply.
+   * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+   * in the reply's last audio message.
    * </pre>
    *
    * <code>.voxgate.v1.OutputAudioFormat output_format = 4 [json_name = "outputFormat"];</code>
@@ -86,7 +87,8 @@ public interface ChatConfigOrBuilder extends
   boolean hasOutputFormat();
   /**
    * <pre>
-   * Format of the spoken reply.
+   * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+   * in the reply's last audio message.
    * </pre>
    *
    * <code>.voxgate.v1.OutputAudioFormat output_format = 4 [json_name = "outputFormat"];</code>
@@ -95,7 +97,8 @@ public interface ChatConfigOrBuilder extends
   dev.voxgate.v1.OutputAudioFormat getOutputFormat();
   /**
    * <pre>
-   * Format of the spoken reply.
+   * Format of the spoken reply. RAW or OGG_OPUS stream piece by piece; WAV and FLAC come whole
+   * in the reply's last audio message.
    * </pre>
    *
    * <code>.voxgate.v1.OutputAudioFormat output_format = 4 [json_name = "outputFormat"];</code>
@@ -111,4 +114,79 @@ public interface ChatConfigOrBuilder extends
    * @return The textOnly.
    */
   boolean getTextOnly();
+
+  /**
+   * <pre>
+   * Turn detection for audio input.
+   * </pre>
+   *
+   * <code>.voxgate.v1.TurnDetection turn_detection = 6 [json_name = "turnDetection"];</code>
+   * @return Whether the turnDetection field is set.
+   */
+  boolean hasTurnDetection();
+  /**
+   * <pre>
+   * Turn detection for audio input.
+   * </pre>
+   *
+   * <code>.voxgate.v1.TurnDetection turn_detection = 6 [json_name = "turnDetection"];</code>
+   * @return The turnDetection.
+   */
+  dev.voxgate.v1.TurnDetection getTurnDetection();
+  /**
+   * <pre>
+   * Turn detection for audio input.
+   * </pre>
+   *
+   * <code>.voxgate.v1.TurnDetection turn_detection = 6 [json_name = "turnDetection"];</code>
+   */
+  dev.voxgate.v1.TurnDetectionOrBuilder getTurnDetectionOrBuilder();
+
+  /**
+   * <pre>
+   * Most tokens in one reply: 1..1024; 0 = the server's default.
+   * </pre>
+   *
+   * <code>int32 max_reply_tokens = 7 [json_name = "maxReplyTokens"];</code>
+   * @return The maxReplyTokens.
+   */
+  int getMaxReplyTokens();
+
+  /**
+   * <pre>
+   * Sampling temperature of the reply: 0 (greedy) ..2; unset = the model's default.
+   * </pre>
+   *
+   * <code>optional float temperature = 8 [json_name = "temperature"];</code>
+   * @return Whether the temperature field is set.
+   */
+  boolean hasTemperature();
+  /**
+   * <pre>
+   * Sampling temperature of the reply: 0 (greedy) ..2; unset = the model's default.
+   * </pre>
+   *
+   * <code>optional float temperature = 8 [json_name = "temperature"];</code>
+   * @return The temperature.
+   */
+  float getTemperature();
+
+  /**
+   * <pre>
+   * Seed of the reply sampling, for reproducible replies; unset = random.
+   * </pre>
+   *
+   * <code>optional uint32 seed = 9 [json_name = "seed"];</code>
+   * @return Whether the seed field is set.
+   */
+  boolean hasSeed();
+  /**
+   * <pre>
+   * Seed of the reply sampling, for reproducible replies; unset = random.
+   * </pre>
+   *
+   * <code>optional uint32 seed = 9 [json_name = "seed"];</code>
+   * @return The seed.
+   */
+  int getSeed();
 }

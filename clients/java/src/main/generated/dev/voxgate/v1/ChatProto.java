@@ -16,6 +16,11 @@ public final class ChatProto {
         (com.google.protobuf.ExtensionRegistryLite) registry);
   }
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_TurnDetection_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_TurnDetection_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_voxgate_v1_ChatConfig_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -26,15 +31,45 @@ public final class ChatProto {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_voxgate_v1_UserInput_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_Interrupt_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_Interrupt_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_Playback_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_Playback_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_voxgate_v1_ChatRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_voxgate_v1_ChatRequest_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_TurnLatency_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_TurnLatency_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_voxgate_v1_TurnEnd_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_voxgate_v1_TurnEnd_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_SpeechStarted_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_SpeechStarted_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_SpeechStopped_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_SpeechStopped_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_voxgate_v1_Transcript_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_voxgate_v1_Transcript_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
     internal_static_voxgate_v1_ChatResponse_descriptor;
   static final 
@@ -50,26 +85,64 @@ public final class ChatProto {
   static {
     java.lang.String[] descriptorData = {
       "\n\025voxgate/v1/chat.proto\022\nvoxgate.v1\032\026vox" +
-      "gate/v1/audio.proto\"\352\001\n\nChatConfig\022#\n\rsy" +
-      "stem_prompt\030\001 \001(\tR\014systemPrompt\022\024\n\005voice" +
-      "\030\002 \001(\tR\005voice\022@\n\014input_format\030\003 \001(\0132\035.vo" +
-      "xgate.v1.StreamAudioFormatR\013inputFormat\022" +
-      "B\n\routput_format\030\004 \001(\0132\035.voxgate.v1.Outp" +
-      "utAudioFormatR\014outputFormat\022\033\n\ttext_only" +
-      "\030\005 \001(\010R\010textOnly\"d\n\tUserInput\022\024\n\004text\030\001 " +
-      "\001(\tH\000R\004text\022\026\n\005audio\030\002 \001(\014H\000R\005audio\022\036\n\013e" +
-      "nd_of_turn\030\003 \001(\010R\tendOfTurnB\t\n\007content\"y" +
-      "\n\013ChatRequest\0220\n\006config\030\001 \001(\0132\026.voxgate." +
-      "v1.ChatConfigH\000R\006config\022-\n\005input\030\002 \001(\0132\025" +
-      ".voxgate.v1.UserInputH\000R\005inputB\t\n\007messag" +
-      "e\"F\n\007TurnEnd\022\022\n\004text\030\001 \001(\tR\004text\022\'\n\017user" +
-      "_transcript\030\002 \001(\tR\016userTranscript\"\333\001\n\014Ch" +
-      "atResponse\022\035\n\nrequest_id\030\001 \001(\tR\trequestI" +
-      "d\022\035\n\nturn_index\030\002 \001(\005R\tturnIndex\022\037\n\ntext" +
-      "_delta\030\003 \001(\tH\000R\ttextDelta\022/\n\005audio\030\004 \001(\013" +
-      "2\027.voxgate.v1.AudioOutputH\000R\005audio\0220\n\010tu" +
-      "rn_end\030\005 \001(\0132\023.voxgate.v1.TurnEndH\000R\007tur" +
-      "nEndB\t\n\007message2L\n\013ChatService\022=\n\004Chat\022\027" +
+      "gate/v1/audio.proto\032\032voxgate/v1/synthesi" +
+      "s.proto\"\253\001\n\rTurnDetection\0221\n\004mode\030\001 \001(\0162" +
+      "\035.voxgate.v1.TurnDetectionModeR\004mode\022\035\n\n" +
+      "silence_ms\030\002 \001(\005R\tsilenceMs\022*\n\021prefix_pa" +
+      "dding_ms\030\003 \001(\005R\017prefixPaddingMs\022\034\n\tthres" +
+      "hold\030\004 \001(\002R\tthreshold\"\257\003\n\nChatConfig\022#\n\r" +
+      "system_prompt\030\001 \001(\tR\014systemPrompt\022\024\n\005voi" +
+      "ce\030\002 \001(\tR\005voice\022@\n\014input_format\030\003 \001(\0132\035." +
+      "voxgate.v1.StreamAudioFormatR\013inputForma" +
+      "t\022B\n\routput_format\030\004 \001(\0132\035.voxgate.v1.Ou" +
+      "tputAudioFormatR\014outputFormat\022\033\n\ttext_on" +
+      "ly\030\005 \001(\010R\010textOnly\022@\n\016turn_detection\030\006 \001" +
+      "(\0132\031.voxgate.v1.TurnDetectionR\rturnDetec" +
+      "tion\022(\n\020max_reply_tokens\030\007 \001(\005R\016maxReply" +
+      "Tokens\022%\n\013temperature\030\010 \001(\002H\000R\013temperatu" +
+      "re\210\001\001\022\027\n\004seed\030\t \001(\rH\001R\004seed\210\001\001B\016\n\014_tempe" +
+      "ratureB\007\n\005_seed\"d\n\tUserInput\022\024\n\004text\030\001 \001" +
+      "(\tH\000R\004text\022\026\n\005audio\030\002 \001(\014H\000R\005audio\022\036\n\013en" +
+      "d_of_turn\030\003 \001(\010R\tendOfTurnB\t\n\007content\"\013\n" +
+      "\tInterrupt\"F\n\010Playback\022\035\n\nturn_index\030\001 \001" +
+      "(\005R\tturnIndex\022\033\n\tplayed_ms\030\002 \001(\003R\010played" +
+      "Ms\"\344\001\n\013ChatRequest\0220\n\006config\030\001 \001(\0132\026.vox" +
+      "gate.v1.ChatConfigH\000R\006config\022-\n\005input\030\002 " +
+      "\001(\0132\025.voxgate.v1.UserInputH\000R\005input\0225\n\ti" +
+      "nterrupt\030\003 \001(\0132\025.voxgate.v1.InterruptH\000R" +
+      "\tinterrupt\0222\n\010playback\030\004 \001(\0132\024.voxgate.v" +
+      "1.PlaybackH\000R\010playbackB\t\n\007message\"|\n\013Tur" +
+      "nLatency\022#\n\rtranscript_ms\030\001 \001(\005R\014transcr" +
+      "iptMs\022\"\n\rfirst_text_ms\030\002 \001(\005R\013firstTextM" +
+      "s\022$\n\016first_audio_ms\030\003 \001(\005R\014firstAudioMs\"" +
+      "\202\002\n\007TurnEnd\022\022\n\004text\030\001 \001(\tR\004text\022\'\n\017user_" +
+      "transcript\030\002 \001(\tR\016userTranscript\022 \n\013inte" +
+      "rrupted\030\003 \001(\010R\013interrupted\022\035\n\nheard_text" +
+      "\030\004 \001(\tR\theardText\0221\n\007latency\030\005 \001(\0132\027.vox" +
+      "gate.v1.TurnLatencyR\007latency\022!\n\014reply_to" +
+      "kens\030\006 \001(\005R\013replyTokens\022#\n\raudio_seconds" +
+      "\030\007 \001(\001R\014audioSeconds\"7\n\rSpeechStarted\022&\n" +
+      "\017audio_offset_ms\030\001 \001(\003R\raudioOffsetMs\"7\n" +
+      "\rSpeechStopped\022&\n\017audio_offset_ms\030\001 \001(\003R" +
+      "\raudioOffsetMs\";\n\nTranscript\022\022\n\004text\030\001 \001" +
+      "(\tR\004text\022\031\n\010is_final\030\002 \001(\010R\007isFinal\"\223\004\n\014" +
+      "ChatResponse\022\035\n\nrequest_id\030\001 \001(\tR\treques" +
+      "tId\022\035\n\nturn_index\030\002 \001(\005R\tturnIndex\022\037\n\nte" +
+      "xt_delta\030\003 \001(\tH\000R\ttextDelta\022/\n\005audio\030\004 \001" +
+      "(\0132\027.voxgate.v1.AudioOutputH\000R\005audio\0220\n\010" +
+      "turn_end\030\005 \001(\0132\023.voxgate.v1.TurnEndH\000R\007t" +
+      "urnEnd\022B\n\016speech_started\030\006 \001(\0132\031.voxgate" +
+      ".v1.SpeechStartedH\000R\rspeechStarted\022B\n\016sp" +
+      "eech_stopped\030\007 \001(\0132\031.voxgate.v1.SpeechSt" +
+      "oppedH\000R\rspeechStopped\0228\n\ntranscript\030\010 \001" +
+      "(\0132\026.voxgate.v1.TranscriptH\000R\ntranscript" +
+      "\022!\n\014audio_tokens\030\t \003(\005R\013audioTokens\022,\n\005w" +
+      "ords\030\n \003(\0132\026.voxgate.v1.WordTimingR\005word" +
+      "s\022#\n\rstart_seconds\030\013 \001(\001R\014startSecondsB\t" +
+      "\n\007message*|\n\021TurnDetectionMode\022#\n\037TURN_D" +
+      "ETECTION_MODE_UNSPECIFIED\020\000\022\"\n\036TURN_DETE" +
+      "CTION_MODE_SERVER_VAD\020\001\022\036\n\032TURN_DETECTIO" +
+      "N_MODE_MANUAL\020\0022L\n\013ChatService\022=\n\004Chat\022\027" +
       ".voxgate.v1.ChatRequest\032\030.voxgate.v1.Cha" +
       "tResponse(\0010\001Bd\n\016dev.voxgate.v1B\tChatPro" +
       "toP\001\242\002\003VXX\252\002\nVoxgate.V1\312\002\nVoxgate\\V1\342\002\026V" +
@@ -80,38 +153,82 @@ public final class ChatProto {
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
           dev.voxgate.v1.AudioProto.getDescriptor(),
+          dev.voxgate.v1.SynthesisProto.getDescriptor(),
         });
-    internal_static_voxgate_v1_ChatConfig_descriptor =
+    internal_static_voxgate_v1_TurnDetection_descriptor =
       getDescriptor().getMessageTypes().get(0);
+    internal_static_voxgate_v1_TurnDetection_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_TurnDetection_descriptor,
+        new java.lang.String[] { "Mode", "SilenceMs", "PrefixPaddingMs", "Threshold", });
+    internal_static_voxgate_v1_ChatConfig_descriptor =
+      getDescriptor().getMessageTypes().get(1);
     internal_static_voxgate_v1_ChatConfig_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_voxgate_v1_ChatConfig_descriptor,
-        new java.lang.String[] { "SystemPrompt", "Voice", "InputFormat", "OutputFormat", "TextOnly", });
+        new java.lang.String[] { "SystemPrompt", "Voice", "InputFormat", "OutputFormat", "TextOnly", "TurnDetection", "MaxReplyTokens", "Temperature", "Seed", });
     internal_static_voxgate_v1_UserInput_descriptor =
-      getDescriptor().getMessageTypes().get(1);
+      getDescriptor().getMessageTypes().get(2);
     internal_static_voxgate_v1_UserInput_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_voxgate_v1_UserInput_descriptor,
         new java.lang.String[] { "Text", "Audio", "EndOfTurn", "Content", });
+    internal_static_voxgate_v1_Interrupt_descriptor =
+      getDescriptor().getMessageTypes().get(3);
+    internal_static_voxgate_v1_Interrupt_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_Interrupt_descriptor,
+        new java.lang.String[] { });
+    internal_static_voxgate_v1_Playback_descriptor =
+      getDescriptor().getMessageTypes().get(4);
+    internal_static_voxgate_v1_Playback_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_Playback_descriptor,
+        new java.lang.String[] { "TurnIndex", "PlayedMs", });
     internal_static_voxgate_v1_ChatRequest_descriptor =
-      getDescriptor().getMessageTypes().get(2);
+      getDescriptor().getMessageTypes().get(5);
     internal_static_voxgate_v1_ChatRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_voxgate_v1_ChatRequest_descriptor,
-        new java.lang.String[] { "Config", "Input", "Message", });
+        new java.lang.String[] { "Config", "Input", "Interrupt", "Playback", "Message", });
+    internal_static_voxgate_v1_TurnLatency_descriptor =
+      getDescriptor().getMessageTypes().get(6);
+    internal_static_voxgate_v1_TurnLatency_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_TurnLatency_descriptor,
+        new java.lang.String[] { "TranscriptMs", "FirstTextMs", "FirstAudioMs", });
     internal_static_voxgate_v1_TurnEnd_descriptor =
-      getDescriptor().getMessageTypes().get(3);
+      getDescriptor().getMessageTypes().get(7);
     internal_static_voxgate_v1_TurnEnd_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_voxgate_v1_TurnEnd_descriptor,
-        new java.lang.String[] { "Text", "UserTranscript", });
+        new java.lang.String[] { "Text", "UserTranscript", "Interrupted", "HeardText", "Latency", "ReplyTokens", "AudioSeconds", });
+    internal_static_voxgate_v1_SpeechStarted_descriptor =
+      getDescriptor().getMessageTypes().get(8);
+    internal_static_voxgate_v1_SpeechStarted_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_SpeechStarted_descriptor,
+        new java.lang.String[] { "AudioOffsetMs", });
+    internal_static_voxgate_v1_SpeechStopped_descriptor =
+      getDescriptor().getMessageTypes().get(9);
+    internal_static_voxgate_v1_SpeechStopped_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_SpeechStopped_descriptor,
+        new java.lang.String[] { "AudioOffsetMs", });
+    internal_static_voxgate_v1_Transcript_descriptor =
+      getDescriptor().getMessageTypes().get(10);
+    internal_static_voxgate_v1_Transcript_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_voxgate_v1_Transcript_descriptor,
+        new java.lang.String[] { "Text", "IsFinal", });
     internal_static_voxgate_v1_ChatResponse_descriptor =
-      getDescriptor().getMessageTypes().get(4);
+      getDescriptor().getMessageTypes().get(11);
     internal_static_voxgate_v1_ChatResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_voxgate_v1_ChatResponse_descriptor,
-        new java.lang.String[] { "RequestId", "TurnIndex", "TextDelta", "Audio", "TurnEnd", "Message", });
+        new java.lang.String[] { "RequestId", "TurnIndex", "TextDelta", "Audio", "TurnEnd", "SpeechStarted", "SpeechStopped", "Transcript", "AudioTokens", "Words", "StartSeconds", "Message", });
     dev.voxgate.v1.AudioProto.getDescriptor();
+    dev.voxgate.v1.SynthesisProto.getDescriptor();
   }
 
   // @@protoc_insertion_point(outer_class_scope)

@@ -51,6 +51,8 @@ private static final long serialVersionUID = 0L;
           com.google.protobuf.AbstractMessage.InternalOneOfEnum {
     CONFIG(1),
     INPUT(2),
+    INTERRUPT(3),
+    PLAYBACK(4),
     MESSAGE_NOT_SET(0);
     private final int value;
     private MessageCase(int value) {
@@ -70,6 +72,8 @@ private static final long serialVersionUID = 0L;
       switch (value) {
         case 1: return CONFIG;
         case 2: return INPUT;
+        case 3: return INTERRUPT;
+        case 4: return PLAYBACK;
         case 0: return MESSAGE_NOT_SET;
         default: return null;
       }
@@ -171,6 +175,92 @@ private static final long serialVersionUID = 0L;
     return dev.voxgate.v1.UserInput.getDefaultInstance();
   }
 
+  public static final int INTERRUPT_FIELD_NUMBER = 3;
+  /**
+   * <pre>
+   * Stop the reply in progress (barge-in by the client).
+   * </pre>
+   *
+   * <code>.voxgate.v1.Interrupt interrupt = 3 [json_name = "interrupt"];</code>
+   * @return Whether the interrupt field is set.
+   */
+  @java.lang.Override
+  public boolean hasInterrupt() {
+    return messageCase_ == 3;
+  }
+  /**
+   * <pre>
+   * Stop the reply in progress (barge-in by the client).
+   * </pre>
+   *
+   * <code>.voxgate.v1.Interrupt interrupt = 3 [json_name = "interrupt"];</code>
+   * @return The interrupt.
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.Interrupt getInterrupt() {
+    if (messageCase_ == 3) {
+       return (dev.voxgate.v1.Interrupt) message_;
+    }
+    return dev.voxgate.v1.Interrupt.getDefaultInstance();
+  }
+  /**
+   * <pre>
+   * Stop the reply in progress (barge-in by the client).
+   * </pre>
+   *
+   * <code>.voxgate.v1.Interrupt interrupt = 3 [json_name = "interrupt"];</code>
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.InterruptOrBuilder getInterruptOrBuilder() {
+    if (messageCase_ == 3) {
+       return (dev.voxgate.v1.Interrupt) message_;
+    }
+    return dev.voxgate.v1.Interrupt.getDefaultInstance();
+  }
+
+  public static final int PLAYBACK_FIELD_NUMBER = 4;
+  /**
+   * <pre>
+   * A playback acknowledgement: what the user has heard of a reply.
+   * </pre>
+   *
+   * <code>.voxgate.v1.Playback playback = 4 [json_name = "playback"];</code>
+   * @return Whether the playback field is set.
+   */
+  @java.lang.Override
+  public boolean hasPlayback() {
+    return messageCase_ == 4;
+  }
+  /**
+   * <pre>
+   * A playback acknowledgement: what the user has heard of a reply.
+   * </pre>
+   *
+   * <code>.voxgate.v1.Playback playback = 4 [json_name = "playback"];</code>
+   * @return The playback.
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.Playback getPlayback() {
+    if (messageCase_ == 4) {
+       return (dev.voxgate.v1.Playback) message_;
+    }
+    return dev.voxgate.v1.Playback.getDefaultInstance();
+  }
+  /**
+   * <pre>
+   * A playback acknowledgement: what the user has heard of a reply.
+   * </pre>
+   *
+   * <code>.voxgate.v1.Playback playback = 4 [json_name = "playback"];</code>
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.PlaybackOrBuilder getPlaybackOrBuilder() {
+    if (messageCase_ == 4) {
+       return (dev.voxgate.v1.Playback) message_;
+    }
+    return dev.voxgate.v1.Playback.getDefaultInstance();
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -191,6 +281,12 @@ private static final long serialVersionUID = 0L;
     if (messageCase_ == 2) {
       output.writeMessage(2, (dev.voxgate.v1.UserInput) message_);
     }
+    if (messageCase_ == 3) {
+      output.writeMessage(3, (dev.voxgate.v1.Interrupt) message_);
+    }
+    if (messageCase_ == 4) {
+      output.writeMessage(4, (dev.voxgate.v1.Playback) message_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -207,6 +303,14 @@ private static final long serialVersionUID = 0L;
     if (messageCase_ == 2) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(2, (dev.voxgate.v1.UserInput) message_);
+    }
+    if (messageCase_ == 3) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(3, (dev.voxgate.v1.Interrupt) message_);
+    }
+    if (messageCase_ == 4) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(4, (dev.voxgate.v1.Playback) message_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -233,6 +337,14 @@ private static final long serialVersionUID = 0L;
         if (!getInput()
             .equals(other.getInput())) return false;
         break;
+      case 3:
+        if (!getInterrupt()
+            .equals(other.getInterrupt())) return false;
+        break;
+      case 4:
+        if (!getPlayback()
+            .equals(other.getPlayback())) return false;
+        break;
       case 0:
       default:
     }
@@ -255,6 +367,14 @@ private static final long serialVersionUID = 0L;
       case 2:
         hash = (37 * hash) + INPUT_FIELD_NUMBER;
         hash = (53 * hash) + getInput().hashCode();
+        break;
+      case 3:
+        hash = (37 * hash) + INTERRUPT_FIELD_NUMBER;
+        hash = (53 * hash) + getInterrupt().hashCode();
+        break;
+      case 4:
+        hash = (37 * hash) + PLAYBACK_FIELD_NUMBER;
+        hash = (53 * hash) + getPlayback().hashCode();
         break;
       case 0:
       default:
@@ -400,6 +520,12 @@ private static final long serialVersionUID = 0L;
       if (inputBuilder_ != null) {
         inputBuilder_.clear();
       }
+      if (interruptBuilder_ != null) {
+        interruptBuilder_.clear();
+      }
+      if (playbackBuilder_ != null) {
+        playbackBuilder_.clear();
+      }
       messageCase_ = 0;
       message_ = null;
       return this;
@@ -448,6 +574,14 @@ private static final long serialVersionUID = 0L;
       if (messageCase_ == 2 &&
           inputBuilder_ != null) {
         result.message_ = inputBuilder_.build();
+      }
+      if (messageCase_ == 3 &&
+          interruptBuilder_ != null) {
+        result.message_ = interruptBuilder_.build();
+      }
+      if (messageCase_ == 4 &&
+          playbackBuilder_ != null) {
+        result.message_ = playbackBuilder_.build();
       }
     }
 
@@ -504,6 +638,14 @@ private static final long serialVersionUID = 0L;
           mergeInput(other.getInput());
           break;
         }
+        case INTERRUPT: {
+          mergeInterrupt(other.getInterrupt());
+          break;
+        }
+        case PLAYBACK: {
+          mergePlayback(other.getPlayback());
+          break;
+        }
         case MESSAGE_NOT_SET: {
           break;
         }
@@ -548,6 +690,20 @@ private static final long serialVersionUID = 0L;
               messageCase_ = 2;
               break;
             } // case 18
+            case 26: {
+              input.readMessage(
+                  getInterruptFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              messageCase_ = 3;
+              break;
+            } // case 26
+            case 34: {
+              input.readMessage(
+                  getPlaybackFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              messageCase_ = 4;
+              break;
+            } // case 34
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -934,6 +1090,362 @@ private static final long serialVersionUID = 0L;
       messageCase_ = 2;
       onChanged();
       return inputBuilder_;
+    }
+
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.Interrupt, dev.voxgate.v1.Interrupt.Builder, dev.voxgate.v1.InterruptOrBuilder> interruptBuilder_;
+    /**
+     * <pre>
+     * Stop the reply in progress (barge-in by the client).
+     * </pre>
+     *
+     * <code>.voxgate.v1.Interrupt interrupt = 3 [json_name = "interrupt"];</code>
+     * @return Whether the interrupt field is set.
+     */
+    @java.lang.Override
+    public boolean hasInterrupt() {
+      return messageCase_ == 3;
+    }
+    /**
+     * <pre>
+     * Stop the reply in progress (barge-in by the client).
+     * </pre>
+     *
+     * <code>.voxgate.v1.Interrupt interrupt = 3 [json_name = "interrupt"];</code>
+     * @return The interrupt.
+     */
+    @java.lang.Override
+    public dev.voxgate.v1.Interrupt getInterrupt() {
+      if (interruptBuilder_ == null) {
+        if (messageCase_ == 3) {
+          return (dev.voxgate.v1.Interrupt) message_;
+        }
+        return dev.voxgate.v1.Interrupt.getDefaultInstance();
+      } else {
+        if (messageCase_ == 3) {
+          return interruptBuilder_.getMessage();
+        }
+        return dev.voxgate.v1.Interrupt.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Stop the reply in progress (barge-in by the client).
+     * </pre>
+     *
+     * <code>.voxgate.v1.Interrupt interrupt = 3 [json_name = "interrupt"];</code>
+     */
+    public Builder setInterrupt(dev.voxgate.v1.Interrupt value) {
+      if (interruptBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        message_ = value;
+        onChanged();
+      } else {
+        interruptBuilder_.setMessage(value);
+      }
+      messageCase_ = 3;
+      return this;
+    }
+    /**
+     * <pre>
+     * Stop the reply in progress (barge-in by the client).
+     * </pre>
+     *
+     * <code>.voxgate.v1.Interrupt interrupt = 3 [json_name = "interrupt"];</code>
+     */
+    public Builder setInterrupt(
+        dev.voxgate.v1.Interrupt.Builder builderForValue) {
+      if (interruptBuilder_ == null) {
+        message_ = builderForValue.build();
+        onChanged();
+      } else {
+        interruptBuilder_.setMessage(builderForValue.build());
+      }
+      messageCase_ = 3;
+      return this;
+    }
+    /**
+     * <pre>
+     * Stop the reply in progress (barge-in by the client).
+     * </pre>
+     *
+     * <code>.voxgate.v1.Interrupt interrupt = 3 [json_name = "interrupt"];</code>
+     */
+    public Builder mergeInterrupt(dev.voxgate.v1.Interrupt value) {
+      if (interruptBuilder_ == null) {
+        if (messageCase_ == 3 &&
+            message_ != dev.voxgate.v1.Interrupt.getDefaultInstance()) {
+          message_ = dev.voxgate.v1.Interrupt.newBuilder((dev.voxgate.v1.Interrupt) message_)
+              .mergeFrom(value).buildPartial();
+        } else {
+          message_ = value;
+        }
+        onChanged();
+      } else {
+        if (messageCase_ == 3) {
+          interruptBuilder_.mergeFrom(value);
+        } else {
+          interruptBuilder_.setMessage(value);
+        }
+      }
+      messageCase_ = 3;
+      return this;
+    }
+    /**
+     * <pre>
+     * Stop the reply in progress (barge-in by the client).
+     * </pre>
+     *
+     * <code>.voxgate.v1.Interrupt interrupt = 3 [json_name = "interrupt"];</code>
+     */
+    public Builder clearInterrupt() {
+      if (interruptBuilder_ == null) {
+        if (messageCase_ == 3) {
+          messageCase_ = 0;
+          message_ = null;
+          onChanged();
+        }
+      } else {
+        if (messageCase_ == 3) {
+          messageCase_ = 0;
+          message_ = null;
+        }
+        interruptBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Stop the reply in progress (barge-in by the client).
+     * </pre>
+     *
+     * <code>.voxgate.v1.Interrupt interrupt = 3 [json_name = "interrupt"];</code>
+     */
+    public dev.voxgate.v1.Interrupt.Builder getInterruptBuilder() {
+      return getInterruptFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Stop the reply in progress (barge-in by the client).
+     * </pre>
+     *
+     * <code>.voxgate.v1.Interrupt interrupt = 3 [json_name = "interrupt"];</code>
+     */
+    @java.lang.Override
+    public dev.voxgate.v1.InterruptOrBuilder getInterruptOrBuilder() {
+      if ((messageCase_ == 3) && (interruptBuilder_ != null)) {
+        return interruptBuilder_.getMessageOrBuilder();
+      } else {
+        if (messageCase_ == 3) {
+          return (dev.voxgate.v1.Interrupt) message_;
+        }
+        return dev.voxgate.v1.Interrupt.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Stop the reply in progress (barge-in by the client).
+     * </pre>
+     *
+     * <code>.voxgate.v1.Interrupt interrupt = 3 [json_name = "interrupt"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.Interrupt, dev.voxgate.v1.Interrupt.Builder, dev.voxgate.v1.InterruptOrBuilder> 
+        getInterruptFieldBuilder() {
+      if (interruptBuilder_ == null) {
+        if (!(messageCase_ == 3)) {
+          message_ = dev.voxgate.v1.Interrupt.getDefaultInstance();
+        }
+        interruptBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.voxgate.v1.Interrupt, dev.voxgate.v1.Interrupt.Builder, dev.voxgate.v1.InterruptOrBuilder>(
+                (dev.voxgate.v1.Interrupt) message_,
+                getParentForChildren(),
+                isClean());
+        message_ = null;
+      }
+      messageCase_ = 3;
+      onChanged();
+      return interruptBuilder_;
+    }
+
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.Playback, dev.voxgate.v1.Playback.Builder, dev.voxgate.v1.PlaybackOrBuilder> playbackBuilder_;
+    /**
+     * <pre>
+     * A playback acknowledgement: what the user has heard of a reply.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Playback playback = 4 [json_name = "playback"];</code>
+     * @return Whether the playback field is set.
+     */
+    @java.lang.Override
+    public boolean hasPlayback() {
+      return messageCase_ == 4;
+    }
+    /**
+     * <pre>
+     * A playback acknowledgement: what the user has heard of a reply.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Playback playback = 4 [json_name = "playback"];</code>
+     * @return The playback.
+     */
+    @java.lang.Override
+    public dev.voxgate.v1.Playback getPlayback() {
+      if (playbackBuilder_ == null) {
+        if (messageCase_ == 4) {
+          return (dev.voxgate.v1.Playback) message_;
+        }
+        return dev.voxgate.v1.Playback.getDefaultInstance();
+      } else {
+        if (messageCase_ == 4) {
+          return playbackBuilder_.getMessage();
+        }
+        return dev.voxgate.v1.Playback.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * A playback acknowledgement: what the user has heard of a reply.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Playback playback = 4 [json_name = "playback"];</code>
+     */
+    public Builder setPlayback(dev.voxgate.v1.Playback value) {
+      if (playbackBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        message_ = value;
+        onChanged();
+      } else {
+        playbackBuilder_.setMessage(value);
+      }
+      messageCase_ = 4;
+      return this;
+    }
+    /**
+     * <pre>
+     * A playback acknowledgement: what the user has heard of a reply.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Playback playback = 4 [json_name = "playback"];</code>
+     */
+    public Builder setPlayback(
+        dev.voxgate.v1.Playback.Builder builderForValue) {
+      if (playbackBuilder_ == null) {
+        message_ = builderForValue.build();
+        onChanged();
+      } else {
+        playbackBuilder_.setMessage(builderForValue.build());
+      }
+      messageCase_ = 4;
+      return this;
+    }
+    /**
+     * <pre>
+     * A playback acknowledgement: what the user has heard of a reply.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Playback playback = 4 [json_name = "playback"];</code>
+     */
+    public Builder mergePlayback(dev.voxgate.v1.Playback value) {
+      if (playbackBuilder_ == null) {
+        if (messageCase_ == 4 &&
+            message_ != dev.voxgate.v1.Playback.getDefaultInstance()) {
+          message_ = dev.voxgate.v1.Playback.newBuilder((dev.voxgate.v1.Playback) message_)
+              .mergeFrom(value).buildPartial();
+        } else {
+          message_ = value;
+        }
+        onChanged();
+      } else {
+        if (messageCase_ == 4) {
+          playbackBuilder_.mergeFrom(value);
+        } else {
+          playbackBuilder_.setMessage(value);
+        }
+      }
+      messageCase_ = 4;
+      return this;
+    }
+    /**
+     * <pre>
+     * A playback acknowledgement: what the user has heard of a reply.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Playback playback = 4 [json_name = "playback"];</code>
+     */
+    public Builder clearPlayback() {
+      if (playbackBuilder_ == null) {
+        if (messageCase_ == 4) {
+          messageCase_ = 0;
+          message_ = null;
+          onChanged();
+        }
+      } else {
+        if (messageCase_ == 4) {
+          messageCase_ = 0;
+          message_ = null;
+        }
+        playbackBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * A playback acknowledgement: what the user has heard of a reply.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Playback playback = 4 [json_name = "playback"];</code>
+     */
+    public dev.voxgate.v1.Playback.Builder getPlaybackBuilder() {
+      return getPlaybackFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * A playback acknowledgement: what the user has heard of a reply.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Playback playback = 4 [json_name = "playback"];</code>
+     */
+    @java.lang.Override
+    public dev.voxgate.v1.PlaybackOrBuilder getPlaybackOrBuilder() {
+      if ((messageCase_ == 4) && (playbackBuilder_ != null)) {
+        return playbackBuilder_.getMessageOrBuilder();
+      } else {
+        if (messageCase_ == 4) {
+          return (dev.voxgate.v1.Playback) message_;
+        }
+        return dev.voxgate.v1.Playback.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * A playback acknowledgement: what the user has heard of a reply.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Playback playback = 4 [json_name = "playback"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.Playback, dev.voxgate.v1.Playback.Builder, dev.voxgate.v1.PlaybackOrBuilder> 
+        getPlaybackFieldBuilder() {
+      if (playbackBuilder_ == null) {
+        if (!(messageCase_ == 4)) {
+          message_ = dev.voxgate.v1.Playback.getDefaultInstance();
+        }
+        playbackBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.voxgate.v1.Playback, dev.voxgate.v1.Playback.Builder, dev.voxgate.v1.PlaybackOrBuilder>(
+                (dev.voxgate.v1.Playback) message_,
+                getParentForChildren(),
+                isClean());
+        message_ = null;
+      }
+      messageCase_ = 4;
+      onChanged();
+      return playbackBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -62,5 +62,59 @@ public interface ChatRequestOrBuilder extends
    */
   dev.voxgate.v1.UserInputOrBuilder getInputOrBuilder();
 
+  /**
+   * <pre>
+   * Stop the reply in progress (barge-in by the client).
+   * </pre>
+   *
+   * <code>.voxgate.v1.Interrupt interrupt = 3 [json_name = "interrupt"];</code>
+   * @return Whether the interrupt field is set.
+   */
+  boolean hasInterrupt();
+  /**
+   * <pre>
+   * Stop the reply in progress (barge-in by the client).
+   * </pre>
+   *
+   * <code>.voxgate.v1.Interrupt interrupt = 3 [json_name = "interrupt"];</code>
+   * @return The interrupt.
+   */
+  dev.voxgate.v1.Interrupt getInterrupt();
+  /**
+   * <pre>
+   * Stop the reply in progress (barge-in by the client).
+   * </pre>
+   *
+   * <code>.voxgate.v1.Interrupt interrupt = 3 [json_name = "interrupt"];</code>
+   */
+  dev.voxgate.v1.InterruptOrBuilder getInterruptOrBuilder();
+
+  /**
+   * <pre>
+   * A playback acknowledgement: what the user has heard of a reply.
+   * </pre>
+   *
+   * <code>.voxgate.v1.Playback playback = 4 [json_name = "playback"];</code>
+   * @return Whether the playback field is set.
+   */
+  boolean hasPlayback();
+  /**
+   * <pre>
+   * A playback acknowledgement: what the user has heard of a reply.
+   * </pre>
+   *
+   * <code>.voxgate.v1.Playback playback = 4 [json_name = "playback"];</code>
+   * @return The playback.
+   */
+  dev.voxgate.v1.Playback getPlayback();
+  /**
+   * <pre>
+   * A playback acknowledgement: what the user has heard of a reply.
+   * </pre>
+   *
+   * <code>.voxgate.v1.Playback playback = 4 [json_name = "playback"];</code>
+   */
+  dev.voxgate.v1.PlaybackOrBuilder getPlaybackOrBuilder();
+
   dev.voxgate.v1.ChatRequest.MessageCase getMessageCase();
 }

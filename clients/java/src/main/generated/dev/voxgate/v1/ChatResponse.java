@@ -22,6 +22,8 @@ private static final long serialVersionUID = 0L;
   }
   private ChatResponse() {
     requestId_ = "";
+    audioTokens_ = emptyIntList();
+    words_ = java.util.Collections.emptyList();
   }
 
   @java.lang.Override
@@ -53,6 +55,9 @@ private static final long serialVersionUID = 0L;
     TEXT_DELTA(3),
     AUDIO(4),
     TURN_END(5),
+    SPEECH_STARTED(6),
+    SPEECH_STOPPED(7),
+    TRANSCRIPT(8),
     MESSAGE_NOT_SET(0);
     private final int value;
     private MessageCase(int value) {
@@ -73,6 +78,9 @@ private static final long serialVersionUID = 0L;
         case 3: return TEXT_DELTA;
         case 4: return AUDIO;
         case 5: return TURN_END;
+        case 6: return SPEECH_STARTED;
+        case 7: return SPEECH_STOPPED;
+        case 8: return TRANSCRIPT;
         case 0: return MESSAGE_NOT_SET;
         default: return null;
       }
@@ -217,7 +225,7 @@ private static final long serialVersionUID = 0L;
   public static final int AUDIO_FIELD_NUMBER = 4;
   /**
    * <pre>
-   * The next piece of spoken reply.
+   * The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
    * </pre>
    *
    * <code>.voxgate.v1.AudioOutput audio = 4 [json_name = "audio"];</code>
@@ -229,7 +237,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The next piece of spoken reply.
+   * The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
    * </pre>
    *
    * <code>.voxgate.v1.AudioOutput audio = 4 [json_name = "audio"];</code>
@@ -244,7 +252,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The next piece of spoken reply.
+   * The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
    * </pre>
    *
    * <code>.voxgate.v1.AudioOutput audio = 4 [json_name = "audio"];</code>
@@ -260,7 +268,7 @@ private static final long serialVersionUID = 0L;
   public static final int TURN_END_FIELD_NUMBER = 5;
   /**
    * <pre>
-   * The reply is complete.
+   * The reply is complete (or was interrupted).
    * </pre>
    *
    * <code>.voxgate.v1.TurnEnd turn_end = 5 [json_name = "turnEnd"];</code>
@@ -272,7 +280,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The reply is complete.
+   * The reply is complete (or was interrupted).
    * </pre>
    *
    * <code>.voxgate.v1.TurnEnd turn_end = 5 [json_name = "turnEnd"];</code>
@@ -287,7 +295,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The reply is complete.
+   * The reply is complete (or was interrupted).
    * </pre>
    *
    * <code>.voxgate.v1.TurnEnd turn_end = 5 [json_name = "turnEnd"];</code>
@@ -298,6 +306,253 @@ private static final long serialVersionUID = 0L;
        return (dev.voxgate.v1.TurnEnd) message_;
     }
     return dev.voxgate.v1.TurnEnd.getDefaultInstance();
+  }
+
+  public static final int SPEECH_STARTED_FIELD_NUMBER = 6;
+  /**
+   * <pre>
+   * The user started speaking.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStarted speech_started = 6 [json_name = "speechStarted"];</code>
+   * @return Whether the speechStarted field is set.
+   */
+  @java.lang.Override
+  public boolean hasSpeechStarted() {
+    return messageCase_ == 6;
+  }
+  /**
+   * <pre>
+   * The user started speaking.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStarted speech_started = 6 [json_name = "speechStarted"];</code>
+   * @return The speechStarted.
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.SpeechStarted getSpeechStarted() {
+    if (messageCase_ == 6) {
+       return (dev.voxgate.v1.SpeechStarted) message_;
+    }
+    return dev.voxgate.v1.SpeechStarted.getDefaultInstance();
+  }
+  /**
+   * <pre>
+   * The user started speaking.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStarted speech_started = 6 [json_name = "speechStarted"];</code>
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.SpeechStartedOrBuilder getSpeechStartedOrBuilder() {
+    if (messageCase_ == 6) {
+       return (dev.voxgate.v1.SpeechStarted) message_;
+    }
+    return dev.voxgate.v1.SpeechStarted.getDefaultInstance();
+  }
+
+  public static final int SPEECH_STOPPED_FIELD_NUMBER = 7;
+  /**
+   * <pre>
+   * The user stopped speaking.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStopped speech_stopped = 7 [json_name = "speechStopped"];</code>
+   * @return Whether the speechStopped field is set.
+   */
+  @java.lang.Override
+  public boolean hasSpeechStopped() {
+    return messageCase_ == 7;
+  }
+  /**
+   * <pre>
+   * The user stopped speaking.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStopped speech_stopped = 7 [json_name = "speechStopped"];</code>
+   * @return The speechStopped.
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.SpeechStopped getSpeechStopped() {
+    if (messageCase_ == 7) {
+       return (dev.voxgate.v1.SpeechStopped) message_;
+    }
+    return dev.voxgate.v1.SpeechStopped.getDefaultInstance();
+  }
+  /**
+   * <pre>
+   * The user stopped speaking.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStopped speech_stopped = 7 [json_name = "speechStopped"];</code>
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.SpeechStoppedOrBuilder getSpeechStoppedOrBuilder() {
+    if (messageCase_ == 7) {
+       return (dev.voxgate.v1.SpeechStopped) message_;
+    }
+    return dev.voxgate.v1.SpeechStopped.getDefaultInstance();
+  }
+
+  public static final int TRANSCRIPT_FIELD_NUMBER = 8;
+  /**
+   * <pre>
+   * Interim or final transcript of the user's turn.
+   * </pre>
+   *
+   * <code>.voxgate.v1.Transcript transcript = 8 [json_name = "transcript"];</code>
+   * @return Whether the transcript field is set.
+   */
+  @java.lang.Override
+  public boolean hasTranscript() {
+    return messageCase_ == 8;
+  }
+  /**
+   * <pre>
+   * Interim or final transcript of the user's turn.
+   * </pre>
+   *
+   * <code>.voxgate.v1.Transcript transcript = 8 [json_name = "transcript"];</code>
+   * @return The transcript.
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.Transcript getTranscript() {
+    if (messageCase_ == 8) {
+       return (dev.voxgate.v1.Transcript) message_;
+    }
+    return dev.voxgate.v1.Transcript.getDefaultInstance();
+  }
+  /**
+   * <pre>
+   * Interim or final transcript of the user's turn.
+   * </pre>
+   *
+   * <code>.voxgate.v1.Transcript transcript = 8 [json_name = "transcript"];</code>
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.TranscriptOrBuilder getTranscriptOrBuilder() {
+    if (messageCase_ == 8) {
+       return (dev.voxgate.v1.Transcript) message_;
+    }
+    return dev.voxgate.v1.Transcript.getDefaultInstance();
+  }
+
+  public static final int AUDIO_TOKENS_FIELD_NUMBER = 9;
+  @SuppressWarnings("serial")
+  private com.google.protobuf.Internal.IntList audioTokens_ =
+      emptyIntList();
+  /**
+   * <pre>
+   * With `audio`: the audio tokens of this piece (Step-Audio interleaved ids).
+   * </pre>
+   *
+   * <code>repeated int32 audio_tokens = 9 [json_name = "audioTokens"];</code>
+   * @return A list containing the audioTokens.
+   */
+  @java.lang.Override
+  public java.util.List<java.lang.Integer>
+      getAudioTokensList() {
+    return audioTokens_;
+  }
+  /**
+   * <pre>
+   * With `audio`: the audio tokens of this piece (Step-Audio interleaved ids).
+   * </pre>
+   *
+   * <code>repeated int32 audio_tokens = 9 [json_name = "audioTokens"];</code>
+   * @return The count of audioTokens.
+   */
+  public int getAudioTokensCount() {
+    return audioTokens_.size();
+  }
+  /**
+   * <pre>
+   * With `audio`: the audio tokens of this piece (Step-Audio interleaved ids).
+   * </pre>
+   *
+   * <code>repeated int32 audio_tokens = 9 [json_name = "audioTokens"];</code>
+   * @param index The index of the element to return.
+   * @return The audioTokens at the given index.
+   */
+  public int getAudioTokens(int index) {
+    return audioTokens_.getInt(index);
+  }
+  private int audioTokensMemoizedSerializedSize = -1;
+
+  public static final int WORDS_FIELD_NUMBER = 10;
+  @SuppressWarnings("serial")
+  private java.util.List<dev.voxgate.v1.WordTiming> words_;
+  /**
+   * <pre>
+   * With `audio`: the words spoken in this piece, timed from the reply's start.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<dev.voxgate.v1.WordTiming> getWordsList() {
+    return words_;
+  }
+  /**
+   * <pre>
+   * With `audio`: the words spoken in this piece, timed from the reply's start.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends dev.voxgate.v1.WordTimingOrBuilder> 
+      getWordsOrBuilderList() {
+    return words_;
+  }
+  /**
+   * <pre>
+   * With `audio`: the words spoken in this piece, timed from the reply's start.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+   */
+  @java.lang.Override
+  public int getWordsCount() {
+    return words_.size();
+  }
+  /**
+   * <pre>
+   * With `audio`: the words spoken in this piece, timed from the reply's start.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.WordTiming getWords(int index) {
+    return words_.get(index);
+  }
+  /**
+   * <pre>
+   * With `audio`: the words spoken in this piece, timed from the reply's start.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.WordTimingOrBuilder getWordsOrBuilder(
+      int index) {
+    return words_.get(index);
+  }
+
+  public static final int START_SECONDS_FIELD_NUMBER = 11;
+  private double startSeconds_ = 0D;
+  /**
+   * <pre>
+   * With `audio`: where this piece starts in the reply's audio, in seconds.
+   * </pre>
+   *
+   * <code>double start_seconds = 11 [json_name = "startSeconds"];</code>
+   * @return The startSeconds.
+   */
+  @java.lang.Override
+  public double getStartSeconds() {
+    return startSeconds_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -314,6 +569,7 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public void writeTo(com.google.protobuf.CodedOutputStream output)
                       throws java.io.IOException {
+    getSerializedSize();
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(requestId_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 1, requestId_);
     }
@@ -328,6 +584,28 @@ private static final long serialVersionUID = 0L;
     }
     if (messageCase_ == 5) {
       output.writeMessage(5, (dev.voxgate.v1.TurnEnd) message_);
+    }
+    if (messageCase_ == 6) {
+      output.writeMessage(6, (dev.voxgate.v1.SpeechStarted) message_);
+    }
+    if (messageCase_ == 7) {
+      output.writeMessage(7, (dev.voxgate.v1.SpeechStopped) message_);
+    }
+    if (messageCase_ == 8) {
+      output.writeMessage(8, (dev.voxgate.v1.Transcript) message_);
+    }
+    if (getAudioTokensList().size() > 0) {
+      output.writeUInt32NoTag(74);
+      output.writeUInt32NoTag(audioTokensMemoizedSerializedSize);
+    }
+    for (int i = 0; i < audioTokens_.size(); i++) {
+      output.writeInt32NoTag(audioTokens_.getInt(i));
+    }
+    for (int i = 0; i < words_.size(); i++) {
+      output.writeMessage(10, words_.get(i));
+    }
+    if (java.lang.Double.doubleToRawLongBits(startSeconds_) != 0) {
+      output.writeDouble(11, startSeconds_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -356,6 +634,40 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(5, (dev.voxgate.v1.TurnEnd) message_);
     }
+    if (messageCase_ == 6) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(6, (dev.voxgate.v1.SpeechStarted) message_);
+    }
+    if (messageCase_ == 7) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(7, (dev.voxgate.v1.SpeechStopped) message_);
+    }
+    if (messageCase_ == 8) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(8, (dev.voxgate.v1.Transcript) message_);
+    }
+    {
+      int dataSize = 0;
+      for (int i = 0; i < audioTokens_.size(); i++) {
+        dataSize += com.google.protobuf.CodedOutputStream
+          .computeInt32SizeNoTag(audioTokens_.getInt(i));
+      }
+      size += dataSize;
+      if (!getAudioTokensList().isEmpty()) {
+        size += 1;
+        size += com.google.protobuf.CodedOutputStream
+            .computeInt32SizeNoTag(dataSize);
+      }
+      audioTokensMemoizedSerializedSize = dataSize;
+    }
+    for (int i = 0; i < words_.size(); i++) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(10, words_.get(i));
+    }
+    if (java.lang.Double.doubleToRawLongBits(startSeconds_) != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeDoubleSize(11, startSeconds_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -375,6 +687,13 @@ private static final long serialVersionUID = 0L;
         .equals(other.getRequestId())) return false;
     if (getTurnIndex()
         != other.getTurnIndex()) return false;
+    if (!getAudioTokensList()
+        .equals(other.getAudioTokensList())) return false;
+    if (!getWordsList()
+        .equals(other.getWordsList())) return false;
+    if (java.lang.Double.doubleToLongBits(getStartSeconds())
+        != java.lang.Double.doubleToLongBits(
+            other.getStartSeconds())) return false;
     if (!getMessageCase().equals(other.getMessageCase())) return false;
     switch (messageCase_) {
       case 3:
@@ -388,6 +707,18 @@ private static final long serialVersionUID = 0L;
       case 5:
         if (!getTurnEnd()
             .equals(other.getTurnEnd())) return false;
+        break;
+      case 6:
+        if (!getSpeechStarted()
+            .equals(other.getSpeechStarted())) return false;
+        break;
+      case 7:
+        if (!getSpeechStopped()
+            .equals(other.getSpeechStopped())) return false;
+        break;
+      case 8:
+        if (!getTranscript()
+            .equals(other.getTranscript())) return false;
         break;
       case 0:
       default:
@@ -407,6 +738,17 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getRequestId().hashCode();
     hash = (37 * hash) + TURN_INDEX_FIELD_NUMBER;
     hash = (53 * hash) + getTurnIndex();
+    if (getAudioTokensCount() > 0) {
+      hash = (37 * hash) + AUDIO_TOKENS_FIELD_NUMBER;
+      hash = (53 * hash) + getAudioTokensList().hashCode();
+    }
+    if (getWordsCount() > 0) {
+      hash = (37 * hash) + WORDS_FIELD_NUMBER;
+      hash = (53 * hash) + getWordsList().hashCode();
+    }
+    hash = (37 * hash) + START_SECONDS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        java.lang.Double.doubleToLongBits(getStartSeconds()));
     switch (messageCase_) {
       case 3:
         hash = (37 * hash) + TEXT_DELTA_FIELD_NUMBER;
@@ -419,6 +761,18 @@ private static final long serialVersionUID = 0L;
       case 5:
         hash = (37 * hash) + TURN_END_FIELD_NUMBER;
         hash = (53 * hash) + getTurnEnd().hashCode();
+        break;
+      case 6:
+        hash = (37 * hash) + SPEECH_STARTED_FIELD_NUMBER;
+        hash = (53 * hash) + getSpeechStarted().hashCode();
+        break;
+      case 7:
+        hash = (37 * hash) + SPEECH_STOPPED_FIELD_NUMBER;
+        hash = (53 * hash) + getSpeechStopped().hashCode();
+        break;
+      case 8:
+        hash = (37 * hash) + TRANSCRIPT_FIELD_NUMBER;
+        hash = (53 * hash) + getTranscript().hashCode();
         break;
       case 0:
       default:
@@ -566,6 +920,24 @@ private static final long serialVersionUID = 0L;
       if (turnEndBuilder_ != null) {
         turnEndBuilder_.clear();
       }
+      if (speechStartedBuilder_ != null) {
+        speechStartedBuilder_.clear();
+      }
+      if (speechStoppedBuilder_ != null) {
+        speechStoppedBuilder_.clear();
+      }
+      if (transcriptBuilder_ != null) {
+        transcriptBuilder_.clear();
+      }
+      audioTokens_ = emptyIntList();
+      if (wordsBuilder_ == null) {
+        words_ = java.util.Collections.emptyList();
+      } else {
+        words_ = null;
+        wordsBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000200);
+      startSeconds_ = 0D;
       messageCase_ = 0;
       message_ = null;
       return this;
@@ -594,10 +966,23 @@ private static final long serialVersionUID = 0L;
     @java.lang.Override
     public dev.voxgate.v1.ChatResponse buildPartial() {
       dev.voxgate.v1.ChatResponse result = new dev.voxgate.v1.ChatResponse(this);
+      buildPartialRepeatedFields(result);
       if (bitField0_ != 0) { buildPartial0(result); }
       buildPartialOneofs(result);
       onBuilt();
       return result;
+    }
+
+    private void buildPartialRepeatedFields(dev.voxgate.v1.ChatResponse result) {
+      if (wordsBuilder_ == null) {
+        if (((bitField0_ & 0x00000200) != 0)) {
+          words_ = java.util.Collections.unmodifiableList(words_);
+          bitField0_ = (bitField0_ & ~0x00000200);
+        }
+        result.words_ = words_;
+      } else {
+        result.words_ = wordsBuilder_.build();
+      }
     }
 
     private void buildPartial0(dev.voxgate.v1.ChatResponse result) {
@@ -607,6 +992,13 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.turnIndex_ = turnIndex_;
+      }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        audioTokens_.makeImmutable();
+        result.audioTokens_ = audioTokens_;
+      }
+      if (((from_bitField0_ & 0x00000400) != 0)) {
+        result.startSeconds_ = startSeconds_;
       }
     }
 
@@ -620,6 +1012,18 @@ private static final long serialVersionUID = 0L;
       if (messageCase_ == 5 &&
           turnEndBuilder_ != null) {
         result.message_ = turnEndBuilder_.build();
+      }
+      if (messageCase_ == 6 &&
+          speechStartedBuilder_ != null) {
+        result.message_ = speechStartedBuilder_.build();
+      }
+      if (messageCase_ == 7 &&
+          speechStoppedBuilder_ != null) {
+        result.message_ = speechStoppedBuilder_.build();
+      }
+      if (messageCase_ == 8 &&
+          transcriptBuilder_ != null) {
+        result.message_ = transcriptBuilder_.build();
       }
     }
 
@@ -675,6 +1079,46 @@ private static final long serialVersionUID = 0L;
       if (other.getTurnIndex() != 0) {
         setTurnIndex(other.getTurnIndex());
       }
+      if (!other.audioTokens_.isEmpty()) {
+        if (audioTokens_.isEmpty()) {
+          audioTokens_ = other.audioTokens_;
+          audioTokens_.makeImmutable();
+          bitField0_ |= 0x00000100;
+        } else {
+          ensureAudioTokensIsMutable();
+          audioTokens_.addAll(other.audioTokens_);
+        }
+        onChanged();
+      }
+      if (wordsBuilder_ == null) {
+        if (!other.words_.isEmpty()) {
+          if (words_.isEmpty()) {
+            words_ = other.words_;
+            bitField0_ = (bitField0_ & ~0x00000200);
+          } else {
+            ensureWordsIsMutable();
+            words_.addAll(other.words_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.words_.isEmpty()) {
+          if (wordsBuilder_.isEmpty()) {
+            wordsBuilder_.dispose();
+            wordsBuilder_ = null;
+            words_ = other.words_;
+            bitField0_ = (bitField0_ & ~0x00000200);
+            wordsBuilder_ = 
+              com.google.protobuf.GeneratedMessageV3.alwaysUseFieldBuilders ?
+                 getWordsFieldBuilder() : null;
+          } else {
+            wordsBuilder_.addAllMessages(other.words_);
+          }
+        }
+      }
+      if (other.getStartSeconds() != 0D) {
+        setStartSeconds(other.getStartSeconds());
+      }
       switch (other.getMessageCase()) {
         case TEXT_DELTA: {
           messageCase_ = 3;
@@ -688,6 +1132,18 @@ private static final long serialVersionUID = 0L;
         }
         case TURN_END: {
           mergeTurnEnd(other.getTurnEnd());
+          break;
+        }
+        case SPEECH_STARTED: {
+          mergeSpeechStarted(other.getSpeechStarted());
+          break;
+        }
+        case SPEECH_STOPPED: {
+          mergeSpeechStopped(other.getSpeechStopped());
+          break;
+        }
+        case TRANSCRIPT: {
+          mergeTranscript(other.getTranscript());
           break;
         }
         case MESSAGE_NOT_SET: {
@@ -750,6 +1206,61 @@ private static final long serialVersionUID = 0L;
               messageCase_ = 5;
               break;
             } // case 42
+            case 50: {
+              input.readMessage(
+                  getSpeechStartedFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              messageCase_ = 6;
+              break;
+            } // case 50
+            case 58: {
+              input.readMessage(
+                  getSpeechStoppedFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              messageCase_ = 7;
+              break;
+            } // case 58
+            case 66: {
+              input.readMessage(
+                  getTranscriptFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              messageCase_ = 8;
+              break;
+            } // case 66
+            case 72: {
+              int v = input.readInt32();
+              ensureAudioTokensIsMutable();
+              audioTokens_.addInt(v);
+              break;
+            } // case 72
+            case 74: {
+              int length = input.readRawVarint32();
+              int limit = input.pushLimit(length);
+              ensureAudioTokensIsMutable();
+              while (input.getBytesUntilLimit() > 0) {
+                audioTokens_.addInt(input.readInt32());
+              }
+              input.popLimit(limit);
+              break;
+            } // case 74
+            case 82: {
+              dev.voxgate.v1.WordTiming m =
+                  input.readMessage(
+                      dev.voxgate.v1.WordTiming.parser(),
+                      extensionRegistry);
+              if (wordsBuilder_ == null) {
+                ensureWordsIsMutable();
+                words_.add(m);
+              } else {
+                wordsBuilder_.addMessage(m);
+              }
+              break;
+            } // case 82
+            case 89: {
+              startSeconds_ = input.readDouble();
+              bitField0_ |= 0x00000400;
+              break;
+            } // case 89
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1039,7 +1550,7 @@ private static final long serialVersionUID = 0L;
         dev.voxgate.v1.AudioOutput, dev.voxgate.v1.AudioOutput.Builder, dev.voxgate.v1.AudioOutputOrBuilder> audioBuilder_;
     /**
      * <pre>
-     * The next piece of spoken reply.
+     * The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
      * </pre>
      *
      * <code>.voxgate.v1.AudioOutput audio = 4 [json_name = "audio"];</code>
@@ -1051,7 +1562,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next piece of spoken reply.
+     * The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
      * </pre>
      *
      * <code>.voxgate.v1.AudioOutput audio = 4 [json_name = "audio"];</code>
@@ -1073,7 +1584,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next piece of spoken reply.
+     * The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
      * </pre>
      *
      * <code>.voxgate.v1.AudioOutput audio = 4 [json_name = "audio"];</code>
@@ -1093,7 +1604,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next piece of spoken reply.
+     * The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
      * </pre>
      *
      * <code>.voxgate.v1.AudioOutput audio = 4 [json_name = "audio"];</code>
@@ -1111,7 +1622,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next piece of spoken reply.
+     * The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
      * </pre>
      *
      * <code>.voxgate.v1.AudioOutput audio = 4 [json_name = "audio"];</code>
@@ -1138,7 +1649,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next piece of spoken reply.
+     * The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
      * </pre>
      *
      * <code>.voxgate.v1.AudioOutput audio = 4 [json_name = "audio"];</code>
@@ -1161,7 +1672,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next piece of spoken reply.
+     * The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
      * </pre>
      *
      * <code>.voxgate.v1.AudioOutput audio = 4 [json_name = "audio"];</code>
@@ -1171,7 +1682,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next piece of spoken reply.
+     * The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
      * </pre>
      *
      * <code>.voxgate.v1.AudioOutput audio = 4 [json_name = "audio"];</code>
@@ -1189,7 +1700,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next piece of spoken reply.
+     * The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
      * </pre>
      *
      * <code>.voxgate.v1.AudioOutput audio = 4 [json_name = "audio"];</code>
@@ -1217,7 +1728,7 @@ private static final long serialVersionUID = 0L;
         dev.voxgate.v1.TurnEnd, dev.voxgate.v1.TurnEnd.Builder, dev.voxgate.v1.TurnEndOrBuilder> turnEndBuilder_;
     /**
      * <pre>
-     * The reply is complete.
+     * The reply is complete (or was interrupted).
      * </pre>
      *
      * <code>.voxgate.v1.TurnEnd turn_end = 5 [json_name = "turnEnd"];</code>
@@ -1229,7 +1740,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The reply is complete.
+     * The reply is complete (or was interrupted).
      * </pre>
      *
      * <code>.voxgate.v1.TurnEnd turn_end = 5 [json_name = "turnEnd"];</code>
@@ -1251,7 +1762,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The reply is complete.
+     * The reply is complete (or was interrupted).
      * </pre>
      *
      * <code>.voxgate.v1.TurnEnd turn_end = 5 [json_name = "turnEnd"];</code>
@@ -1271,7 +1782,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The reply is complete.
+     * The reply is complete (or was interrupted).
      * </pre>
      *
      * <code>.voxgate.v1.TurnEnd turn_end = 5 [json_name = "turnEnd"];</code>
@@ -1289,7 +1800,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The reply is complete.
+     * The reply is complete (or was interrupted).
      * </pre>
      *
      * <code>.voxgate.v1.TurnEnd turn_end = 5 [json_name = "turnEnd"];</code>
@@ -1316,7 +1827,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The reply is complete.
+     * The reply is complete (or was interrupted).
      * </pre>
      *
      * <code>.voxgate.v1.TurnEnd turn_end = 5 [json_name = "turnEnd"];</code>
@@ -1339,7 +1850,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The reply is complete.
+     * The reply is complete (or was interrupted).
      * </pre>
      *
      * <code>.voxgate.v1.TurnEnd turn_end = 5 [json_name = "turnEnd"];</code>
@@ -1349,7 +1860,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The reply is complete.
+     * The reply is complete (or was interrupted).
      * </pre>
      *
      * <code>.voxgate.v1.TurnEnd turn_end = 5 [json_name = "turnEnd"];</code>
@@ -1367,7 +1878,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The reply is complete.
+     * The reply is complete (or was interrupted).
      * </pre>
      *
      * <code>.voxgate.v1.TurnEnd turn_end = 5 [json_name = "turnEnd"];</code>
@@ -1389,6 +1900,1008 @@ private static final long serialVersionUID = 0L;
       messageCase_ = 5;
       onChanged();
       return turnEndBuilder_;
+    }
+
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.SpeechStarted, dev.voxgate.v1.SpeechStarted.Builder, dev.voxgate.v1.SpeechStartedOrBuilder> speechStartedBuilder_;
+    /**
+     * <pre>
+     * The user started speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStarted speech_started = 6 [json_name = "speechStarted"];</code>
+     * @return Whether the speechStarted field is set.
+     */
+    @java.lang.Override
+    public boolean hasSpeechStarted() {
+      return messageCase_ == 6;
+    }
+    /**
+     * <pre>
+     * The user started speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStarted speech_started = 6 [json_name = "speechStarted"];</code>
+     * @return The speechStarted.
+     */
+    @java.lang.Override
+    public dev.voxgate.v1.SpeechStarted getSpeechStarted() {
+      if (speechStartedBuilder_ == null) {
+        if (messageCase_ == 6) {
+          return (dev.voxgate.v1.SpeechStarted) message_;
+        }
+        return dev.voxgate.v1.SpeechStarted.getDefaultInstance();
+      } else {
+        if (messageCase_ == 6) {
+          return speechStartedBuilder_.getMessage();
+        }
+        return dev.voxgate.v1.SpeechStarted.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * The user started speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStarted speech_started = 6 [json_name = "speechStarted"];</code>
+     */
+    public Builder setSpeechStarted(dev.voxgate.v1.SpeechStarted value) {
+      if (speechStartedBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        message_ = value;
+        onChanged();
+      } else {
+        speechStartedBuilder_.setMessage(value);
+      }
+      messageCase_ = 6;
+      return this;
+    }
+    /**
+     * <pre>
+     * The user started speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStarted speech_started = 6 [json_name = "speechStarted"];</code>
+     */
+    public Builder setSpeechStarted(
+        dev.voxgate.v1.SpeechStarted.Builder builderForValue) {
+      if (speechStartedBuilder_ == null) {
+        message_ = builderForValue.build();
+        onChanged();
+      } else {
+        speechStartedBuilder_.setMessage(builderForValue.build());
+      }
+      messageCase_ = 6;
+      return this;
+    }
+    /**
+     * <pre>
+     * The user started speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStarted speech_started = 6 [json_name = "speechStarted"];</code>
+     */
+    public Builder mergeSpeechStarted(dev.voxgate.v1.SpeechStarted value) {
+      if (speechStartedBuilder_ == null) {
+        if (messageCase_ == 6 &&
+            message_ != dev.voxgate.v1.SpeechStarted.getDefaultInstance()) {
+          message_ = dev.voxgate.v1.SpeechStarted.newBuilder((dev.voxgate.v1.SpeechStarted) message_)
+              .mergeFrom(value).buildPartial();
+        } else {
+          message_ = value;
+        }
+        onChanged();
+      } else {
+        if (messageCase_ == 6) {
+          speechStartedBuilder_.mergeFrom(value);
+        } else {
+          speechStartedBuilder_.setMessage(value);
+        }
+      }
+      messageCase_ = 6;
+      return this;
+    }
+    /**
+     * <pre>
+     * The user started speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStarted speech_started = 6 [json_name = "speechStarted"];</code>
+     */
+    public Builder clearSpeechStarted() {
+      if (speechStartedBuilder_ == null) {
+        if (messageCase_ == 6) {
+          messageCase_ = 0;
+          message_ = null;
+          onChanged();
+        }
+      } else {
+        if (messageCase_ == 6) {
+          messageCase_ = 0;
+          message_ = null;
+        }
+        speechStartedBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The user started speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStarted speech_started = 6 [json_name = "speechStarted"];</code>
+     */
+    public dev.voxgate.v1.SpeechStarted.Builder getSpeechStartedBuilder() {
+      return getSpeechStartedFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The user started speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStarted speech_started = 6 [json_name = "speechStarted"];</code>
+     */
+    @java.lang.Override
+    public dev.voxgate.v1.SpeechStartedOrBuilder getSpeechStartedOrBuilder() {
+      if ((messageCase_ == 6) && (speechStartedBuilder_ != null)) {
+        return speechStartedBuilder_.getMessageOrBuilder();
+      } else {
+        if (messageCase_ == 6) {
+          return (dev.voxgate.v1.SpeechStarted) message_;
+        }
+        return dev.voxgate.v1.SpeechStarted.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * The user started speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStarted speech_started = 6 [json_name = "speechStarted"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.SpeechStarted, dev.voxgate.v1.SpeechStarted.Builder, dev.voxgate.v1.SpeechStartedOrBuilder> 
+        getSpeechStartedFieldBuilder() {
+      if (speechStartedBuilder_ == null) {
+        if (!(messageCase_ == 6)) {
+          message_ = dev.voxgate.v1.SpeechStarted.getDefaultInstance();
+        }
+        speechStartedBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.voxgate.v1.SpeechStarted, dev.voxgate.v1.SpeechStarted.Builder, dev.voxgate.v1.SpeechStartedOrBuilder>(
+                (dev.voxgate.v1.SpeechStarted) message_,
+                getParentForChildren(),
+                isClean());
+        message_ = null;
+      }
+      messageCase_ = 6;
+      onChanged();
+      return speechStartedBuilder_;
+    }
+
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.SpeechStopped, dev.voxgate.v1.SpeechStopped.Builder, dev.voxgate.v1.SpeechStoppedOrBuilder> speechStoppedBuilder_;
+    /**
+     * <pre>
+     * The user stopped speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStopped speech_stopped = 7 [json_name = "speechStopped"];</code>
+     * @return Whether the speechStopped field is set.
+     */
+    @java.lang.Override
+    public boolean hasSpeechStopped() {
+      return messageCase_ == 7;
+    }
+    /**
+     * <pre>
+     * The user stopped speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStopped speech_stopped = 7 [json_name = "speechStopped"];</code>
+     * @return The speechStopped.
+     */
+    @java.lang.Override
+    public dev.voxgate.v1.SpeechStopped getSpeechStopped() {
+      if (speechStoppedBuilder_ == null) {
+        if (messageCase_ == 7) {
+          return (dev.voxgate.v1.SpeechStopped) message_;
+        }
+        return dev.voxgate.v1.SpeechStopped.getDefaultInstance();
+      } else {
+        if (messageCase_ == 7) {
+          return speechStoppedBuilder_.getMessage();
+        }
+        return dev.voxgate.v1.SpeechStopped.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * The user stopped speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStopped speech_stopped = 7 [json_name = "speechStopped"];</code>
+     */
+    public Builder setSpeechStopped(dev.voxgate.v1.SpeechStopped value) {
+      if (speechStoppedBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        message_ = value;
+        onChanged();
+      } else {
+        speechStoppedBuilder_.setMessage(value);
+      }
+      messageCase_ = 7;
+      return this;
+    }
+    /**
+     * <pre>
+     * The user stopped speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStopped speech_stopped = 7 [json_name = "speechStopped"];</code>
+     */
+    public Builder setSpeechStopped(
+        dev.voxgate.v1.SpeechStopped.Builder builderForValue) {
+      if (speechStoppedBuilder_ == null) {
+        message_ = builderForValue.build();
+        onChanged();
+      } else {
+        speechStoppedBuilder_.setMessage(builderForValue.build());
+      }
+      messageCase_ = 7;
+      return this;
+    }
+    /**
+     * <pre>
+     * The user stopped speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStopped speech_stopped = 7 [json_name = "speechStopped"];</code>
+     */
+    public Builder mergeSpeechStopped(dev.voxgate.v1.SpeechStopped value) {
+      if (speechStoppedBuilder_ == null) {
+        if (messageCase_ == 7 &&
+            message_ != dev.voxgate.v1.SpeechStopped.getDefaultInstance()) {
+          message_ = dev.voxgate.v1.SpeechStopped.newBuilder((dev.voxgate.v1.SpeechStopped) message_)
+              .mergeFrom(value).buildPartial();
+        } else {
+          message_ = value;
+        }
+        onChanged();
+      } else {
+        if (messageCase_ == 7) {
+          speechStoppedBuilder_.mergeFrom(value);
+        } else {
+          speechStoppedBuilder_.setMessage(value);
+        }
+      }
+      messageCase_ = 7;
+      return this;
+    }
+    /**
+     * <pre>
+     * The user stopped speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStopped speech_stopped = 7 [json_name = "speechStopped"];</code>
+     */
+    public Builder clearSpeechStopped() {
+      if (speechStoppedBuilder_ == null) {
+        if (messageCase_ == 7) {
+          messageCase_ = 0;
+          message_ = null;
+          onChanged();
+        }
+      } else {
+        if (messageCase_ == 7) {
+          messageCase_ = 0;
+          message_ = null;
+        }
+        speechStoppedBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The user stopped speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStopped speech_stopped = 7 [json_name = "speechStopped"];</code>
+     */
+    public dev.voxgate.v1.SpeechStopped.Builder getSpeechStoppedBuilder() {
+      return getSpeechStoppedFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The user stopped speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStopped speech_stopped = 7 [json_name = "speechStopped"];</code>
+     */
+    @java.lang.Override
+    public dev.voxgate.v1.SpeechStoppedOrBuilder getSpeechStoppedOrBuilder() {
+      if ((messageCase_ == 7) && (speechStoppedBuilder_ != null)) {
+        return speechStoppedBuilder_.getMessageOrBuilder();
+      } else {
+        if (messageCase_ == 7) {
+          return (dev.voxgate.v1.SpeechStopped) message_;
+        }
+        return dev.voxgate.v1.SpeechStopped.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * The user stopped speaking.
+     * </pre>
+     *
+     * <code>.voxgate.v1.SpeechStopped speech_stopped = 7 [json_name = "speechStopped"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.SpeechStopped, dev.voxgate.v1.SpeechStopped.Builder, dev.voxgate.v1.SpeechStoppedOrBuilder> 
+        getSpeechStoppedFieldBuilder() {
+      if (speechStoppedBuilder_ == null) {
+        if (!(messageCase_ == 7)) {
+          message_ = dev.voxgate.v1.SpeechStopped.getDefaultInstance();
+        }
+        speechStoppedBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.voxgate.v1.SpeechStopped, dev.voxgate.v1.SpeechStopped.Builder, dev.voxgate.v1.SpeechStoppedOrBuilder>(
+                (dev.voxgate.v1.SpeechStopped) message_,
+                getParentForChildren(),
+                isClean());
+        message_ = null;
+      }
+      messageCase_ = 7;
+      onChanged();
+      return speechStoppedBuilder_;
+    }
+
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.Transcript, dev.voxgate.v1.Transcript.Builder, dev.voxgate.v1.TranscriptOrBuilder> transcriptBuilder_;
+    /**
+     * <pre>
+     * Interim or final transcript of the user's turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Transcript transcript = 8 [json_name = "transcript"];</code>
+     * @return Whether the transcript field is set.
+     */
+    @java.lang.Override
+    public boolean hasTranscript() {
+      return messageCase_ == 8;
+    }
+    /**
+     * <pre>
+     * Interim or final transcript of the user's turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Transcript transcript = 8 [json_name = "transcript"];</code>
+     * @return The transcript.
+     */
+    @java.lang.Override
+    public dev.voxgate.v1.Transcript getTranscript() {
+      if (transcriptBuilder_ == null) {
+        if (messageCase_ == 8) {
+          return (dev.voxgate.v1.Transcript) message_;
+        }
+        return dev.voxgate.v1.Transcript.getDefaultInstance();
+      } else {
+        if (messageCase_ == 8) {
+          return transcriptBuilder_.getMessage();
+        }
+        return dev.voxgate.v1.Transcript.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Interim or final transcript of the user's turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Transcript transcript = 8 [json_name = "transcript"];</code>
+     */
+    public Builder setTranscript(dev.voxgate.v1.Transcript value) {
+      if (transcriptBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        message_ = value;
+        onChanged();
+      } else {
+        transcriptBuilder_.setMessage(value);
+      }
+      messageCase_ = 8;
+      return this;
+    }
+    /**
+     * <pre>
+     * Interim or final transcript of the user's turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Transcript transcript = 8 [json_name = "transcript"];</code>
+     */
+    public Builder setTranscript(
+        dev.voxgate.v1.Transcript.Builder builderForValue) {
+      if (transcriptBuilder_ == null) {
+        message_ = builderForValue.build();
+        onChanged();
+      } else {
+        transcriptBuilder_.setMessage(builderForValue.build());
+      }
+      messageCase_ = 8;
+      return this;
+    }
+    /**
+     * <pre>
+     * Interim or final transcript of the user's turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Transcript transcript = 8 [json_name = "transcript"];</code>
+     */
+    public Builder mergeTranscript(dev.voxgate.v1.Transcript value) {
+      if (transcriptBuilder_ == null) {
+        if (messageCase_ == 8 &&
+            message_ != dev.voxgate.v1.Transcript.getDefaultInstance()) {
+          message_ = dev.voxgate.v1.Transcript.newBuilder((dev.voxgate.v1.Transcript) message_)
+              .mergeFrom(value).buildPartial();
+        } else {
+          message_ = value;
+        }
+        onChanged();
+      } else {
+        if (messageCase_ == 8) {
+          transcriptBuilder_.mergeFrom(value);
+        } else {
+          transcriptBuilder_.setMessage(value);
+        }
+      }
+      messageCase_ = 8;
+      return this;
+    }
+    /**
+     * <pre>
+     * Interim or final transcript of the user's turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Transcript transcript = 8 [json_name = "transcript"];</code>
+     */
+    public Builder clearTranscript() {
+      if (transcriptBuilder_ == null) {
+        if (messageCase_ == 8) {
+          messageCase_ = 0;
+          message_ = null;
+          onChanged();
+        }
+      } else {
+        if (messageCase_ == 8) {
+          messageCase_ = 0;
+          message_ = null;
+        }
+        transcriptBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Interim or final transcript of the user's turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Transcript transcript = 8 [json_name = "transcript"];</code>
+     */
+    public dev.voxgate.v1.Transcript.Builder getTranscriptBuilder() {
+      return getTranscriptFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Interim or final transcript of the user's turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Transcript transcript = 8 [json_name = "transcript"];</code>
+     */
+    @java.lang.Override
+    public dev.voxgate.v1.TranscriptOrBuilder getTranscriptOrBuilder() {
+      if ((messageCase_ == 8) && (transcriptBuilder_ != null)) {
+        return transcriptBuilder_.getMessageOrBuilder();
+      } else {
+        if (messageCase_ == 8) {
+          return (dev.voxgate.v1.Transcript) message_;
+        }
+        return dev.voxgate.v1.Transcript.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Interim or final transcript of the user's turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.Transcript transcript = 8 [json_name = "transcript"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.Transcript, dev.voxgate.v1.Transcript.Builder, dev.voxgate.v1.TranscriptOrBuilder> 
+        getTranscriptFieldBuilder() {
+      if (transcriptBuilder_ == null) {
+        if (!(messageCase_ == 8)) {
+          message_ = dev.voxgate.v1.Transcript.getDefaultInstance();
+        }
+        transcriptBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.voxgate.v1.Transcript, dev.voxgate.v1.Transcript.Builder, dev.voxgate.v1.TranscriptOrBuilder>(
+                (dev.voxgate.v1.Transcript) message_,
+                getParentForChildren(),
+                isClean());
+        message_ = null;
+      }
+      messageCase_ = 8;
+      onChanged();
+      return transcriptBuilder_;
+    }
+
+    private com.google.protobuf.Internal.IntList audioTokens_ = emptyIntList();
+    private void ensureAudioTokensIsMutable() {
+      if (!audioTokens_.isModifiable()) {
+        audioTokens_ = makeMutableCopy(audioTokens_);
+      }
+      bitField0_ |= 0x00000100;
+    }
+    /**
+     * <pre>
+     * With `audio`: the audio tokens of this piece (Step-Audio interleaved ids).
+     * </pre>
+     *
+     * <code>repeated int32 audio_tokens = 9 [json_name = "audioTokens"];</code>
+     * @return A list containing the audioTokens.
+     */
+    public java.util.List<java.lang.Integer>
+        getAudioTokensList() {
+      audioTokens_.makeImmutable();
+      return audioTokens_;
+    }
+    /**
+     * <pre>
+     * With `audio`: the audio tokens of this piece (Step-Audio interleaved ids).
+     * </pre>
+     *
+     * <code>repeated int32 audio_tokens = 9 [json_name = "audioTokens"];</code>
+     * @return The count of audioTokens.
+     */
+    public int getAudioTokensCount() {
+      return audioTokens_.size();
+    }
+    /**
+     * <pre>
+     * With `audio`: the audio tokens of this piece (Step-Audio interleaved ids).
+     * </pre>
+     *
+     * <code>repeated int32 audio_tokens = 9 [json_name = "audioTokens"];</code>
+     * @param index The index of the element to return.
+     * @return The audioTokens at the given index.
+     */
+    public int getAudioTokens(int index) {
+      return audioTokens_.getInt(index);
+    }
+    /**
+     * <pre>
+     * With `audio`: the audio tokens of this piece (Step-Audio interleaved ids).
+     * </pre>
+     *
+     * <code>repeated int32 audio_tokens = 9 [json_name = "audioTokens"];</code>
+     * @param index The index to set the value at.
+     * @param value The audioTokens to set.
+     * @return This builder for chaining.
+     */
+    public Builder setAudioTokens(
+        int index, int value) {
+
+      ensureAudioTokensIsMutable();
+      audioTokens_.setInt(index, value);
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With `audio`: the audio tokens of this piece (Step-Audio interleaved ids).
+     * </pre>
+     *
+     * <code>repeated int32 audio_tokens = 9 [json_name = "audioTokens"];</code>
+     * @param value The audioTokens to add.
+     * @return This builder for chaining.
+     */
+    public Builder addAudioTokens(int value) {
+
+      ensureAudioTokensIsMutable();
+      audioTokens_.addInt(value);
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With `audio`: the audio tokens of this piece (Step-Audio interleaved ids).
+     * </pre>
+     *
+     * <code>repeated int32 audio_tokens = 9 [json_name = "audioTokens"];</code>
+     * @param values The audioTokens to add.
+     * @return This builder for chaining.
+     */
+    public Builder addAllAudioTokens(
+        java.lang.Iterable<? extends java.lang.Integer> values) {
+      ensureAudioTokensIsMutable();
+      com.google.protobuf.AbstractMessageLite.Builder.addAll(
+          values, audioTokens_);
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With `audio`: the audio tokens of this piece (Step-Audio interleaved ids).
+     * </pre>
+     *
+     * <code>repeated int32 audio_tokens = 9 [json_name = "audioTokens"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearAudioTokens() {
+      audioTokens_ = emptyIntList();
+      bitField0_ = (bitField0_ & ~0x00000100);
+      onChanged();
+      return this;
+    }
+
+    private java.util.List<dev.voxgate.v1.WordTiming> words_ =
+      java.util.Collections.emptyList();
+    private void ensureWordsIsMutable() {
+      if (!((bitField0_ & 0x00000200) != 0)) {
+        words_ = new java.util.ArrayList<dev.voxgate.v1.WordTiming>(words_);
+        bitField0_ |= 0x00000200;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        dev.voxgate.v1.WordTiming, dev.voxgate.v1.WordTiming.Builder, dev.voxgate.v1.WordTimingOrBuilder> wordsBuilder_;
+
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public java.util.List<dev.voxgate.v1.WordTiming> getWordsList() {
+      if (wordsBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(words_);
+      } else {
+        return wordsBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public int getWordsCount() {
+      if (wordsBuilder_ == null) {
+        return words_.size();
+      } else {
+        return wordsBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public dev.voxgate.v1.WordTiming getWords(int index) {
+      if (wordsBuilder_ == null) {
+        return words_.get(index);
+      } else {
+        return wordsBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public Builder setWords(
+        int index, dev.voxgate.v1.WordTiming value) {
+      if (wordsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureWordsIsMutable();
+        words_.set(index, value);
+        onChanged();
+      } else {
+        wordsBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public Builder setWords(
+        int index, dev.voxgate.v1.WordTiming.Builder builderForValue) {
+      if (wordsBuilder_ == null) {
+        ensureWordsIsMutable();
+        words_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        wordsBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public Builder addWords(dev.voxgate.v1.WordTiming value) {
+      if (wordsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureWordsIsMutable();
+        words_.add(value);
+        onChanged();
+      } else {
+        wordsBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public Builder addWords(
+        int index, dev.voxgate.v1.WordTiming value) {
+      if (wordsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureWordsIsMutable();
+        words_.add(index, value);
+        onChanged();
+      } else {
+        wordsBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public Builder addWords(
+        dev.voxgate.v1.WordTiming.Builder builderForValue) {
+      if (wordsBuilder_ == null) {
+        ensureWordsIsMutable();
+        words_.add(builderForValue.build());
+        onChanged();
+      } else {
+        wordsBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public Builder addWords(
+        int index, dev.voxgate.v1.WordTiming.Builder builderForValue) {
+      if (wordsBuilder_ == null) {
+        ensureWordsIsMutable();
+        words_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        wordsBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public Builder addAllWords(
+        java.lang.Iterable<? extends dev.voxgate.v1.WordTiming> values) {
+      if (wordsBuilder_ == null) {
+        ensureWordsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, words_);
+        onChanged();
+      } else {
+        wordsBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public Builder clearWords() {
+      if (wordsBuilder_ == null) {
+        words_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000200);
+        onChanged();
+      } else {
+        wordsBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public Builder removeWords(int index) {
+      if (wordsBuilder_ == null) {
+        ensureWordsIsMutable();
+        words_.remove(index);
+        onChanged();
+      } else {
+        wordsBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public dev.voxgate.v1.WordTiming.Builder getWordsBuilder(
+        int index) {
+      return getWordsFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public dev.voxgate.v1.WordTimingOrBuilder getWordsOrBuilder(
+        int index) {
+      if (wordsBuilder_ == null) {
+        return words_.get(index);  } else {
+        return wordsBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public java.util.List<? extends dev.voxgate.v1.WordTimingOrBuilder> 
+         getWordsOrBuilderList() {
+      if (wordsBuilder_ != null) {
+        return wordsBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(words_);
+      }
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public dev.voxgate.v1.WordTiming.Builder addWordsBuilder() {
+      return getWordsFieldBuilder().addBuilder(
+          dev.voxgate.v1.WordTiming.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public dev.voxgate.v1.WordTiming.Builder addWordsBuilder(
+        int index) {
+      return getWordsFieldBuilder().addBuilder(
+          index, dev.voxgate.v1.WordTiming.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * With `audio`: the words spoken in this piece, timed from the reply's start.
+     * </pre>
+     *
+     * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+     */
+    public java.util.List<dev.voxgate.v1.WordTiming.Builder> 
+         getWordsBuilderList() {
+      return getWordsFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        dev.voxgate.v1.WordTiming, dev.voxgate.v1.WordTiming.Builder, dev.voxgate.v1.WordTimingOrBuilder> 
+        getWordsFieldBuilder() {
+      if (wordsBuilder_ == null) {
+        wordsBuilder_ = new com.google.protobuf.RepeatedFieldBuilderV3<
+            dev.voxgate.v1.WordTiming, dev.voxgate.v1.WordTiming.Builder, dev.voxgate.v1.WordTimingOrBuilder>(
+                words_,
+                ((bitField0_ & 0x00000200) != 0),
+                getParentForChildren(),
+                isClean());
+        words_ = null;
+      }
+      return wordsBuilder_;
+    }
+
+    private double startSeconds_ ;
+    /**
+     * <pre>
+     * With `audio`: where this piece starts in the reply's audio, in seconds.
+     * </pre>
+     *
+     * <code>double start_seconds = 11 [json_name = "startSeconds"];</code>
+     * @return The startSeconds.
+     */
+    @java.lang.Override
+    public double getStartSeconds() {
+      return startSeconds_;
+    }
+    /**
+     * <pre>
+     * With `audio`: where this piece starts in the reply's audio, in seconds.
+     * </pre>
+     *
+     * <code>double start_seconds = 11 [json_name = "startSeconds"];</code>
+     * @param value The startSeconds to set.
+     * @return This builder for chaining.
+     */
+    public Builder setStartSeconds(double value) {
+
+      startSeconds_ = value;
+      bitField0_ |= 0x00000400;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With `audio`: where this piece starts in the reply's audio, in seconds.
+     * </pre>
+     *
+     * <code>double start_seconds = 11 [json_name = "startSeconds"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearStartSeconds() {
+      bitField0_ = (bitField0_ & ~0x00000400);
+      startSeconds_ = 0D;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -69,7 +69,7 @@ public interface ChatResponseOrBuilder extends
 
   /**
    * <pre>
-   * The next piece of spoken reply.
+   * The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
    * </pre>
    *
    * <code>.voxgate.v1.AudioOutput audio = 4 [json_name = "audio"];</code>
@@ -78,7 +78,7 @@ public interface ChatResponseOrBuilder extends
   boolean hasAudio();
   /**
    * <pre>
-   * The next piece of spoken reply.
+   * The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
    * </pre>
    *
    * <code>.voxgate.v1.AudioOutput audio = 4 [json_name = "audio"];</code>
@@ -87,7 +87,7 @@ public interface ChatResponseOrBuilder extends
   dev.voxgate.v1.AudioOutput getAudio();
   /**
    * <pre>
-   * The next piece of spoken reply.
+   * The next piece of spoken reply; `audio_tokens`, `words` and `start_seconds` describe it.
    * </pre>
    *
    * <code>.voxgate.v1.AudioOutput audio = 4 [json_name = "audio"];</code>
@@ -96,7 +96,7 @@ public interface ChatResponseOrBuilder extends
 
   /**
    * <pre>
-   * The reply is complete.
+   * The reply is complete (or was interrupted).
    * </pre>
    *
    * <code>.voxgate.v1.TurnEnd turn_end = 5 [json_name = "turnEnd"];</code>
@@ -105,7 +105,7 @@ public interface ChatResponseOrBuilder extends
   boolean hasTurnEnd();
   /**
    * <pre>
-   * The reply is complete.
+   * The reply is complete (or was interrupted).
    * </pre>
    *
    * <code>.voxgate.v1.TurnEnd turn_end = 5 [json_name = "turnEnd"];</code>
@@ -114,12 +114,176 @@ public interface ChatResponseOrBuilder extends
   dev.voxgate.v1.TurnEnd getTurnEnd();
   /**
    * <pre>
-   * The reply is complete.
+   * The reply is complete (or was interrupted).
    * </pre>
    *
    * <code>.voxgate.v1.TurnEnd turn_end = 5 [json_name = "turnEnd"];</code>
    */
   dev.voxgate.v1.TurnEndOrBuilder getTurnEndOrBuilder();
+
+  /**
+   * <pre>
+   * The user started speaking.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStarted speech_started = 6 [json_name = "speechStarted"];</code>
+   * @return Whether the speechStarted field is set.
+   */
+  boolean hasSpeechStarted();
+  /**
+   * <pre>
+   * The user started speaking.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStarted speech_started = 6 [json_name = "speechStarted"];</code>
+   * @return The speechStarted.
+   */
+  dev.voxgate.v1.SpeechStarted getSpeechStarted();
+  /**
+   * <pre>
+   * The user started speaking.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStarted speech_started = 6 [json_name = "speechStarted"];</code>
+   */
+  dev.voxgate.v1.SpeechStartedOrBuilder getSpeechStartedOrBuilder();
+
+  /**
+   * <pre>
+   * The user stopped speaking.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStopped speech_stopped = 7 [json_name = "speechStopped"];</code>
+   * @return Whether the speechStopped field is set.
+   */
+  boolean hasSpeechStopped();
+  /**
+   * <pre>
+   * The user stopped speaking.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStopped speech_stopped = 7 [json_name = "speechStopped"];</code>
+   * @return The speechStopped.
+   */
+  dev.voxgate.v1.SpeechStopped getSpeechStopped();
+  /**
+   * <pre>
+   * The user stopped speaking.
+   * </pre>
+   *
+   * <code>.voxgate.v1.SpeechStopped speech_stopped = 7 [json_name = "speechStopped"];</code>
+   */
+  dev.voxgate.v1.SpeechStoppedOrBuilder getSpeechStoppedOrBuilder();
+
+  /**
+   * <pre>
+   * Interim or final transcript of the user's turn.
+   * </pre>
+   *
+   * <code>.voxgate.v1.Transcript transcript = 8 [json_name = "transcript"];</code>
+   * @return Whether the transcript field is set.
+   */
+  boolean hasTranscript();
+  /**
+   * <pre>
+   * Interim or final transcript of the user's turn.
+   * </pre>
+   *
+   * <code>.voxgate.v1.Transcript transcript = 8 [json_name = "transcript"];</code>
+   * @return The transcript.
+   */
+  dev.voxgate.v1.Transcript getTranscript();
+  /**
+   * <pre>
+   * Interim or final transcript of the user's turn.
+   * </pre>
+   *
+   * <code>.voxgate.v1.Transcript transcript = 8 [json_name = "transcript"];</code>
+   */
+  dev.voxgate.v1.TranscriptOrBuilder getTranscriptOrBuilder();
+
+  /**
+   * <pre>
+   * With `audio`: the audio tokens of this piece (Step-Audio interleaved ids).
+   * </pre>
+   *
+   * <code>repeated int32 audio_tokens = 9 [json_name = "audioTokens"];</code>
+   * @return A list containing the audioTokens.
+   */
+  java.util.List<java.lang.Integer> getAudioTokensList();
+  /**
+   * <pre>
+   * With `audio`: the audio tokens of this piece (Step-Audio interleaved ids).
+   * </pre>
+   *
+   * <code>repeated int32 audio_tokens = 9 [json_name = "audioTokens"];</code>
+   * @return The count of audioTokens.
+   */
+  int getAudioTokensCount();
+  /**
+   * <pre>
+   * With `audio`: the audio tokens of this piece (Step-Audio interleaved ids).
+   * </pre>
+   *
+   * <code>repeated int32 audio_tokens = 9 [json_name = "audioTokens"];</code>
+   * @param index The index of the element to return.
+   * @return The audioTokens at the given index.
+   */
+  int getAudioTokens(int index);
+
+  /**
+   * <pre>
+   * With `audio`: the words spoken in this piece, timed from the reply's start.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+   */
+  java.util.List<dev.voxgate.v1.WordTiming> 
+      getWordsList();
+  /**
+   * <pre>
+   * With `audio`: the words spoken in this piece, timed from the reply's start.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+   */
+  dev.voxgate.v1.WordTiming getWords(int index);
+  /**
+   * <pre>
+   * With `audio`: the words spoken in this piece, timed from the reply's start.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+   */
+  int getWordsCount();
+  /**
+   * <pre>
+   * With `audio`: the words spoken in this piece, timed from the reply's start.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+   */
+  java.util.List<? extends dev.voxgate.v1.WordTimingOrBuilder> 
+      getWordsOrBuilderList();
+  /**
+   * <pre>
+   * With `audio`: the words spoken in this piece, timed from the reply's start.
+   * </pre>
+   *
+   * <code>repeated .voxgate.v1.WordTiming words = 10 [json_name = "words"];</code>
+   */
+  dev.voxgate.v1.WordTimingOrBuilder getWordsOrBuilder(
+      int index);
+
+  /**
+   * <pre>
+   * With `audio`: where this piece starts in the reply's audio, in seconds.
+   * </pre>
+   *
+   * <code>double start_seconds = 11 [json_name = "startSeconds"];</code>
+   * @return The startSeconds.
+   */
+  double getStartSeconds();
 
   dev.voxgate.v1.ChatResponse.MessageCase getMessageCase();
 }

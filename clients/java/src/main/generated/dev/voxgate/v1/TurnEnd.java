@@ -23,6 +23,7 @@ private static final long serialVersionUID = 0L;
   private TurnEnd() {
     text_ = "";
     userTranscript_ = "";
+    heardText_ = "";
   }
 
   @java.lang.Override
@@ -45,12 +46,13 @@ private static final long serialVersionUID = 0L;
             dev.voxgate.v1.TurnEnd.class, dev.voxgate.v1.TurnEnd.Builder.class);
   }
 
+  private int bitField0_;
   public static final int TEXT_FIELD_NUMBER = 1;
   @SuppressWarnings("serial")
   private volatile java.lang.Object text_ = "";
   /**
    * <pre>
-   * The full text of the reply.
+   * The full text of the reply as generated (up to the interruption, if any).
    * </pre>
    *
    * <code>string text = 1 [json_name = "text"];</code>
@@ -71,7 +73,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The full text of the reply.
+   * The full text of the reply as generated (up to the interruption, if any).
    * </pre>
    *
    * <code>string text = 1 [json_name = "text"];</code>
@@ -97,7 +99,7 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object userTranscript_ = "";
   /**
    * <pre>
-   * What the user said in this turn, as recognized (for audio turns).
+   * What the user said in this turn, as recognized (for audio turns), then any typed text.
    * </pre>
    *
    * <code>string user_transcript = 2 [json_name = "userTranscript"];</code>
@@ -118,7 +120,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * What the user said in this turn, as recognized (for audio turns).
+   * What the user said in this turn, as recognized (for audio turns), then any typed text.
    * </pre>
    *
    * <code>string user_transcript = 2 [json_name = "userTranscript"];</code>
@@ -137,6 +139,140 @@ private static final long serialVersionUID = 0L;
     } else {
       return (com.google.protobuf.ByteString) ref;
     }
+  }
+
+  public static final int INTERRUPTED_FIELD_NUMBER = 3;
+  private boolean interrupted_ = false;
+  /**
+   * <pre>
+   * The reply was stopped by barge-in or an `interrupt`.
+   * </pre>
+   *
+   * <code>bool interrupted = 3 [json_name = "interrupted"];</code>
+   * @return The interrupted.
+   */
+  @java.lang.Override
+  public boolean getInterrupted() {
+    return interrupted_;
+  }
+
+  public static final int HEARD_TEXT_FIELD_NUMBER = 4;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object heardText_ = "";
+  /**
+   * <pre>
+   * The part of the reply the user heard, which the history keeps: the whole text unless
+   * interrupted; then the words up to the last playback acknowledgement (else to the audio
+   * sent; in text-only mode the text sent).
+   * </pre>
+   *
+   * <code>string heard_text = 4 [json_name = "heardText"];</code>
+   * @return The heardText.
+   */
+  @java.lang.Override
+  public java.lang.String getHeardText() {
+    java.lang.Object ref = heardText_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      heardText_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The part of the reply the user heard, which the history keeps: the whole text unless
+   * interrupted; then the words up to the last playback acknowledgement (else to the audio
+   * sent; in text-only mode the text sent).
+   * </pre>
+   *
+   * <code>string heard_text = 4 [json_name = "heardText"];</code>
+   * @return The bytes for heardText.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getHeardTextBytes() {
+    java.lang.Object ref = heardText_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      heardText_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int LATENCY_FIELD_NUMBER = 5;
+  private dev.voxgate.v1.TurnLatency latency_;
+  /**
+   * <pre>
+   * Latency figures of this turn.
+   * </pre>
+   *
+   * <code>.voxgate.v1.TurnLatency latency = 5 [json_name = "latency"];</code>
+   * @return Whether the latency field is set.
+   */
+  @java.lang.Override
+  public boolean hasLatency() {
+    return ((bitField0_ & 0x00000001) != 0);
+  }
+  /**
+   * <pre>
+   * Latency figures of this turn.
+   * </pre>
+   *
+   * <code>.voxgate.v1.TurnLatency latency = 5 [json_name = "latency"];</code>
+   * @return The latency.
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.TurnLatency getLatency() {
+    return latency_ == null ? dev.voxgate.v1.TurnLatency.getDefaultInstance() : latency_;
+  }
+  /**
+   * <pre>
+   * Latency figures of this turn.
+   * </pre>
+   *
+   * <code>.voxgate.v1.TurnLatency latency = 5 [json_name = "latency"];</code>
+   */
+  @java.lang.Override
+  public dev.voxgate.v1.TurnLatencyOrBuilder getLatencyOrBuilder() {
+    return latency_ == null ? dev.voxgate.v1.TurnLatency.getDefaultInstance() : latency_;
+  }
+
+  public static final int REPLY_TOKENS_FIELD_NUMBER = 6;
+  private int replyTokens_ = 0;
+  /**
+   * <pre>
+   * Tokens the language model generated for the reply.
+   * </pre>
+   *
+   * <code>int32 reply_tokens = 6 [json_name = "replyTokens"];</code>
+   * @return The replyTokens.
+   */
+  @java.lang.Override
+  public int getReplyTokens() {
+    return replyTokens_;
+  }
+
+  public static final int AUDIO_SECONDS_FIELD_NUMBER = 7;
+  private double audioSeconds_ = 0D;
+  /**
+   * <pre>
+   * Seconds of reply audio sent.
+   * </pre>
+   *
+   * <code>double audio_seconds = 7 [json_name = "audioSeconds"];</code>
+   * @return The audioSeconds.
+   */
+  @java.lang.Override
+  public double getAudioSeconds() {
+    return audioSeconds_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -159,6 +295,21 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(userTranscript_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 2, userTranscript_);
     }
+    if (interrupted_ != false) {
+      output.writeBool(3, interrupted_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(heardText_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 4, heardText_);
+    }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      output.writeMessage(5, getLatency());
+    }
+    if (replyTokens_ != 0) {
+      output.writeInt32(6, replyTokens_);
+    }
+    if (java.lang.Double.doubleToRawLongBits(audioSeconds_) != 0) {
+      output.writeDouble(7, audioSeconds_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -173,6 +324,25 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(userTranscript_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(2, userTranscript_);
+    }
+    if (interrupted_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(3, interrupted_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(heardText_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(4, heardText_);
+    }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(5, getLatency());
+    }
+    if (replyTokens_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt32Size(6, replyTokens_);
+    }
+    if (java.lang.Double.doubleToRawLongBits(audioSeconds_) != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeDoubleSize(7, audioSeconds_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -193,6 +363,20 @@ private static final long serialVersionUID = 0L;
         .equals(other.getText())) return false;
     if (!getUserTranscript()
         .equals(other.getUserTranscript())) return false;
+    if (getInterrupted()
+        != other.getInterrupted()) return false;
+    if (!getHeardText()
+        .equals(other.getHeardText())) return false;
+    if (hasLatency() != other.hasLatency()) return false;
+    if (hasLatency()) {
+      if (!getLatency()
+          .equals(other.getLatency())) return false;
+    }
+    if (getReplyTokens()
+        != other.getReplyTokens()) return false;
+    if (java.lang.Double.doubleToLongBits(getAudioSeconds())
+        != java.lang.Double.doubleToLongBits(
+            other.getAudioSeconds())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -208,6 +392,20 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getText().hashCode();
     hash = (37 * hash) + USER_TRANSCRIPT_FIELD_NUMBER;
     hash = (53 * hash) + getUserTranscript().hashCode();
+    hash = (37 * hash) + INTERRUPTED_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getInterrupted());
+    hash = (37 * hash) + HEARD_TEXT_FIELD_NUMBER;
+    hash = (53 * hash) + getHeardText().hashCode();
+    if (hasLatency()) {
+      hash = (37 * hash) + LATENCY_FIELD_NUMBER;
+      hash = (53 * hash) + getLatency().hashCode();
+    }
+    hash = (37 * hash) + REPLY_TOKENS_FIELD_NUMBER;
+    hash = (53 * hash) + getReplyTokens();
+    hash = (37 * hash) + AUDIO_SECONDS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        java.lang.Double.doubleToLongBits(getAudioSeconds()));
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -331,13 +529,19 @@ private static final long serialVersionUID = 0L;
 
     // Construct using dev.voxgate.v1.TurnEnd.newBuilder()
     private Builder() {
-
+      maybeForceBuilderInitialization();
     }
 
     private Builder(
         com.google.protobuf.GeneratedMessageV3.BuilderParent parent) {
       super(parent);
-
+      maybeForceBuilderInitialization();
+    }
+    private void maybeForceBuilderInitialization() {
+      if (com.google.protobuf.GeneratedMessageV3
+              .alwaysUseFieldBuilders) {
+        getLatencyFieldBuilder();
+      }
     }
     @java.lang.Override
     public Builder clear() {
@@ -345,6 +549,15 @@ private static final long serialVersionUID = 0L;
       bitField0_ = 0;
       text_ = "";
       userTranscript_ = "";
+      interrupted_ = false;
+      heardText_ = "";
+      latency_ = null;
+      if (latencyBuilder_ != null) {
+        latencyBuilder_.dispose();
+        latencyBuilder_ = null;
+      }
+      replyTokens_ = 0;
+      audioSeconds_ = 0D;
       return this;
     }
 
@@ -384,6 +597,26 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.userTranscript_ = userTranscript_;
       }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.interrupted_ = interrupted_;
+      }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.heardText_ = heardText_;
+      }
+      int to_bitField0_ = 0;
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.latency_ = latencyBuilder_ == null
+            ? latency_
+            : latencyBuilder_.build();
+        to_bitField0_ |= 0x00000001;
+      }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.replyTokens_ = replyTokens_;
+      }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.audioSeconds_ = audioSeconds_;
+      }
+      result.bitField0_ |= to_bitField0_;
     }
 
     @java.lang.Override
@@ -440,6 +673,23 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000002;
         onChanged();
       }
+      if (other.getInterrupted() != false) {
+        setInterrupted(other.getInterrupted());
+      }
+      if (!other.getHeardText().isEmpty()) {
+        heardText_ = other.heardText_;
+        bitField0_ |= 0x00000008;
+        onChanged();
+      }
+      if (other.hasLatency()) {
+        mergeLatency(other.getLatency());
+      }
+      if (other.getReplyTokens() != 0) {
+        setReplyTokens(other.getReplyTokens());
+      }
+      if (other.getAudioSeconds() != 0D) {
+        setAudioSeconds(other.getAudioSeconds());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -476,6 +726,33 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 18
+            case 24: {
+              interrupted_ = input.readBool();
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 24
+            case 34: {
+              heardText_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 34
+            case 42: {
+              input.readMessage(
+                  getLatencyFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 42
+            case 48: {
+              replyTokens_ = input.readInt32();
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 48
+            case 57: {
+              audioSeconds_ = input.readDouble();
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 57
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -496,7 +773,7 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object text_ = "";
     /**
      * <pre>
-     * The full text of the reply.
+     * The full text of the reply as generated (up to the interruption, if any).
      * </pre>
      *
      * <code>string text = 1 [json_name = "text"];</code>
@@ -516,7 +793,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The full text of the reply.
+     * The full text of the reply as generated (up to the interruption, if any).
      * </pre>
      *
      * <code>string text = 1 [json_name = "text"];</code>
@@ -537,7 +814,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The full text of the reply.
+     * The full text of the reply as generated (up to the interruption, if any).
      * </pre>
      *
      * <code>string text = 1 [json_name = "text"];</code>
@@ -554,7 +831,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The full text of the reply.
+     * The full text of the reply as generated (up to the interruption, if any).
      * </pre>
      *
      * <code>string text = 1 [json_name = "text"];</code>
@@ -568,7 +845,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The full text of the reply.
+     * The full text of the reply as generated (up to the interruption, if any).
      * </pre>
      *
      * <code>string text = 1 [json_name = "text"];</code>
@@ -588,7 +865,7 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object userTranscript_ = "";
     /**
      * <pre>
-     * What the user said in this turn, as recognized (for audio turns).
+     * What the user said in this turn, as recognized (for audio turns), then any typed text.
      * </pre>
      *
      * <code>string user_transcript = 2 [json_name = "userTranscript"];</code>
@@ -608,7 +885,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What the user said in this turn, as recognized (for audio turns).
+     * What the user said in this turn, as recognized (for audio turns), then any typed text.
      * </pre>
      *
      * <code>string user_transcript = 2 [json_name = "userTranscript"];</code>
@@ -629,7 +906,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What the user said in this turn, as recognized (for audio turns).
+     * What the user said in this turn, as recognized (for audio turns), then any typed text.
      * </pre>
      *
      * <code>string user_transcript = 2 [json_name = "userTranscript"];</code>
@@ -646,7 +923,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What the user said in this turn, as recognized (for audio turns).
+     * What the user said in this turn, as recognized (for audio turns), then any typed text.
      * </pre>
      *
      * <code>string user_transcript = 2 [json_name = "userTranscript"];</code>
@@ -660,7 +937,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What the user said in this turn, as recognized (for audio turns).
+     * What the user said in this turn, as recognized (for audio turns), then any typed text.
      * </pre>
      *
      * <code>string user_transcript = 2 [json_name = "userTranscript"];</code>
@@ -673,6 +950,397 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       userTranscript_ = value;
       bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+
+    private boolean interrupted_ ;
+    /**
+     * <pre>
+     * The reply was stopped by barge-in or an `interrupt`.
+     * </pre>
+     *
+     * <code>bool interrupted = 3 [json_name = "interrupted"];</code>
+     * @return The interrupted.
+     */
+    @java.lang.Override
+    public boolean getInterrupted() {
+      return interrupted_;
+    }
+    /**
+     * <pre>
+     * The reply was stopped by barge-in or an `interrupt`.
+     * </pre>
+     *
+     * <code>bool interrupted = 3 [json_name = "interrupted"];</code>
+     * @param value The interrupted to set.
+     * @return This builder for chaining.
+     */
+    public Builder setInterrupted(boolean value) {
+
+      interrupted_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The reply was stopped by barge-in or an `interrupt`.
+     * </pre>
+     *
+     * <code>bool interrupted = 3 [json_name = "interrupted"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearInterrupted() {
+      bitField0_ = (bitField0_ & ~0x00000004);
+      interrupted_ = false;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object heardText_ = "";
+    /**
+     * <pre>
+     * The part of the reply the user heard, which the history keeps: the whole text unless
+     * interrupted; then the words up to the last playback acknowledgement (else to the audio
+     * sent; in text-only mode the text sent).
+     * </pre>
+     *
+     * <code>string heard_text = 4 [json_name = "heardText"];</code>
+     * @return The heardText.
+     */
+    public java.lang.String getHeardText() {
+      java.lang.Object ref = heardText_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        heardText_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The part of the reply the user heard, which the history keeps: the whole text unless
+     * interrupted; then the words up to the last playback acknowledgement (else to the audio
+     * sent; in text-only mode the text sent).
+     * </pre>
+     *
+     * <code>string heard_text = 4 [json_name = "heardText"];</code>
+     * @return The bytes for heardText.
+     */
+    public com.google.protobuf.ByteString
+        getHeardTextBytes() {
+      java.lang.Object ref = heardText_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        heardText_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The part of the reply the user heard, which the history keeps: the whole text unless
+     * interrupted; then the words up to the last playback acknowledgement (else to the audio
+     * sent; in text-only mode the text sent).
+     * </pre>
+     *
+     * <code>string heard_text = 4 [json_name = "heardText"];</code>
+     * @param value The heardText to set.
+     * @return This builder for chaining.
+     */
+    public Builder setHeardText(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      heardText_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The part of the reply the user heard, which the history keeps: the whole text unless
+     * interrupted; then the words up to the last playback acknowledgement (else to the audio
+     * sent; in text-only mode the text sent).
+     * </pre>
+     *
+     * <code>string heard_text = 4 [json_name = "heardText"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearHeardText() {
+      heardText_ = getDefaultInstance().getHeardText();
+      bitField0_ = (bitField0_ & ~0x00000008);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The part of the reply the user heard, which the history keeps: the whole text unless
+     * interrupted; then the words up to the last playback acknowledgement (else to the audio
+     * sent; in text-only mode the text sent).
+     * </pre>
+     *
+     * <code>string heard_text = 4 [json_name = "heardText"];</code>
+     * @param value The bytes for heardText to set.
+     * @return This builder for chaining.
+     */
+    public Builder setHeardTextBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      heardText_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+
+    private dev.voxgate.v1.TurnLatency latency_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.TurnLatency, dev.voxgate.v1.TurnLatency.Builder, dev.voxgate.v1.TurnLatencyOrBuilder> latencyBuilder_;
+    /**
+     * <pre>
+     * Latency figures of this turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnLatency latency = 5 [json_name = "latency"];</code>
+     * @return Whether the latency field is set.
+     */
+    public boolean hasLatency() {
+      return ((bitField0_ & 0x00000010) != 0);
+    }
+    /**
+     * <pre>
+     * Latency figures of this turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnLatency latency = 5 [json_name = "latency"];</code>
+     * @return The latency.
+     */
+    public dev.voxgate.v1.TurnLatency getLatency() {
+      if (latencyBuilder_ == null) {
+        return latency_ == null ? dev.voxgate.v1.TurnLatency.getDefaultInstance() : latency_;
+      } else {
+        return latencyBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Latency figures of this turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnLatency latency = 5 [json_name = "latency"];</code>
+     */
+    public Builder setLatency(dev.voxgate.v1.TurnLatency value) {
+      if (latencyBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        latency_ = value;
+      } else {
+        latencyBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Latency figures of this turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnLatency latency = 5 [json_name = "latency"];</code>
+     */
+    public Builder setLatency(
+        dev.voxgate.v1.TurnLatency.Builder builderForValue) {
+      if (latencyBuilder_ == null) {
+        latency_ = builderForValue.build();
+      } else {
+        latencyBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Latency figures of this turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnLatency latency = 5 [json_name = "latency"];</code>
+     */
+    public Builder mergeLatency(dev.voxgate.v1.TurnLatency value) {
+      if (latencyBuilder_ == null) {
+        if (((bitField0_ & 0x00000010) != 0) &&
+          latency_ != null &&
+          latency_ != dev.voxgate.v1.TurnLatency.getDefaultInstance()) {
+          getLatencyBuilder().mergeFrom(value);
+        } else {
+          latency_ = value;
+        }
+      } else {
+        latencyBuilder_.mergeFrom(value);
+      }
+      if (latency_ != null) {
+        bitField0_ |= 0x00000010;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Latency figures of this turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnLatency latency = 5 [json_name = "latency"];</code>
+     */
+    public Builder clearLatency() {
+      bitField0_ = (bitField0_ & ~0x00000010);
+      latency_ = null;
+      if (latencyBuilder_ != null) {
+        latencyBuilder_.dispose();
+        latencyBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Latency figures of this turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnLatency latency = 5 [json_name = "latency"];</code>
+     */
+    public dev.voxgate.v1.TurnLatency.Builder getLatencyBuilder() {
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return getLatencyFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Latency figures of this turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnLatency latency = 5 [json_name = "latency"];</code>
+     */
+    public dev.voxgate.v1.TurnLatencyOrBuilder getLatencyOrBuilder() {
+      if (latencyBuilder_ != null) {
+        return latencyBuilder_.getMessageOrBuilder();
+      } else {
+        return latency_ == null ?
+            dev.voxgate.v1.TurnLatency.getDefaultInstance() : latency_;
+      }
+    }
+    /**
+     * <pre>
+     * Latency figures of this turn.
+     * </pre>
+     *
+     * <code>.voxgate.v1.TurnLatency latency = 5 [json_name = "latency"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.voxgate.v1.TurnLatency, dev.voxgate.v1.TurnLatency.Builder, dev.voxgate.v1.TurnLatencyOrBuilder> 
+        getLatencyFieldBuilder() {
+      if (latencyBuilder_ == null) {
+        latencyBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.voxgate.v1.TurnLatency, dev.voxgate.v1.TurnLatency.Builder, dev.voxgate.v1.TurnLatencyOrBuilder>(
+                getLatency(),
+                getParentForChildren(),
+                isClean());
+        latency_ = null;
+      }
+      return latencyBuilder_;
+    }
+
+    private int replyTokens_ ;
+    /**
+     * <pre>
+     * Tokens the language model generated for the reply.
+     * </pre>
+     *
+     * <code>int32 reply_tokens = 6 [json_name = "replyTokens"];</code>
+     * @return The replyTokens.
+     */
+    @java.lang.Override
+    public int getReplyTokens() {
+      return replyTokens_;
+    }
+    /**
+     * <pre>
+     * Tokens the language model generated for the reply.
+     * </pre>
+     *
+     * <code>int32 reply_tokens = 6 [json_name = "replyTokens"];</code>
+     * @param value The replyTokens to set.
+     * @return This builder for chaining.
+     */
+    public Builder setReplyTokens(int value) {
+
+      replyTokens_ = value;
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Tokens the language model generated for the reply.
+     * </pre>
+     *
+     * <code>int32 reply_tokens = 6 [json_name = "replyTokens"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearReplyTokens() {
+      bitField0_ = (bitField0_ & ~0x00000020);
+      replyTokens_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private double audioSeconds_ ;
+    /**
+     * <pre>
+     * Seconds of reply audio sent.
+     * </pre>
+     *
+     * <code>double audio_seconds = 7 [json_name = "audioSeconds"];</code>
+     * @return The audioSeconds.
+     */
+    @java.lang.Override
+    public double getAudioSeconds() {
+      return audioSeconds_;
+    }
+    /**
+     * <pre>
+     * Seconds of reply audio sent.
+     * </pre>
+     *
+     * <code>double audio_seconds = 7 [json_name = "audioSeconds"];</code>
+     * @param value The audioSeconds to set.
+     * @return This builder for chaining.
+     */
+    public Builder setAudioSeconds(double value) {
+
+      audioSeconds_ = value;
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Seconds of reply audio sent.
+     * </pre>
+     *
+     * <code>double audio_seconds = 7 [json_name = "audioSeconds"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearAudioSeconds() {
+      bitField0_ = (bitField0_ & ~0x00000040);
+      audioSeconds_ = 0D;
       onChanged();
       return this;
     }

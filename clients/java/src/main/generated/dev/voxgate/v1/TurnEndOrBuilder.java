@@ -10,7 +10,7 @@ public interface TurnEndOrBuilder extends
 
   /**
    * <pre>
-   * The full text of the reply.
+   * The full text of the reply as generated (up to the interruption, if any).
    * </pre>
    *
    * <code>string text = 1 [json_name = "text"];</code>
@@ -19,7 +19,7 @@ public interface TurnEndOrBuilder extends
   java.lang.String getText();
   /**
    * <pre>
-   * The full text of the reply.
+   * The full text of the reply as generated (up to the interruption, if any).
    * </pre>
    *
    * <code>string text = 1 [json_name = "text"];</code>
@@ -30,7 +30,7 @@ public interface TurnEndOrBuilder extends
 
   /**
    * <pre>
-   * What the user said in this turn, as recognized (for audio turns).
+   * What the user said in this turn, as recognized (for audio turns), then any typed text.
    * </pre>
    *
    * <code>string user_transcript = 2 [json_name = "userTranscript"];</code>
@@ -39,7 +39,7 @@ public interface TurnEndOrBuilder extends
   java.lang.String getUserTranscript();
   /**
    * <pre>
-   * What the user said in this turn, as recognized (for audio turns).
+   * What the user said in this turn, as recognized (for audio turns), then any typed text.
    * </pre>
    *
    * <code>string user_transcript = 2 [json_name = "userTranscript"];</code>
@@ -47,4 +47,85 @@ public interface TurnEndOrBuilder extends
    */
   com.google.protobuf.ByteString
       getUserTranscriptBytes();
+
+  /**
+   * <pre>
+   * The reply was stopped by barge-in or an `interrupt`.
+   * </pre>
+   *
+   * <code>bool interrupted = 3 [json_name = "interrupted"];</code>
+   * @return The interrupted.
+   */
+  boolean getInterrupted();
+
+  /**
+   * <pre>
+   * The part of the reply the user heard, which the history keeps: the whole text unless
+   * interrupted; then the words up to the last playback acknowledgement (else to the audio
+   * sent; in text-only mode the text sent).
+   * </pre>
+   *
+   * <code>string heard_text = 4 [json_name = "heardText"];</code>
+   * @return The heardText.
+   */
+  java.lang.String getHeardText();
+  /**
+   * <pre>
+   * The part of the reply the user heard, which the history keeps: the whole text unless
+   * interrupted; then the words up to the last playback acknowledgement (else to the audio
+   * sent; in text-only mode the text sent).
+   * </pre>
+   *
+   * <code>string heard_text = 4 [json_name = "heardText"];</code>
+   * @return The bytes for heardText.
+   */
+  com.google.protobuf.ByteString
+      getHeardTextBytes();
+
+  /**
+   * <pre>
+   * Latency figures of this turn.
+   * </pre>
+   *
+   * <code>.voxgate.v1.TurnLatency latency = 5 [json_name = "latency"];</code>
+   * @return Whether the latency field is set.
+   */
+  boolean hasLatency();
+  /**
+   * <pre>
+   * Latency figures of this turn.
+   * </pre>
+   *
+   * <code>.voxgate.v1.TurnLatency latency = 5 [json_name = "latency"];</code>
+   * @return The latency.
+   */
+  dev.voxgate.v1.TurnLatency getLatency();
+  /**
+   * <pre>
+   * Latency figures of this turn.
+   * </pre>
+   *
+   * <code>.voxgate.v1.TurnLatency latency = 5 [json_name = "latency"];</code>
+   */
+  dev.voxgate.v1.TurnLatencyOrBuilder getLatencyOrBuilder();
+
+  /**
+   * <pre>
+   * Tokens the language model generated for the reply.
+   * </pre>
+   *
+   * <code>int32 reply_tokens = 6 [json_name = "replyTokens"];</code>
+   * @return The replyTokens.
+   */
+  int getReplyTokens();
+
+  /**
+   * <pre>
+   * Seconds of reply audio sent.
+   * </pre>
+   *
+   * <code>double audio_seconds = 7 [json_name = "audioSeconds"];</code>
+   * @return The audioSeconds.
+   */
+  double getAudioSeconds();
 }

@@ -182,7 +182,8 @@ private static final long serialVersionUID = 0L;
   private boolean endOfTurn_ = false;
   /**
    * <pre>
-   * Ends the user turn; the assistant replies.
+   * Ends the user turn; the assistant replies. Ends a spoken turn in MANUAL turn detection;
+   * in SERVER_VAD it ends a turn the server has not ended yet.
    * </pre>
    *
    * <code>bool end_of_turn = 3 [json_name = "endOfTurn"];</code>
@@ -790,7 +791,8 @@ private static final long serialVersionUID = 0L;
     private boolean endOfTurn_ ;
     /**
      * <pre>
-     * Ends the user turn; the assistant replies.
+     * Ends the user turn; the assistant replies. Ends a spoken turn in MANUAL turn detection;
+     * in SERVER_VAD it ends a turn the server has not ended yet.
      * </pre>
      *
      * <code>bool end_of_turn = 3 [json_name = "endOfTurn"];</code>
@@ -802,7 +804,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Ends the user turn; the assistant replies.
+     * Ends the user turn; the assistant replies. Ends a spoken turn in MANUAL turn detection;
+     * in SERVER_VAD it ends a turn the server has not ended yet.
      * </pre>
      *
      * <code>bool end_of_turn = 3 [json_name = "endOfTurn"];</code>
@@ -818,7 +821,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Ends the user turn; the assistant replies.
+     * Ends the user turn; the assistant replies. Ends a spoken turn in MANUAL turn detection;
+     * in SERVER_VAD it ends a turn the server has not ended yet.
      * </pre>
      *
      * <code>bool end_of_turn = 3 [json_name = "endOfTurn"];</code>

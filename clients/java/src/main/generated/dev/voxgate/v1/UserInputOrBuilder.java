@@ -58,7 +58,8 @@ public interface UserInputOrBuilder extends
 
   /**
    * <pre>
-   * Ends the user turn; the assistant replies.
+   * Ends the user turn; the assistant replies. Ends a spoken turn in MANUAL turn detection;
+   * in SERVER_VAD it ends a turn the server has not ended yet.
    * </pre>
    *
    * <code>bool end_of_turn = 3 [json_name = "endOfTurn"];</code>
