@@ -239,7 +239,16 @@ def parse_wav_header(buf: bytes) -> WavHeader | None:
 class PcmStreamDecoder:
     """Turns audio pieces of any size (raw PCM or a WAV file) into 16 kHz mono samples."""
 
-    def __init__(self, container: Container, raw: PcmFormat | None, max_seconds: float) -> None:
+    def __init__(
+        self,
+        container: Container,
+        raw: PcmFormat | None,
+        max_seconds: float,
+        *,
+        wav_files_in_a_row: bool = False,
+    ) -> None:
+        """`wav_files_in_a_row`: after a WAV's declared data, another WAV file may follow (a
+        conversation's turns, one file each); chunks after the data are skipped."""
         if container not in (Container.RAW, Container.WAV):
             raise ValueError("only RAW and WAV stream incrementally")
         self._fmt = raw.validate("config.format.raw") if container is Container.RAW else None
@@ -248,9 +257,18 @@ class PcmStreamDecoder:
         self._max_seconds = max_seconds
         self._source_samples = 0
         self._data_left: int | None = None  # WAV data bytes still to come, when declared
+        self._in_a_row = wav_files_in_a_row and container is Container.WAV
 
     def push(self, piece: bytes) -> np.ndarray:
         """Adds a piece; returns the 16 kHz samples it completes (possibly none)."""
+        if self._in_a_row and self._data_left == 0:  # after a file: skip to the next RIFF
+            self._pending += piece
+            at = self._pending.find(b"RIFF")
+            if at < 0:
+                self._pending = self._pending[-3:]  # a RIFF cut between pieces
+                return np.zeros(0, np.float32)
+            piece, self._pending = self._pending[at:], b""
+            self._fmt, self._data_left = None, None
         if self._fmt is None:  # still reading the WAV header
             self._pending += piece
             header = parse_wav_header(self._pending)

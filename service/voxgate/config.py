@@ -51,6 +51,10 @@ class Settings:
     max_prompt_seconds: float = 30.0
     synthesis_stall_s: float = 10.0
     max_concurrent_syntheses: int = 16
+    max_concurrent_chats: int = 8
+    chat_idle_s: float = 120.0
+    max_chat_seconds: float = 3600.0
+    chat_history_tokens: int = 1200
 
     @property
     def voices_path(self) -> Path:
@@ -83,6 +87,10 @@ _HELP = {
     "max_prompt_seconds": "longest voice prompt recording (OUT_OF_RANGE beyond)",
     "synthesis_stall_s": "fail a synthesis whose generator produces nothing for this long",
     "max_concurrent_syntheses": "most synthesis calls at once (RESOURCE_EXHAUSTED beyond)",
+    "max_concurrent_chats": "most Chat conversations at once (RESOURCE_EXHAUSTED beyond)",
+    "chat_idle_s": "end a conversation with no client message and no reply for this long",
+    "max_chat_seconds": "longest conversation, in wall-clock seconds (OUT_OF_RANGE beyond)",
+    "chat_history_tokens": "token budget of a conversation's history in the LLM prompt",
 }
 
 
@@ -144,6 +152,13 @@ def _check(s: Settings) -> None:
         or s.max_concurrent_syntheses < 1
     ):
         problems.append("synthesis limits must be positive")
+    if (
+        s.max_concurrent_chats < 1
+        or s.chat_idle_s <= 0
+        or s.max_chat_seconds <= 0
+        or s.chat_history_tokens < 64
+    ):
+        problems.append("chat limits must be positive (history at least 64 tokens)")
     if s.max_audio_seconds <= 0:
         problems.append("max_audio_seconds must be positive")
     if s.chunk_groups < 1 or s.decode_chunk_groups < 1:

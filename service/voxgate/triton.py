@@ -158,7 +158,9 @@ class TritonModels:
             result = await self._infer(names.DETOKENIZE_VOICE, [ids, shift], ["waveform"])
         return result.as_numpy("waveform")[0]
 
-    async def _infer(self, model: str, inputs: list[InferInput], outputs: list[str]):
+    async def _infer(
+        self, model: str, inputs: list[InferInput], outputs: list[str], **sequence: object
+    ):
         try:
             return await self._client.infer(
                 model,
@@ -166,9 +168,16 @@ class TritonModels:
                 outputs=[InferRequestedOutput(o) for o in outputs],
                 request_id=request_id(),
                 client_timeout=self._timeout_s,
+                **sequence,
             )
         except InferenceServerException as err:
             raise _domain_error(model, err) from err
+
+    # -- stateful models -------------------------------------------------------------------
+
+    def sequence_model(self, model: str) -> TritonSequenceModel:
+        """A `core.ports.SequenceModel` over one model with Triton's sequence batcher."""
+        return TritonSequenceModel(self, model)
 
     # -- decoupled models ------------------------------------------------------------------
 
@@ -185,6 +194,39 @@ class TritonModels:
         return TritonStreamingGenerator(
             triton_grpc.GRPCInferenceServiceStub(self._stream_channel), model, self._timeout_s
         )
+
+
+class TritonSequenceModel:
+    """One model behind Triton's sequence batcher: each call is one request of a sequence."""
+
+    def __init__(self, models: TritonModels, model: str) -> None:
+        self._models = models
+        self.model = model
+
+    async def infer(
+        self,
+        sequence_id: int,
+        inputs: Mapping[str, np.ndarray],
+        outputs: tuple[str, ...],
+        *,
+        start: bool = False,
+        end: bool = False,
+    ) -> dict[str, np.ndarray]:
+        tensors = []
+        for name, value in inputs.items():
+            arr = np.ascontiguousarray(value)
+            tensor = InferInput(name, list(arr.shape), np_to_triton_dtype(arr.dtype))
+            tensor.set_data_from_numpy(arr)
+            tensors.append(tensor)
+        result = await self._models._infer(
+            self.model,
+            tensors,
+            list(outputs),
+            sequence_id=sequence_id,
+            sequence_start=start,
+            sequence_end=end,
+        )
+        return {name: result.as_numpy(name) for name in outputs}
 
 
 def _request(

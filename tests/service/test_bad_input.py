@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 import numpy as np
 import pytest
@@ -11,8 +9,6 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from voxgate.v1 import (
     audio_pb2,
-    chat_pb2,
-    chat_pb2_grpc,
     tokenizer_pb2,
     tokenizer_pb2_grpc,
 )
@@ -222,24 +218,6 @@ async def test_stream_tokenize_rejects(channel, name, messages, words):
     assert info.value.code() == C.INVALID_ARGUMENT, info.value.details()
     assert words in info.value.details()
     await still_serving(channel)
-
-
-def _chat_blocking(address: str) -> grpc.StatusCode:
-    # The blocking client: grpc's asyncio client may report INTERNAL instead of the server's
-    # status when the server ends a client-streaming call early (grpc/grpc#36066).
-    with grpc.insecure_channel(address) as ch:
-        call = chat_pb2_grpc.ChatServiceStub(ch).Chat(
-            iter([chat_pb2.ChatRequest(config=chat_pb2.ChatConfig())]), timeout=10
-        )
-        try:
-            list(call)
-        except grpc.RpcError as err:
-            return err.code()
-    return C.OK
-
-
-async def test_chat_is_unimplemented(server):
-    assert await asyncio.to_thread(_chat_blocking, server[1]) == C.UNIMPLEMENTED
 
 
 async def test_unexpected_errors_do_not_leak_details(channel, monkeypatch, server):

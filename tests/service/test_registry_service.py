@@ -17,8 +17,6 @@ from voxgate.servicers import discovery, tokenizer
 from voxgate.triton import TritonModels
 from voxgate.v1 import (
     audio_pb2,
-    chat_pb2,
-    chat_pb2_grpc,
     discovery_pb2,
     discovery_pb2_grpc,
     tokenizer_pb2,
@@ -48,35 +46,15 @@ async def test_per_service_health_follows_the_deployment(channel):
     assert await _health(channel, TOKENIZER) == H.SERVING
     assert await _health(channel, DISCOVERY) == H.SERVING
     assert await _health(channel, SYNTHESIS) == H.SERVING
-    assert await _health(channel, CHAT) == H.NOT_SERVING
+    assert await _health(channel, CHAT) == H.SERVING
     assert await _health(channel, "") == H.SERVING  # covers the services this deployment has
-
-
-def _chat_blocking(address: str) -> grpc.RpcError:
-    # The blocking client: grpc's asyncio client may report INTERNAL instead of the server's
-    # status when the server ends a client-streaming call early (grpc/grpc#36066).
-    with grpc.insecure_channel(address) as ch:
-        call = chat_pb2_grpc.ChatServiceStub(ch).Chat(
-            iter([chat_pb2.ChatRequest(config=chat_pb2.ChatConfig())]), timeout=10
-        )
-        with pytest.raises(grpc.RpcError) as info:
-            list(call)
-        return info
-
-
-async def test_a_service_without_its_model_is_unimplemented(server):
-    info = await asyncio.to_thread(_chat_blocking, server[1])
-    assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    # its models are landing (chat_llm is in the repository); its servicer is not yet
-    assert "ChatService is not implemented on this server yet" in info.value.details()
-    assert dict(info.value.trailing_metadata())["x-request-id"]
 
 
 async def test_server_info_lists_what_triton_loaded(channel):
     info = await discovery_pb2_grpc.DiscoveryServiceStub(channel).GetServerInfo(
         discovery_pb2.GetServerInfoRequest(), timeout=10
     )
-    assert list(info.implemented_services) == [TOKENIZER, SYNTHESIS, DISCOVERY]
+    assert list(info.implemented_services) == [TOKENIZER, SYNTHESIS, CHAT, DISCOVERY]
     models = {m.name: m for m in info.models}
     assert {"tokenize", "detokenize", "vocoder", "stream_probe"} <= set(models)
     assert models["vocoder"].role == "vocoder" and models["tokenize"].role == "ensemble"
@@ -104,6 +82,7 @@ async def test_the_registry_alone_decides_what_a_server_serves(triton, settings)
                 )
             assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
             assert "not_deployed" in info.value.details()
+            assert dict(info.value.trailing_metadata())["x-request-id"]
             info2 = await discovery_pb2_grpc.DiscoveryServiceStub(ch).GetServerInfo(
                 discovery_pb2.GetServerInfoRequest(), timeout=10
             )

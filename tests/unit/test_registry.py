@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from voxgate import model_names
 from voxgate.core.deployment import Availability, Deployment
@@ -35,7 +37,7 @@ def test_reference_deployment_serves_tokenizer_and_discovery_only():
     s = _set(REFERENCE)
     assert s.implemented() == [TOKENIZER, DISCOVERY]
     assert s.health() == {TOKENIZER: True, SYNTHESIS: False, CHAT: False, DISCOVERY: True, "": True}
-    with pytest.raises(Unimplemented, match=r"ChatService is not implemented on this server"):
+    with pytest.raises(Unimplemented, match=r"ChatService is not served here: .* no vad, asr"):
         s.admit(CHAT)
     s.admit(TOKENIZER)
 
@@ -59,10 +61,18 @@ def test_synthesis_needs_the_speaker_conditioned_decoder():
     assert SYNTHESIS not in _set(models).implemented()
 
 
+def test_chat_needs_vad_asr_llm_and_speech():
+    chat_models = (model_names.VAD, model_names.ASR, model_names.CHAT_LLM)
+    models = {**REFERENCE, model_names.TTS_GENERATOR: True, **dict.fromkeys(chat_models, True)}
+    assert CHAT in _set(models).implemented()
+    for missing in (*chat_models, model_names.TTS_GENERATOR):
+        assert CHAT not in _set({k: v for k, v in models.items() if k != missing}).implemented()
+
+
 def test_before_triton_answers_nothing_is_absent_and_nothing_needing_models_is_ready():
     s = _set(None)
     assert s.availability(SYNTHESIS) is Availability.NOT_READY
-    assert s.availability(CHAT) is Availability.ABSENT  # a placeholder, whatever Triton holds
+    assert s.availability(CHAT) is Availability.NOT_READY
     assert s.health() == {
         TOKENIZER: False,
         SYNTHESIS: False,
@@ -77,7 +87,7 @@ def test_triton_down_keeps_the_known_repository_but_nothing_ready():
     s = _set(REFERENCE)
     s.deployment = s.deployment.unreachable()
     assert s.availability(TOKENIZER) is Availability.NOT_READY
-    assert s.availability(CHAT) is Availability.ABSENT
+    assert s.availability(CHAT) is Availability.ABSENT  # its models are not in REFERENCE
     assert s.health()[""] is False
 
 
@@ -89,8 +99,10 @@ def test_deployment_requires_known_and_reachable_for_ready():
 
 
 def test_a_placeholder_service_stays_absent_whatever_the_deployment_holds():
-    every_model = {m: True for e in default_services() for m in e.models}
-    s = _set({**REFERENCE, **every_model})
+    entries = [dataclasses.replace(e, implemented=e.name != CHAT) for e in default_services()]
+    s = ServiceSet(entries)
+    every_model = {m: True for e in entries for m in e.models}
+    s.deployment = Deployment({**REFERENCE, **every_model}, known=True, reachable=True)
     assert CHAT not in s.implemented() and s.health()[CHAT] is False
     assert s.health()[""] is True  # the services it does have are all serving
     with pytest.raises(Unimplemented, match="not implemented on this server yet"):

@@ -80,6 +80,25 @@ class StreamingGenerator(Protocol):
         ...
 
 
+class SequenceModel(Protocol):
+    async def infer(
+        self,
+        sequence_id: int,
+        inputs: Mapping[str, np.ndarray],
+        outputs: tuple[str, ...],
+        *,
+        start: bool = False,
+        end: bool = False,
+    ) -> dict[str, np.ndarray]:
+        """One request of a sequence to a stateful model (its state lives in the model server).
+
+        Requests of one sequence must be sent one after the other. `start` opens the
+        sequence, `end` closes it and frees its state. Raises ModelFailed / ModelUnavailable /
+        DeadlineExceeded.
+        """
+        ...
+
+
 class ModelCatalog(Protocol):
     async def index(self) -> dict[str, bool]:
         """Every model the model server's repository holds -> whether it is ready to serve.

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from voxgate import audio as audiolib
+from voxgate.core import chat, synthesis
 from voxgate.core import style as styles
-from voxgate.core import synthesis
 from voxgate.core.tokenization import AudioSource, ContainerAudio, RawAudio
+from voxgate.core.turns import TurnSettings
 from voxgate.core.voices import Voice
 from voxgate.errors import InvalidArgument
 from voxgate.interleave import (
@@ -18,7 +19,7 @@ from voxgate.interleave import (
     validate_interleaved,
     validate_streams,
 )
-from voxgate.v1 import audio_pb2, synthesis_pb2, tokenizer_pb2, tokens_pb2
+from voxgate.v1 import audio_pb2, chat_pb2, synthesis_pb2, tokenizer_pb2, tokens_pb2
 
 _ENCODINGS = {
     audio_pb2.PCM_ENCODING_S16LE: audiolib.Encoding.S16LE,
@@ -37,6 +38,11 @@ _CONTAINERS = {
     audio_pb2.AUDIO_CONTAINER_MP3: audiolib.Container.MP3,
 }
 _CONTAINER_TO_PB = {v: k for k, v in _CONTAINERS.items()}
+_TURN_MODES = (
+    chat_pb2.TURN_DETECTION_MODE_UNSPECIFIED,
+    chat_pb2.TURN_DETECTION_MODE_SERVER_VAD,
+    chat_pb2.TURN_DETECTION_MODE_MANUAL,
+)
 PCM_ENCODINGS = list(_ENCODINGS)
 CONTAINERS = list(_CONTAINERS)
 
@@ -183,4 +189,80 @@ def voice_pb(v: Voice) -> synthesis_pb2.Voice:
         speaking_rate=f.speaking_rate if f else 0.0,
         prompt_seconds=f.duration_s if f else 0.0,
         audio_stored=v.audio is not None,
+    )
+
+
+def chat_options(msg: chat_pb2.ChatConfig, max_reply_tokens: int) -> chat.ChatOptions:
+    """ChatConfig -> validated options (INVALID_ARGUMENT naming the bad field)."""
+    td = msg.turn_detection
+    if td.mode not in _TURN_MODES:
+        raise InvalidArgument("config.turn_detection.mode: unknown mode")
+    defaults = TurnSettings()
+    silence = td.silence_ms or defaults.silence_ms
+    padding = td.prefix_padding_ms or defaults.prefix_padding_ms
+    threshold = td.threshold or defaults.threshold
+    if not 100 <= silence <= 5000:
+        raise InvalidArgument("config.turn_detection.silence_ms: outside 100..5000")
+    if not 0 <= padding <= 1000:
+        raise InvalidArgument("config.turn_detection.prefix_padding_ms: outside 0..1000")
+    if not 0.1 <= threshold <= 0.95:
+        raise InvalidArgument("config.turn_detection.threshold: outside 0.1..0.95")
+    if not 0 <= msg.max_reply_tokens <= max_reply_tokens:
+        raise InvalidArgument(f"config.max_reply_tokens: outside 0..{max_reply_tokens}")
+    temperature = msg.temperature if msg.HasField("temperature") else None
+    if temperature is not None and not 0.0 <= temperature <= 2.0:
+        raise InvalidArgument("config.temperature: outside 0..2")
+    input_format = None
+    if msg.HasField("input_format"):
+        input_format = stream_format(msg.input_format, "config.input_format")
+        if input_format[0] not in (audiolib.Container.RAW, audiolib.Container.WAV):
+            raise InvalidArgument(
+                "config.input_format.container: a conversation streams RAW or WAV audio"
+            )
+    return chat.ChatOptions(
+        system_prompt=msg.system_prompt,
+        voice=msg.voice,
+        text_only=msg.text_only,
+        input_format=input_format,
+        server_vad=td.mode != chat_pb2.TURN_DETECTION_MODE_MANUAL,
+        turn=TurnSettings(silence, padding, threshold),
+        max_reply_tokens=msg.max_reply_tokens,
+        temperature=temperature,
+        seed=msg.seed if msg.HasField("seed") else None,
+    )
+
+
+def chat_input(msg: chat_pb2.ChatRequest) -> chat.Input:
+    kind = msg.WhichOneof("message")
+    if kind == "input":
+        content = msg.input.WhichOneof("content")
+        if content == "text":
+            return chat.TextIn(msg.input.text, msg.input.end_of_turn)
+        if content == "audio":
+            return chat.AudioIn(msg.input.audio, msg.input.end_of_turn)
+        if msg.input.end_of_turn:
+            return chat.EndOfTurn()
+        raise InvalidArgument("input: empty (no text, no audio, no end_of_turn)")
+    if kind == "interrupt":
+        return chat.Interrupt()
+    if kind == "playback":
+        return chat.PlaybackAck(msg.playback.turn_index, msg.playback.played_ms)
+    if kind == "config":
+        raise InvalidArgument("config: only the first message may carry a config")
+    raise InvalidArgument("message: empty ChatRequest")
+
+
+def turn_end_pb(e: chat.TurnEnded) -> chat_pb2.TurnEnd:
+    return chat_pb2.TurnEnd(
+        text=e.text,
+        user_transcript=e.user_transcript,
+        interrupted=e.interrupted,
+        heard_text=e.heard_text,
+        latency=chat_pb2.TurnLatency(
+            transcript_ms=e.latency.transcript_ms,
+            first_text_ms=e.latency.first_text_ms,
+            first_audio_ms=e.latency.first_audio_ms,
+        ),
+        reply_tokens=e.reply_tokens,
+        audio_seconds=e.audio_seconds,
     )

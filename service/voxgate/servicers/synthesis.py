@@ -161,7 +161,8 @@ class SynthesisServicer(synthesis_pb2_grpc.SynthesisServiceServicer):
         return pb.DeleteVoiceResponse(request_id=request_id())
 
 
-def _build(ctx: ServiceContext) -> SynthesisServicer:
+def build_synthesis(ctx: ServiceContext) -> Synthesis:
+    """The synthesis use cases of a deployment (also what Chat speaks its replies with)."""
     s = ctx.settings
     tokenization = Tokenization(
         ctx.models,
@@ -173,7 +174,7 @@ def _build(ctx: ServiceContext) -> SynthesisServicer:
             decode_chunk_groups=s.decode_chunk_groups,
         ),
     )
-    synthesis = Synthesis(
+    return Synthesis(
         ctx.models.generator(model_names.TTS_GENERATOR),
         ctx.models,
         tokenization,
@@ -186,7 +187,10 @@ def _build(ctx: ServiceContext) -> SynthesisServicer:
             max_concurrent=s.max_concurrent_syntheses,
         ),
     )
-    return SynthesisServicer(synthesis)
+
+
+def _build(ctx: ServiceContext) -> SynthesisServicer:
+    return SynthesisServicer(build_synthesis(ctx))
 
 
 SERVICE = ServiceEntry(
