@@ -186,6 +186,66 @@ def _synthesize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chat_config(args: argparse.Namespace):
+    from voxgate.v1 import audio_pb2, chat_pb2
+
+    config = chat_pb2.ChatConfig(
+        system_prompt=args.system or "",
+        voice=args.voice or "",
+        text_only=args.text_only,
+        max_reply_tokens=args.max_tokens,
+        output_format=audio_pb2.OutputAudioFormat(container=audio_pb2.AUDIO_CONTAINER_WAV),
+    )
+    if args.temperature is not None:
+        config.temperature = args.temperature
+    if args.seed is not None:
+        config.seed = args.seed
+    if args.audio:  # one spoken turn: the file as it is, ended by end_of_turn
+        config.input_format.container = audio_pb2.AUDIO_CONTAINER_WAV
+        config.turn_detection.mode = chat_pb2.TURN_DETECTION_MODE_MANUAL
+    return config
+
+
+def _print_turn(turn, output: Path | None) -> None:
+    end = turn.end
+    if turn.transcript:
+        print(f"you said: {turn.transcript}")
+    print(f"assistant: {end.text}")
+    if output is not None and turn.audio:
+        output.write_bytes(turn.audio)
+        print(f"wrote {output}: {end.audio_seconds:.2f} s")
+    lat = end.latency
+    print(
+        f"  latency: transcript {lat.transcript_ms} ms, first text {lat.first_text_ms} ms, "
+        f"first audio {lat.first_audio_ms} ms; {end.reply_tokens} tokens",
+        file=sys.stderr,
+    )
+
+
+def _chat(args: argparse.Namespace) -> int:
+    with _client(args) as client, client.chat(_chat_config(args)) as session:
+        if args.audio:
+            data = Path(args.audio).read_bytes()
+            for at in range(0, len(data), 32768):
+                session.send_audio(data[at : at + 32768])
+            session.end_turn()
+            session.close_send()
+            _print_turn(session.next_turn(), None if args.text_only else Path(args.output))
+            return 0
+        # A text REPL: each line is a turn; reply N's audio goes to <stem>-N.wav.
+        out = Path(args.output)
+        index = 0
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            session.send_text(line.strip())
+            path = None if args.text_only else out.with_name(f"{out.stem}-{index}{out.suffix}")
+            _print_turn(session.next_turn(), path)
+            index += 1
+        session.close_send()
+    return 0
+
+
 def _voices(args: argparse.Namespace) -> int:
     with _client(args) as client:
         if args.voices_command == "create":
@@ -284,6 +344,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     synth.add_argument("--style", help='e.g. "slowly and happily", "(高兴1)(慢速1)"')
     client_args(synth)
     synth.set_defaults(run=_synthesize)
+
+    chat = sub.add_parser(
+        "chat", help="talk with the assistant: a text REPL on stdin, or one spoken turn (--audio)"
+    )
+    chat.add_argument("--audio", help="a WAV file to send as one spoken turn")
+    chat.add_argument(
+        "-o", "--output", default="reply.wav", help="reply WAV (REPL: reply-0.wav, reply-1.wav…)"
+    )
+    chat.add_argument("--system", help="system prompt")
+    chat.add_argument("--voice", help="voice of the spoken reply")
+    chat.add_argument("--text-only", action="store_true", help="no reply audio")
+    chat.add_argument("--max-tokens", type=int, default=0, help="most tokens per reply")
+    chat.add_argument("--temperature", type=float, help="0 = greedy; default: the server's")
+    chat.add_argument("--seed", type=int, help="sampling seed, for reproducible replies")
+    client_args(chat)
+    chat.set_defaults(run=_chat)
 
     voices = sub.add_parser("voices", help="list, create or delete voices")
     voices_sub = voices.add_subparsers(dest="voices_command")

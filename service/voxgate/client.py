@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import queue
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 
 from voxgate.v1 import (
     audio_pb2,
+    chat_pb2,
+    chat_pb2_grpc,
     discovery_pb2,
     discovery_pb2_grpc,
     synthesis_pb2,
@@ -57,6 +60,7 @@ class VoxgateClient:
         self._tok = tokenizer_pb2_grpc.TokenizerServiceStub(self._channel)
         self._info = discovery_pb2_grpc.DiscoveryServiceStub(self._channel)
         self._syn = synthesis_pb2_grpc.SynthesisServiceStub(self._channel)
+        self._chat = chat_pb2_grpc.ChatServiceStub(self._channel)
 
     def close(self) -> None:
         self._channel.close()
@@ -174,3 +178,115 @@ class VoxgateClient:
 
     def delete_voice(self, voice_id: str) -> None:
         self._call(self._syn.DeleteVoice, synthesis_pb2.DeleteVoiceRequest(voice_id=voice_id))
+
+    def chat(self, config: chat_pb2.ChatConfig, timeout_s: float | None = None) -> ChatSession:
+        """Opens a conversation (ChatService.Chat); close it when done."""
+        return ChatSession(self._chat, config, timeout_s or self.timeout_s)
+
+
+@dataclass
+class ChatTurn:
+    """One reply as a client sees it: its messages, text, transcript and audio."""
+
+    responses: list[chat_pb2.ChatResponse] = field(default_factory=list)
+
+    @property
+    def end(self) -> chat_pb2.TurnEnd:
+        return self.responses[-1].turn_end
+
+    @property
+    def text(self) -> str:
+        return "".join(r.text_delta for r in self.responses if r.HasField("text_delta"))
+
+    @property
+    def transcript(self) -> str:
+        finals = [r.transcript.text for r in self.responses if r.transcript.is_final]
+        return finals[-1] if finals else ""
+
+    @property
+    def audio(self) -> bytes:
+        """The reply's audio bytes joined (with WAV output: the whole file)."""
+        return b"".join(r.audio.data for r in self.responses if r.HasField("audio"))
+
+
+class ChatSession:
+    """One Chat stream (blocking): send user input at any time, iterate over server messages.
+
+    Sending never blocks: requests go through a queue that gRPC drains from its own thread.
+    """
+
+    def __init__(self, stub, config: chat_pb2.ChatConfig, timeout_s: float) -> None:
+        self._requests: queue.Queue[chat_pb2.ChatRequest | None] = queue.Queue()
+        self._requests.put(chat_pb2.ChatRequest(config=config))
+        self._call = stub.Chat(self._request_iter(), timeout=timeout_s)
+        self._closed = False
+
+    def _request_iter(self) -> Iterator[chat_pb2.ChatRequest]:
+        while (request := self._requests.get()) is not None:
+            yield request
+
+    def send_text(self, text: str, end_of_turn: bool = True) -> None:
+        self._send(
+            chat_pb2.ChatRequest(input=chat_pb2.UserInput(text=text, end_of_turn=end_of_turn))
+        )
+
+    def send_audio(self, data: bytes, end_of_turn: bool = False) -> None:
+        self._send(
+            chat_pb2.ChatRequest(input=chat_pb2.UserInput(audio=data, end_of_turn=end_of_turn))
+        )
+
+    def end_turn(self) -> None:
+        self._send(chat_pb2.ChatRequest(input=chat_pb2.UserInput(end_of_turn=True)))
+
+    def interrupt(self) -> None:
+        self._send(chat_pb2.ChatRequest(interrupt=chat_pb2.Interrupt()))
+
+    def ack_playback(self, turn_index: int, played_ms: int) -> None:
+        self._send(
+            chat_pb2.ChatRequest(
+                playback=chat_pb2.Playback(turn_index=turn_index, played_ms=played_ms)
+            )
+        )
+
+    def _send(self, request: chat_pb2.ChatRequest) -> None:
+        if self._closed:
+            raise ValueError("chat session: already closed for sending")
+        self._requests.put(request)
+
+    def close_send(self) -> None:
+        """No more input: the server finishes the reply in progress, then ends the stream."""
+        if not self._closed:
+            self._closed = True
+            self._requests.put(None)
+
+    def receive(self) -> chat_pb2.ChatResponse | None:
+        """The next server message; None when the stream has ended."""
+        try:
+            return next(self._call)
+        except StopIteration:
+            return None
+        except grpc.RpcError as err:
+            raise VoxgateClientError(err.code(), err.details() or "") from None
+
+    def __iter__(self) -> Iterator[chat_pb2.ChatResponse]:
+        while (response := self.receive()) is not None:
+            yield response
+
+    def next_turn(self) -> ChatTurn:
+        """Messages up to the next TurnEnd (speech events and transcripts included)."""
+        turn = ChatTurn()
+        while (response := self.receive()) is not None:
+            turn.responses.append(response)
+            if response.HasField("turn_end"):
+                return turn
+        raise VoxgateClientError(grpc.StatusCode.UNKNOWN, "chat: stream ended before TurnEnd")
+
+    def cancel(self) -> None:
+        self.close_send()
+        self._call.cancel()
+
+    def __enter__(self) -> ChatSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cancel()

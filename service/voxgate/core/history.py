@@ -87,6 +87,6 @@ def heard_text(
     share = min(1.0, heard_ms / generated_ms)
     cut = int(len(spoken_text) * share)
     text = spoken_text[:cut]
-    if cut < len(spoken_text) and " " in text:
+    if cut < len(spoken_text) and not spoken_text[cut].isspace() and " " in text:
         text = text.rsplit(" ", 1)[0]  # no half words
     return text.strip()
