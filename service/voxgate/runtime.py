@@ -279,7 +279,13 @@ class EmbeddedTriton:
             )
         finally:
             logfile.close()
-        log.info("triton_started", pid=self._process.pid, grpc=self.url, log=str(self.log_path))
+        log.info(
+            "triton_started",
+            pid=self._process.pid,
+            grpc=self.url,
+            metrics=self.metrics_url,
+            log=str(self.log_path),
+        )
 
     async def _supervise(self) -> None:
         backoff = 1.0

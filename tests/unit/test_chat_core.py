@@ -96,17 +96,26 @@ class Sequences:
         return self._reply(inputs, end)
 
 
-def vad_reply():
-    frames = {"n": 0}
+class Vad:
+    """Frames of 512 samples per sequence (the remainder waits), as the vad model does;
+    probability 1 for a frame with a sample above 0.1."""
 
-    def reply(inputs, end):
-        audio = inputs["audio"].reshape(-1)
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, bool, bool]] = []
+        self._state: dict[int, tuple[int, np.ndarray]] = {}
+
+    async def infer(self, sequence_id, inputs, outputs, *, start=False, end=False):
+        self.calls.append((sequence_id, start, end))
+        if start:
+            self._state[sequence_id] = (0, np.zeros(0, np.float32))
+        frames, rest = self._state[sequence_id]
+        audio = np.concatenate([rest, inputs["audio"].reshape(-1)])
         k = len(audio) // 512
         probs = [float(np.abs(audio[i * 512 : (i + 1) * 512]).max() > 0.1) for i in range(k)]
-        first, frames["n"] = frames["n"], frames["n"] + k
-        return {"speech_prob": np.array([probs], np.float32), "first_frame": np.array([[first]])}
-
-    return reply
+        self._state[sequence_id] = (frames + k, audio[k * 512 :])
+        if end:
+            del self._state[sequence_id]
+        return {"speech_prob": np.array([probs], np.float32), "first_frame": np.array([[frames]])}
 
 
 def asr_reply(inputs, end):
@@ -143,8 +152,8 @@ RAW = (
 )
 
 
-def conversation(llm: Llm, **limits) -> tuple[chat.Conversation, Sequences, Sequences]:
-    vad, asr = Sequences(vad_reply()), Sequences(asr_reply)
+def conversation(llm: Llm, **limits) -> tuple[chat.Conversation, Vad, Sequences]:
+    vad, asr = Vad(), Sequences(asr_reply)
     models = chat.ChatModels(vad=vad, asr=asr, llm=llm, synthesis=None)  # type: ignore[arg-type]
     options = chat.ChatOptions(text_only=True, input_format=RAW, turn=TurnSettings(silence_ms=200))
     return chat.Conversation(models, options, chat.ChatLimits(**limits)), vad, asr
@@ -214,3 +223,24 @@ async def test_interrupt_cancels_the_llm_and_keeps_what_was_sent():
     sent = "".join(e.text for e in out if isinstance(e, chat.TextDelta))
     assert end.heard_text == sent.strip() and llm.closed == 1
     assert conv.history.messages[-1].content == sent.strip()
+
+
+async def test_a_vad_sequence_idle_too_long_goes_on_in_a_new_one(monkeypatch):
+    """Triton ends an idle sequence silently; after a pause in the audio the conversation
+    continues in a new VAD sequence, and speech offsets still count from the stream's start."""
+    monkeypatch.setattr(chat, "VAD_RESTART_S", 0.1)
+    conv, vad, _ = conversation(Llm())
+
+    async def source():
+        yield chat.AudioIn(silence(1.0) + tone(0.01))  # 16160 samples: a partial frame held
+        await asyncio.sleep(0.2)
+        yield chat.AudioIn(silence(0.5) + tone(0.6))
+        yield chat.AudioIn(silence(0.5))
+
+    events = [e async for e in conv.run(source())]
+    ids = [c[0] for c in vad.calls]
+    assert len(set(ids)) == 2 and vad.calls[0][1]
+    restart = ids.index(ids[-1])
+    assert vad.calls[restart][1]  # the new sequence starts with START
+    started = next(e for e in events if isinstance(e, chat.SpeechStarted))
+    assert abs(started.offset_ms - 1510) <= 32, started  # 1.0 + 0.01 + 0.5 s

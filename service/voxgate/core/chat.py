@@ -42,6 +42,9 @@ log = get_logger(__name__)
 LLM_OUTPUTS = ("text", "token_count")
 ASR_OUTPUTS = ("text", "is_final", "audio_ms")
 VAD_OUTPUTS = ("speech_prob", "first_frame")
+# Triton ends a sequence idle for the vad model's max_sequence_idle (30 s) without telling
+# anyone; a conversation whose client sent no audio for this long continues in a new one.
+VAD_RESTART_S = 20.0
 
 
 # -- inputs -------------------------------------------------------------------------------------
@@ -380,6 +383,9 @@ class Conversation:
         self._vad_id = _sequence_id()
         self._vad_started = False
         self._vad_buffer: list[np.ndarray] = []
+        self._vad_sent = 0  # samples sent to the VAD, from the stream's start
+        self._vad_base = 0  # frame index (from the stream's start) of this sequence's frame 0
+        self._vad_last = 0.0  # when the last VAD request was sent
         self._detector = TurnDetector(options.turn)
         keep = SAMPLE_RATE * (options.turn.prefix_padding_ms + options.turn.silence_ms) // 1000
         self._ring = AudioRing(keep + 4 * SAMPLE_RATE)
@@ -521,6 +527,15 @@ class Conversation:
     async def _run_vad(self) -> None:
         audio = np.concatenate(self._vad_buffer)
         self._vad_buffer = []
+        new = len(audio)
+        if self._vad_started and time.monotonic() - self._vad_last > VAD_RESTART_S:
+            # A new sequence, fed again the partial frame the old one held, so that frame
+            # indices (and so speech offsets) go on from where they were.
+            held = self._vad_sent % FRAME_SAMPLES
+            audio = np.concatenate([self._ring.slice(self._vad_sent - held, self._vad_sent), audio])
+            self._vad_id, self._vad_base = _sequence_id(), self._vad_sent // FRAME_SAMPLES
+            self._vad_started = False
+        self._vad_last = time.monotonic()
         reply = await self._m.vad.infer(
             self._vad_id,
             {"audio": audio.reshape(1, -1)},
@@ -528,7 +543,8 @@ class Conversation:
             start=not self._vad_started,
         )
         self._vad_started = True
-        first = int(np.asarray(reply["first_frame"]).reshape(-1)[0])
+        self._vad_sent += new
+        first = self._vad_base + int(np.asarray(reply["first_frame"]).reshape(-1)[0])
         for event in self._detector.push(first, reply["speech_prob"]):
             await self._turn_event(event)
 
