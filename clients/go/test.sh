@@ -20,10 +20,12 @@ go mod verify
 go vet ./...
 go build -o .bin/voxgate-tokenize ./cmd/voxgate-tokenize
 go build -o .bin/voxgate-synthesize ./cmd/voxgate-synthesize
+go build -o .bin/voxgate-chat ./cmd/voxgate-chat
 
 with_server=()
 if [ -z "${VOXGATE_ADDR:-}" ]; then
   with_server=("${VOXGATE_BIN:-$REPO/.venv/bin/voxgate}" with-server --)
 fi
 VOXGATE_REQUIRE_GRPCURL=1 GRPCURL="$PWD/.bin/grpcurl" VOXGATE_SYNTHESIZE_CLI="$PWD/.bin/voxgate-synthesize" \
+  VOXGATE_CHAT_CLI="$PWD/.bin/voxgate-chat" \
   "${with_server[@]}" go test -count=1 -timeout 10m -v ./...

@@ -3,6 +3,7 @@
 #   clients/java/example.sh [--addr HOST:PORT] tokenize speech.wav [--text]
 #   clients/java/example.sh detokenize back.wav ids.txt
 #   clients/java/example.sh synthesize "Hello there." out.wav [--voice joe] [--style "speak slowly"] [--stream]
+#   clients/java/example.sh chat --audio question.wav --out reply.wav   (or --text "Hello.")
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cp_file=$here/target/example-classpath.txt

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Installs the TypeScript client's pinned dependencies (npm registry), builds it and runs its tests:
-# offline unit tests, then the conformance tests against a live voxgate: the server at
-# $VOXGATE_ADDR (host:port) when set, else a fresh one that `voxgate with-server` starts for the
-# duration of `node --test` (<repo>/.venv/bin/voxgate, or $VOXGATE_BIN).
+# Installs the TypeScript client's pinned dependencies (npm registry), builds it (the library, the
+# tests and the example programs in examples/: tokenize, synthesize, chat) and runs its tests:
+# offline unit tests (the chat session against a scripted in-process server too), then the
+# conformance and chat tests against a live voxgate: the server at $VOXGATE_ADDR (host:port) when
+# set, else a fresh one that `voxgate with-server` starts for the duration of `node --test`
+# (<repo>/.venv/bin/voxgate, or $VOXGATE_BIN).
 set -euo pipefail
 cd "$(dirname "$0")"
 REPO="$(cd ../.. && pwd)"
@@ -16,4 +18,5 @@ with_server=()
 if [ -z "${VOXGATE_ADDR:-}" ]; then
   with_server=("${VOXGATE_BIN:-$REPO/.venv/bin/voxgate}" with-server --)
 fi
-"${with_server[@]}" node --test --test-concurrency=1 dist/test/unit.test.js dist/test/conformance.test.js
+"${with_server[@]}" node --test --test-concurrency=1 dist/test/unit.test.js dist/test/chat-unit.test.js \
+  dist/test/conformance.test.js dist/test/chat.test.js

@@ -1,9 +1,10 @@
 // Package voxgate is a thin Go client for voxgate, the gRPC service that turns speech into
-// Step-Audio tokens, tokens back into speech, and text into speech (package voxgate.v1).
+// Step-Audio tokens, tokens back into speech, text into speech, and holds spoken conversations
+// (package voxgate.v1).
 //
 // The generated stubs are in github.com/voxgate/voxgate/clients/go/gen/voxgate/v1; this package
-// wraps the TokenizerService, SynthesisService and DiscoveryService calls, sets a deadline on
-// every call and returns failed calls as *Error values carrying the gRPC status code.
+// wraps the TokenizerService, SynthesisService, ChatService and DiscoveryService calls, sets a
+// deadline on every call and returns failed calls as *Error values carrying the gRPC status code.
 //
 //	c, err := voxgate.Dial("127.0.0.1:50051")
 //	if err != nil { ... }
@@ -33,7 +34,7 @@ const (
 	// calls).
 	DefaultTimeout = 60 * time.Second
 	// DefaultStreamTimeout is the deadline of a whole streaming call (StreamTokenize, Synthesize,
-	// StreamSynthesize).
+	// StreamSynthesize, a Chat conversation).
 	DefaultStreamTimeout = 5 * time.Minute
 	// DefaultChunkBytes is the piece size StreamTokenize sends when none is given.
 	DefaultChunkBytes = 4096
@@ -56,6 +57,7 @@ type Client struct {
 	tokenizer     pb.TokenizerServiceClient
 	discovery     pb.DiscoveryServiceClient
 	synthesis     pb.SynthesisServiceClient
+	chat          pb.ChatServiceClient
 	timeout       time.Duration
 	streamTimeout time.Duration
 }
@@ -75,7 +77,8 @@ type Option func(*options)
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
 // WithStreamTimeout sets the deadline of a whole streaming call: StreamTokenize, Synthesize,
-// StreamSynthesize (default DefaultStreamTimeout).
+// StreamSynthesize, a whole Chat conversation (default DefaultStreamTimeout). Zero or less: no
+// deadline beyond the caller's context.
 func WithStreamTimeout(d time.Duration) Option { return func(o *options) { o.streamTimeout = d } }
 
 // WithMaxMessageBytes sets the largest message sent or received (default 64 MiB). The server has
@@ -120,6 +123,7 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 		tokenizer:     pb.NewTokenizerServiceClient(conn),
 		discovery:     pb.NewDiscoveryServiceClient(conn),
 		synthesis:     pb.NewSynthesisServiceClient(conn),
+		chat:          pb.NewChatServiceClient(conn),
 		timeout:       o.timeout,
 		streamTimeout: o.streamTimeout,
 	}, nil

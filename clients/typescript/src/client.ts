@@ -8,6 +8,7 @@ import {
   type RawAudioFormat,
   type StreamAudioFormat,
 } from "./gen/voxgate/v1/audio";
+import { ChatServiceClient } from "./gen/voxgate/v1/chat";
 import { DiscoveryServiceClient, type GetServerInfoResponse } from "./gen/voxgate/v1/discovery";
 import {
   type SpeechStyle,
@@ -30,13 +31,17 @@ import {
   type TokenizeResponse,
 } from "./gen/voxgate/v1/tokenizer";
 import type { AudioTokens } from "./gen/voxgate/v1/tokens";
+import { chatConfig, ChatSession, type ChatOptions } from "./chat";
 import { toVoxgateError, VoxgateError } from "./errors";
 
 /** Options of a VoxgateClient. */
 export interface VoxgateClientOptions {
   /** Deadline of each unary call (Tokenize, Detokenize, GetServerInfo) in ms. Default 60 000. */
   timeoutMs?: number;
-  /** Deadline of a whole StreamTokenize call in ms. Default 300 000. */
+  /**
+   * Deadline of a whole streaming call in ms (StreamTokenize, Synthesize, StreamSynthesize, a
+   * whole Chat conversation). Default 300 000.
+   */
   streamTimeoutMs?: number;
   /** Channel credentials. Default: plaintext (`grpc.credentials.createInsecure()`). */
   credentials?: grpc.ChannelCredentials;
@@ -183,6 +188,8 @@ export class VoxgateClient {
   readonly discovery: DiscoveryServiceClient;
   /** The generated SynthesisService stub. */
   readonly synthesis: SynthesisServiceClient;
+  /** The generated ChatService stub. */
+  readonly chatService: ChatServiceClient;
   readonly address: string;
   private readonly timeoutMs: number;
   private readonly streamTimeoutMs: number;
@@ -212,6 +219,10 @@ export class VoxgateClient {
       channelOverride: this.tokenizer.getChannel(),
     });
     this.synthesis = new SynthesisServiceClient(address, creds, {
+      ...channelOptions,
+      channelOverride: this.tokenizer.getChannel(),
+    });
+    this.chatService = new ChatServiceClient(address, creds, {
       ...channelOptions,
       channelOverride: this.tokenizer.getChannel(),
     });
@@ -419,6 +430,27 @@ export class VoxgateClient {
   /** Deletes a registered voice (NOT_FOUND: no such voice; FAILED_PRECONDITION: a built-in one). */
   async deleteVoice(voiceId: string, options: CallOptions = {}): Promise<void> {
     await this.unary("DeleteVoice", this.synthesis, this.synthesis.deleteVoice, { voiceId }, options);
+  }
+
+  /**
+   * Opens a conversation (ChatService.Chat) and sends its config. The session sends user input
+   * and controls, and is an async iterator of the server's messages; `session.turn(...)` sends a
+   * whole user turn and resolves to the reply. The deadline (`timeoutMs`, default
+   * `streamTimeoutMs`) bounds the whole conversation; `signal` cancels it.
+   *
+   * ```ts
+   * const chat = client.chat({ maxReplyTokens: 64, outputFormat: { container: AudioContainer.AUDIO_CONTAINER_WAV } });
+   * const reply = await chat.turn("What is the capital of France?");
+   * console.log(reply.text); // reply.audio: the WAV file
+   * await chat.finish();
+   * ```
+   */
+  chat(options: ChatOptions = {}): ChatSession {
+    if (options.signal?.aborted) throw new VoxgateError("Chat", grpc.status.CANCELLED, "aborted by the caller");
+    const call = this.chatService.chat(metadataFor(options), {
+      deadline: Date.now() + (options.timeoutMs ?? this.streamTimeoutMs),
+    });
+    return new ChatSession(call, chatConfig(options), options.signal);
   }
 
   /**

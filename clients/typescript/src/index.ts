@@ -17,6 +17,15 @@ export {
   type TokenizeOptions,
   type VoxgateClientOptions,
 } from "./client";
+export {
+  ChatSession,
+  DEFAULT_CHAT_CHUNK_BYTES,
+  chatConfig,
+  collectChatReply,
+  type ChatOptions,
+  type ChatReply,
+  type TurnInput,
+} from "./chat";
 export { VoxgateError, statusCodeName, toVoxgateError, type StatusCodeName } from "./errors";
 export { readWavInfo, type WavInfo } from "./wav";
 export { status as Status } from "@grpc/grpc-js";
@@ -51,6 +60,21 @@ export type {
   VoicePrompt,
   WordTiming,
 } from "./gen/voxgate/v1/synthesis";
+export { TurnDetectionMode } from "./gen/voxgate/v1/chat";
+export type {
+  ChatConfig,
+  ChatRequest,
+  ChatResponse,
+  Interrupt,
+  Playback,
+  SpeechStarted,
+  SpeechStopped,
+  Transcript,
+  TurnDetection,
+  TurnEnd,
+  TurnLatency,
+  UserInput,
+} from "./gen/voxgate/v1/chat";
 export type {
   GetServerInfoResponse,
   Limits,

@@ -37,7 +37,8 @@ type ChatServiceClient interface {
 	// hears the user stop (turn detection SERVER_VAD, the default for audio), or at the client's
 	// `end_of_turn` (MANUAL, and always for text). After each user turn the server streams the
 	// reply: text deltas, audio pieces (unless `text_only`), then a TurnEnd. While audio flows,
-	// the server also sends speech_started / speech_stopped and interim and final transcripts.
+	// the server also sends interim and final transcripts, and in SERVER_VAD speech_started /
+	// speech_stopped.
 	//
 	// Barge-in: user speech heard during a reply (SERVER_VAD), or an `interrupt`, stops the reply
 	// at once (its language model and speech generator are cancelled), and its TurnEnd says
@@ -90,7 +91,8 @@ type ChatServiceServer interface {
 	// hears the user stop (turn detection SERVER_VAD, the default for audio), or at the client's
 	// `end_of_turn` (MANUAL, and always for text). After each user turn the server streams the
 	// reply: text deltas, audio pieces (unless `text_only`), then a TurnEnd. While audio flows,
-	// the server also sends speech_started / speech_stopped and interim and final transcripts.
+	// the server also sends interim and final transcripts, and in SERVER_VAD speech_started /
+	// speech_stopped.
 	//
 	// Barge-in: user speech heard during a reply (SERVER_VAD), or an `interrupt`, stops the reply
 	// at once (its language model and speech generator are cancelled), and its TurnEnd says

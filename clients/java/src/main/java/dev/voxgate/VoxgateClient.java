@@ -4,6 +4,10 @@ import com.google.protobuf.ByteString;
 import dev.voxgate.v1.AudioContainer;
 import dev.voxgate.v1.AudioInput;
 import dev.voxgate.v1.AudioTokens;
+import dev.voxgate.v1.ChatConfig;
+import dev.voxgate.v1.ChatRequest;
+import dev.voxgate.v1.ChatResponse;
+import dev.voxgate.v1.ChatServiceGrpc;
 import dev.voxgate.v1.CreateVoiceRequest;
 import dev.voxgate.v1.DeleteVoiceRequest;
 import dev.voxgate.v1.DetokenizeRequest;
@@ -56,13 +60,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * A thin client for voxgate's {@code voxgate.v1} TokenizerService, SynthesisService and
- * DiscoveryService over a plaintext gRPC channel.
+ * A thin client for voxgate's {@code voxgate.v1} TokenizerService, SynthesisService, ChatService
+ * and DiscoveryService over a plaintext gRPC channel.
  *
  * <p>Every call carries a deadline: {@link Builder#timeout} for unary calls (default 30 s) and
- * {@link Builder#streamTimeout} for the streaming calls, StreamTokenize, Synthesize and
- * StreamSynthesize (default 120 s); {@link #withTimeout} makes a view with other deadlines. Failed
- * calls throw {@link VoxgateException} with the gRPC status code.
+ * {@link Builder#streamTimeout} for the streaming calls, StreamTokenize, Synthesize,
+ * StreamSynthesize and a whole Chat conversation (default 120 s); {@link #withTimeout} makes a
+ * view with other deadlines. Failed calls throw {@link VoxgateException} with the gRPC status
+ * code.
  *
  * <pre>{@code
  * try (VoxgateClient client = VoxgateClient.connect("127.0.0.1:50051")) {
@@ -90,6 +95,7 @@ public final class VoxgateClient implements AutoCloseable {
   private final DiscoveryServiceGrpc.DiscoveryServiceBlockingStub discovery;
   private final SynthesisServiceGrpc.SynthesisServiceBlockingStub synthesis;
   private final SynthesisServiceGrpc.SynthesisServiceStub synthesisAsync;
+  private final ChatServiceGrpc.ChatServiceStub chatAsync;
 
   private VoxgateClient(
       ManagedChannel channel, boolean ownsChannel, Duration timeout, Duration streamTimeout) {
@@ -102,6 +108,7 @@ public final class VoxgateClient implements AutoCloseable {
     this.discovery = DiscoveryServiceGrpc.newBlockingStub(channel);
     this.synthesis = SynthesisServiceGrpc.newBlockingStub(channel);
     this.synthesisAsync = SynthesisServiceGrpc.newStub(channel);
+    this.chatAsync = ChatServiceGrpc.newStub(channel);
   }
 
   /** Connects to {@code host:port} (plaintext) with the default settings. */
@@ -509,6 +516,38 @@ public final class VoxgateClient implements AutoCloseable {
     }
   }
 
+  // ---------------------------------------------------------------- chat
+
+  /**
+   * Opens a conversation (ChatService.Chat) and sends {@code config} as its first message. The
+   * session buffers the server's messages for blocking reads: {@link ChatSession#turn(String)},
+   * {@link ChatSession#turn(java.io.InputStream, int)}, {@link ChatSession#awaitReply()}, {@link
+   * ChatSession#receive()}. The whole conversation has the stream deadline ({@link
+   * Builder#streamTimeout}, or {@link #withTimeout}).
+   */
+  public ChatSession chat(ChatConfig config) {
+    return startChat(config, null);
+  }
+
+  /**
+   * Opens a conversation and sends {@code config} as its first message; the server's messages go
+   * to {@code observer} on gRPC threads as they arrive (it must not block; it may send on the
+   * session). A failure arrives in {@code onError} as a {@link VoxgateException}.
+   */
+  public ChatSession chat(ChatConfig config, StreamObserver<ChatResponse> observer) {
+    return startChat(config, Objects.requireNonNull(observer, "observer"));
+  }
+
+  private ChatSession startChat(ChatConfig config, StreamObserver<ChatResponse> observer) {
+    Objects.requireNonNull(config, "config");
+    ChatSession session = new ChatSession(observer);
+    chatAsync
+        .withDeadlineAfter(streamTimeout.toNanos(), TimeUnit.NANOSECONDS)
+        .chat(session.responseObserver());
+    session.send(ChatRequest.newBuilder().setConfig(config).build());
+    return session;
+  }
+
   // ---------------------------------------------------------------- helpers
 
   /**
@@ -697,7 +736,10 @@ public final class VoxgateClient implements AutoCloseable {
       return this;
     }
 
-    /** Deadline of each StreamTokenize call, from its start to the final message. */
+    /**
+     * Deadline of each streaming call (StreamTokenize, Synthesize, StreamSynthesize), from its
+     * start to the final message, and of a whole Chat conversation.
+     */
     public Builder streamTimeout(Duration streamTimeout) {
       this.streamTimeout = requirePositive(streamTimeout, "streamTimeout");
       return this;

@@ -124,7 +124,8 @@ public final class ChatServiceGrpc {
      * hears the user stop (turn detection SERVER_VAD, the default for audio), or at the client's
      * `end_of_turn` (MANUAL, and always for text). After each user turn the server streams the
      * reply: text deltas, audio pieces (unless `text_only`), then a TurnEnd. While audio flows,
-     * the server also sends speech_started / speech_stopped and interim and final transcripts.
+     * the server also sends interim and final transcripts, and in SERVER_VAD speech_started /
+     * speech_stopped.
      * Barge-in: user speech heard during a reply (SERVER_VAD), or an `interrupt`, stops the reply
      * at once (its language model and speech generator are cancelled), and its TurnEnd says
      * `interrupted` and what the user heard (from `playback` acknowledgements; else what was
@@ -189,7 +190,8 @@ public final class ChatServiceGrpc {
      * hears the user stop (turn detection SERVER_VAD, the default for audio), or at the client's
      * `end_of_turn` (MANUAL, and always for text). After each user turn the server streams the
      * reply: text deltas, audio pieces (unless `text_only`), then a TurnEnd. While audio flows,
-     * the server also sends speech_started / speech_stopped and interim and final transcripts.
+     * the server also sends interim and final transcripts, and in SERVER_VAD speech_started /
+     * speech_stopped.
      * Barge-in: user speech heard during a reply (SERVER_VAD), or an `interrupt`, stops the reply
      * at once (its language model and speech generator are cancelled), and its TurnEnd says
      * `interrupted` and what the user heard (from `playback` acknowledgements; else what was
@@ -239,7 +241,8 @@ public final class ChatServiceGrpc {
      * hears the user stop (turn detection SERVER_VAD, the default for audio), or at the client's
      * `end_of_turn` (MANUAL, and always for text). After each user turn the server streams the
      * reply: text deltas, audio pieces (unless `text_only`), then a TurnEnd. While audio flows,
-     * the server also sends speech_started / speech_stopped and interim and final transcripts.
+     * the server also sends interim and final transcripts, and in SERVER_VAD speech_started /
+     * speech_stopped.
      * Barge-in: user speech heard during a reply (SERVER_VAD), or an `interrupt`, stops the reply
      * at once (its language model and speech generator are cancelled), and its TurnEnd says
      * `interrupted` and what the user heard (from `playback` acknowledgements; else what was

@@ -38,6 +38,8 @@ import java.util.stream.Collectors;
  *                                     speak text into a WAV file (--stream: word by word
  *                                     through StreamSynthesize)
  *   voices                            list the voices
+ *   chat (--audio Q.wav | --text TEXT) [--out REPLY.wav] [--max-tokens N] [--temperature T] ...
+ *                                     one conversation turn ({@link ChatExample})
  * </pre>
  *
  * <p>The address defaults to $VOXGATE_ADDR, else 127.0.0.1:50051.
@@ -65,6 +67,19 @@ public final class VoxgateExample {
   }
 
   static int run(String[] argv) throws IOException {
+    // "chat" has flags of its own: hand the whole command line (less the word) to ChatExample.
+    for (int i = 0; i < argv.length; i++) {
+      if (argv[i].equals("--addr") || argv[i].equals("--timeout")) {
+        i++;
+        continue;
+      }
+      if (argv[i].equals("chat")) {
+        List<String> rest = new ArrayList<>(Arrays.asList(argv));
+        rest.remove(i);
+        return ChatExample.run(rest.toArray(new String[0]));
+      }
+      break;
+    }
     String addr = System.getenv().getOrDefault("VOXGATE_ADDR", "127.0.0.1:50051");
     Duration timeout = VoxgateClient.DEFAULT_TIMEOUT;
     boolean text = false;
@@ -246,6 +261,8 @@ public final class VoxgateExample {
             "  synthesize \"TEXT\" OUT.wav [--voice V] [--style S] [--stream]",
             "                                    speak text into a WAV file",
             "  voices                            list the voices",
+            "  chat (--audio Q.wav | --text TEXT) [--out REPLY.wav] [--max-tokens N] [--temperature T]",
+            "                                    one conversation turn (ChatExample --help)",
             "address default: $VOXGATE_ADDR or 127.0.0.1:50051"));
   }
 }
