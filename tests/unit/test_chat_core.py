@@ -244,3 +244,49 @@ async def test_a_vad_sequence_idle_too_long_goes_on_in_a_new_one(monkeypatch):
     assert vad.calls[restart][1]  # the new sequence starts with START
     started = next(e for e in events if isinstance(e, chat.SpeechStarted))
     assert abs(started.offset_ms - 1510) <= 32, started  # 1.0 + 0.01 + 0.5 s
+
+
+class StepAudioLlm(Llm):
+    """Says it takes Step-Audio-Chat's format; records the messages it was sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[list[dict]] = []
+
+    async def parameters(self):
+        return {"chat_format": "step_audio"}
+
+    async def generate(self, inputs, *, outputs, parameters=None, timeout_s=None):
+        self.messages.append(json.loads(inputs["messages"][0]))
+        async for response in super().generate(inputs, outputs=outputs):
+            yield response
+
+
+class Tokenizing:
+    """Stand-in tokenization: one 120 ms group -> 5 ids."""
+
+    def __init__(self) -> None:
+        self.samples = 0
+
+    async def tokenize_samples(self, wav, first, stop, n_samples, buffer_start=0):
+        from voxgate.interleave import Tokens
+
+        self.samples = n_samples
+        n = stop - first
+        return Tokens(np.arange(2 * n, dtype=np.int64) % 1024, np.arange(3 * n) % 4096)
+
+
+async def test_an_llm_that_hears_speech_gets_the_turn_as_audio_tokens():
+    llm, tokenizing = StepAudioLlm(), Tokenizing()
+    vad, asr = Vad(), Sequences(asr_reply)
+    models = chat.ChatModels(vad, asr, llm, None, tokenizing)  # type: ignore[arg-type]
+    options = chat.ChatOptions(text_only=True, input_format=RAW, turn=TurnSettings(silence_ms=200))
+    conv = chat.Conversation(models, options, chat.ChatLimits())
+    await conv.start()
+    await run(conv, [chat.AudioIn(tone(0.6)), chat.AudioIn(silence(0.5))])
+    [sent] = llm.messages
+    turn = sent[-1]
+    assert turn["role"] == "user" and turn["content"] == ""  # the speech is in its tokens
+    groups = tokenizing.samples // 1920
+    assert len(turn["audio_tokens"]) == 5 * groups and groups >= 5  # 0.6 s + 0.3 s padding
+    assert conv.history.messages[0].content == "hello there"  # the history keeps its text

@@ -25,6 +25,7 @@ from voxgate import audio as audiolib
 from voxgate.core.history import History, heard_text
 from voxgate.core.ports import SequenceModel, StreamingGenerator
 from voxgate.core.synthesis import Piece, Synthesis, SynthesisRequest
+from voxgate.core.tokenization import Tokenization
 from voxgate.core.turns import (
     FRAME_SAMPLES,
     SAMPLE_RATE,
@@ -35,6 +36,7 @@ from voxgate.core.turns import (
     TurnSettings,
 )
 from voxgate.errors import DeadlineExceeded, InvalidArgument, OutOfRange
+from voxgate.interleave import GROUP_SAMPLES
 from voxgate.logs import get_logger
 
 log = get_logger(__name__)
@@ -174,6 +176,7 @@ class ChatModels:
     asr: SequenceModel
     llm: StreamingGenerator
     synthesis: Synthesis
+    tokenization: Tokenization | None = None  # for LLMs that hear audio tokens (Step-Audio)
 
 
 def _sequence_id() -> int:
@@ -246,8 +249,9 @@ class _Recognizer:
     second, so a task of its own sends them, joining the audio that queued meanwhile.
     """
 
-    def __init__(self, asr: SequenceModel, emit, turn: int) -> None:
+    def __init__(self, asr: SequenceModel, emit, turn: int, keep_audio: bool = False) -> None:
         self._asr = asr
+        self.kept: list[np.ndarray] | None = [] if keep_audio else None
         self._emit = emit
         self.turn = turn
         self._id = _sequence_id()
@@ -264,6 +268,8 @@ class _Recognizer:
         if len(samples):
             self._audio.append(samples)
             self.samples += len(samples)
+            if self.kept is not None:
+                self.kept.append(samples)
             self._wake.set()
 
     def finalize(self) -> None:
@@ -346,6 +352,8 @@ class _Reply:
     turn: int
     user_text: str  # what the history records (transcript and typed text)
     turn_end_t: float  # monotonic time the user's turn ended
+    audio_tokens: list[int] | None = None  # the turn's speech, for an LLM that hears tokens
+    prompt_text: str | None = None  # the message's text when it differs from user_text
     transcript_ms: int = 0
     text: str = ""  # generated so far
     text_sent: str = ""  # delivered to the client
@@ -394,11 +402,17 @@ class Conversation:
         self._held = False  # paused: audio waits in the ring until speech resumes or stops
         self._turn_start_sample = 0
         self._started = time.monotonic()
+        self._hears_audio = False  # the LLM takes the user's speech as audio tokens
 
     # -- the stream ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Checks what the config names (the voice) before any input is read."""
+        """Checks what the config names (the voice) before any input is read, and whether the
+        language model hears speech itself (Step-Audio-Chat's format takes audio tokens)."""
+        params = await self._m.llm.parameters()
+        self._hears_audio = (
+            params.get("chat_format") == "step_audio" and self._m.tokenization is not None
+        )
         if not self.options.text_only:
             request = SynthesisRequest(text="", voice=self.options.voice)
             await self._m.synthesis.open_stream(request).start(None)
@@ -521,8 +535,11 @@ class Conversation:
         if self._recognizer is None:
             await self._interrupt()  # the user talks over the reply
             self._turn_start_sample = self._asr_cursor = first
-            self._recognizer = _Recognizer(self._m.asr, self._out.put, self.turn)
+            self._recognizer = self._new_recognizer()
         self._feed_recognizer()
+
+    def _new_recognizer(self) -> _Recognizer:
+        return _Recognizer(self._m.asr, self._out.put, self.turn, keep_audio=self._hears_audio)
 
     async def _run_vad(self) -> None:
         audio = np.concatenate(self._vad_buffer)
@@ -554,7 +571,7 @@ class Conversation:
             await self._out.put(SpeechStarted(self.turn, event.offset_ms))
             pad = SAMPLE_RATE * self.options.turn.prefix_padding_ms // 1000
             self._turn_start_sample = self._asr_cursor = max(self._ring.start, event.sample - pad)
-            self._recognizer = _Recognizer(self._m.asr, self._out.put, self.turn)
+            self._recognizer = self._new_recognizer()
             self._held = False
         elif self._recognizer is None:
             return
@@ -633,7 +650,10 @@ class Conversation:
                 reply.transcript_ms = reply.since_end()
                 await self._out.put(Transcript(reply.turn, transcript, True))
                 reply.user_text = " ".join(t for t in (transcript, typed) if t)
-            if not reply.user_text:
+                if rec.kept:  # the model hears the speech itself; the history keeps its text
+                    reply.audio_tokens = await self._audio_tokens(np.concatenate(rec.kept))
+                    reply.prompt_text = typed
+            if not reply.user_text and not reply.audio_tokens:
                 await self._end_reply(reply, interrupted=False)  # nothing was said
                 return
             await self._generate(reply)
@@ -646,8 +666,10 @@ class Conversation:
             await self._out.fail(err)
 
     async def _generate(self, reply: _Reply) -> None:
+        text = reply.user_text if reply.prompt_text is None else reply.prompt_text
+        messages = self.history.prompt(text, audio_tokens=reply.audio_tokens)
         inputs = {
-            "messages": np.array([self.history.prompt(reply.user_text).encode()], np.object_),
+            "messages": np.array([messages.encode()], np.object_),
             "max_tokens": np.array(
                 [self.options.max_reply_tokens or self.limits.default_reply_tokens], np.int32
             ),
@@ -673,6 +695,13 @@ class Conversation:
                     await self._out.put(TextDelta(reply.turn, delta))
                     texts.put_nowait(delta)
             texts.put_nowait(None)
+
+    async def _audio_tokens(self, wav: np.ndarray) -> list[int]:
+        """A turn's 16 kHz speech as Step-Audio interleaved ids (whole 120 ms groups)."""
+        assert self._m.tokenization is not None
+        groups = len(wav) // GROUP_SAMPLES
+        tokens = await self._m.tokenization.tokenize_samples(wav, 0, groups, len(wav))
+        return tokens.interleaved().tolist()
 
     async def _next_piece(self, responses: AsyncIterator[dict]) -> dict | None:
         try:

@@ -30,10 +30,14 @@ class History:
         self.budget_tokens = budget_tokens
         self.messages: list[Message] = []
 
-    def prompt(self, user: str) -> str:
-        """The `messages` JSON for a reply to `user` (not yet added to the history)."""
-        fixed = estimate_tokens(user) + (
-            estimate_tokens(self.system_prompt) if self.system_prompt else 0
+    def prompt(self, user: str, audio_tokens: list[int] | None = None) -> str:
+        """The `messages` JSON for a reply to `user` (not yet added to the history); with
+        `audio_tokens`, the message carries the user's speech as Step-Audio ids (one LLM
+        token each) for a model that hears them, while the history keeps the text."""
+        fixed = (
+            estimate_tokens(user)
+            + len(audio_tokens or ())
+            + (estimate_tokens(self.system_prompt) if self.system_prompt else 0)
         )
         if fixed > self.budget_tokens:
             raise OutOfRange(
@@ -53,7 +57,10 @@ class History:
             kept.pop(0)
         chat = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
         chat += [{"role": m.role, "content": m.content} for m in kept]
-        chat.append({"role": "user", "content": user})
+        message: dict = {"role": "user", "content": user}
+        if audio_tokens:
+            message["audio_tokens"] = audio_tokens
+        chat.append(message)
         return json.dumps(chat, ensure_ascii=False)
 
     def add(self, user: str, assistant: str) -> None:

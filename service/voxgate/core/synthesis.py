@@ -166,7 +166,7 @@ class Synthesis:
     ) -> None:
         self._generator = generator
         self._decoder = decoder
-        self._tokenization = tokenization
+        self.tokenization = tokenization
         self.voices = voices
         self.limits = limits
         self.active = 0  # calls speaking now (Synthesize and StreamSynthesize)
@@ -348,7 +348,7 @@ class Synthesis:
 
     async def _prompt_tokens(self, wav: np.ndarray) -> np.ndarray:
         """A 16 kHz prompt's interleaved ids (whole groups), by the deployment's tokenizer."""
-        result = await self._tokenization.tokenize_samples(
+        result = await self.tokenization.tokenize_samples(
             wav, 0, len(wav) // GROUP_SAMPLES, len(wav)
         )
         return result.interleaved()

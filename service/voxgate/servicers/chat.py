@@ -132,11 +132,13 @@ def _messages(
 
 def _build(ctx: ServiceContext) -> ChatServicer:
     s = ctx.settings
+    synthesis = build_synthesis(ctx)
     models = chat.ChatModels(
         vad=ctx.models.sequence_model(model_names.VAD),
         asr=ctx.models.sequence_model(model_names.ASR),
         llm=ctx.models.generator(model_names.CHAT_LLM),
-        synthesis=build_synthesis(ctx),
+        synthesis=synthesis,
+        tokenization=synthesis.tokenization,  # Step-Audio-Chat hears the user's audio tokens
     )
     limits = chat.ChatLimits(
         max_turn_audio_s=min(30.0, s.max_audio_seconds),
