@@ -54,7 +54,7 @@ class Settings:
     max_concurrent_chats: int = 8
     chat_idle_s: float = 120.0
     max_chat_seconds: float = 3600.0
-    chat_history_tokens: int = 1200
+    chat_history_tokens: int = 512  # CPU prefill ~60 tokens/s per thread (docs/chat.md)
 
     @property
     def voices_path(self) -> Path:

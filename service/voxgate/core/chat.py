@@ -148,7 +148,7 @@ class ChatLimits:
     max_turn_chars: int = 4000
     max_conversation_s: float = 3600.0
     idle_timeout_s: float = 120.0
-    history_tokens: int = 1200
+    history_tokens: int = 512
     max_reply_tokens: int = 1024
     default_reply_tokens: int = 256
     stall_timeout_s: float = 30.0  # longest wait for the LLM's next piece (queueing included)
