@@ -129,7 +129,7 @@ def _run_forwarding_signals(command: list[str], env: dict[str, str]) -> int:
 def _client(args: argparse.Namespace):
     from voxgate.client import VoxgateClient
 
-    return VoxgateClient(args.address, timeout_s=args.timeout)
+    return VoxgateClient(args.address, timeout_s=args.timeout, wait_for_ready=False)
 
 
 def _tokenize(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 from collections.abc import Iterable, Iterator
@@ -23,6 +24,19 @@ from voxgate.v1 import (
 )
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
+# The published gRPC service config: retries (UNAVAILABLE, with backoff) for the idempotent
+# unary RPCs, wait-for-ready for all (a call waits for a connection instead of failing while a
+# server restarts or a mesh moves it). Clients in other languages can load the same file.
+SERVICE_CONFIG = (Path(__file__).parent / "service_config.json").read_text()
+
+
+def service_config(wait_for_ready: bool = True) -> str:
+    """The service config as JSON; without wait-for-ready a call to a server that is down
+    fails at once (UNAVAILABLE), as a command-line user expects."""
+    config = json.loads(SERVICE_CONFIG)
+    for method in config["methodConfig"]:
+        method["waitForReady"] = wait_for_ready
+    return json.dumps(config)
 
 
 class VoxgateClientError(Exception):
@@ -47,7 +61,9 @@ class StreamResult:
 class VoxgateClient:
     """Blocking client; every call has a deadline (`timeout_s`)."""
 
-    def __init__(self, address: str | None = None, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, address: str | None = None, timeout_s: float = 60.0, wait_for_ready: bool = True
+    ) -> None:
         self.address = address or os.environ.get("VOXGATE_ADDR", DEFAULT_ADDRESS)
         self.timeout_s = timeout_s
         self._channel = grpc.insecure_channel(
@@ -55,6 +71,8 @@ class VoxgateClient:
             options=[
                 ("grpc.max_receive_message_length", 64 * 1024 * 1024),
                 ("grpc.max_send_message_length", 64 * 1024 * 1024),
+                ("grpc.service_config", service_config(wait_for_ready)),
+                ("grpc.enable_retries", 1),
             ],
         )
         self._tok = tokenizer_pb2_grpc.TokenizerServiceStub(self._channel)

@@ -54,6 +54,12 @@ class Settings:
     max_concurrent_chats: int = 8
     chat_idle_s: float = 120.0
     max_chat_seconds: float = 3600.0
+    drain_delay_s: float = 0.0  # NOT_SERVING this long before the listener closes
+    shutdown_grace_s: float = 15.0  # then in-flight calls get this long to finish
+    keepalive_time_s: float = 60.0
+    keepalive_timeout_s: float = 20.0
+    max_connection_age_s: float = 0.0  # 0 = no limit
+    max_connection_age_grace_s: float = 30.0
     chat_history_tokens: int = 512  # CPU prefill ~60 tokens/s per thread (docs/chat.md)
 
     @property
@@ -91,6 +97,14 @@ _HELP = {
     "chat_idle_s": "end a conversation with no client message and no reply for this long",
     "max_chat_seconds": "longest conversation, in wall-clock seconds (OUT_OF_RANGE beyond)",
     "chat_history_tokens": "token budget of a conversation's history in the LLM prompt",
+    "drain_delay_s": "at SIGTERM, report NOT_SERVING this long before closing the listener "
+    "(so load balancers and meshes stop sending new calls)",
+    "shutdown_grace_s": "then give calls in flight this long to finish before cancelling them",
+    "keepalive_time_s": "send HTTP/2 keepalive pings on idle connections this often",
+    "keepalive_timeout_s": "close a connection whose keepalive ping is not answered in this time",
+    "max_connection_age_s": "close client connections (GOAWAY) after this long, so meshes "
+    "rebalance long-lived HTTP/2 connections (0 = never)",
+    "max_connection_age_grace_s": "calls on an aged connection get this long to finish",
 }
 
 
@@ -159,6 +173,11 @@ def _check(s: Settings) -> None:
         or s.chat_history_tokens < 64
     ):
         problems.append("chat limits must be positive (history at least 64 tokens)")
+    if (
+        min(s.drain_delay_s, s.shutdown_grace_s, s.max_connection_age_s) < 0
+        or min(s.keepalive_time_s, s.keepalive_timeout_s, s.max_connection_age_grace_s) <= 0
+    ):
+        problems.append("drain, grace, keepalive and connection-age times must not be negative")
     if s.max_audio_seconds <= 0:
         problems.append("max_audio_seconds must be positive")
     if s.chunk_groups < 1 or s.decode_chunk_groups < 1:

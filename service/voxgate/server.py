@@ -83,14 +83,39 @@ class Server:
                 log.exception("health_refresh_failed")
             await asyncio.sleep(self._settings.health_poll_s)
 
-    async def stop(self, grace: float | None = 5.0) -> None:
+    async def stop(self, grace: float | None = 5.0, drain_delay: float = 0.0) -> None:
+        """Drains: every service NOT_SERVING at once, `drain_delay` more seconds of new calls
+        (while load balancers notice), then no new calls and `grace` for those in flight."""
         if self._watcher:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
         await self.health.enter_graceful_shutdown()
+        self.serving.clear()
+        if drain_delay > 0:
+            log.info("draining", delay_s=drain_delay, grace_s=grace)
+            await asyncio.sleep(drain_delay)
         await self.grpc.stop(grace)
         await self.models.close()
+
+
+def connection_options(settings: Settings) -> list[tuple[str, int]]:
+    """Keepalive and connection age (gRPC core channel arguments, in ms)."""
+    ms = lambda seconds: int(seconds * 1000)  # noqa: E731
+    options = [
+        ("grpc.keepalive_time_ms", ms(settings.keepalive_time_s)),
+        ("grpc.keepalive_timeout_ms", ms(settings.keepalive_timeout_s)),
+        # Clients may ping as often as the server does, without a call in flight (streams
+        # of a conversation can be quiet for minutes); more often is answered with GOAWAY.
+        ("grpc.http2.min_ping_interval_without_data_ms", ms(min(settings.keepalive_time_s, 10))),
+        ("grpc.keepalive_permit_without_calls", 1),
+    ]
+    if settings.max_connection_age_s > 0:
+        options += [
+            ("grpc.max_connection_age_ms", ms(settings.max_connection_age_s)),
+            ("grpc.max_connection_age_grace_ms", ms(settings.max_connection_age_grace_s)),
+        ]
+    return options
 
 
 def create_server(
@@ -113,6 +138,7 @@ def create_server(
             ("grpc.max_receive_message_length", settings.max_request_bytes),
             ("grpc.max_send_message_length", settings.max_response_bytes),
             ("grpc.so_reuseport", 0),
+            *connection_options(settings),
         ],
     )
     server = Server(grpc_server, models, service_set, settings)
@@ -150,7 +176,7 @@ async def serve(settings: Settings) -> None:
     await stop.wait()
     log.info("shutting_down")
     ready.cancel()
-    await server.stop(grace=5.0)
+    await server.stop(grace=settings.shutdown_grace_s, drain_delay=settings.drain_delay_s)
     if triton:
         await triton.stop()
     if settings.ready_file:
