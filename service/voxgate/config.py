@@ -41,7 +41,8 @@ class Settings:
     decode_chunk_groups: int = 250
     triton_timeout_s: float = 120.0
     health_poll_s: float = 1.0
-    metrics_port: int = 0  # 0 = no Prometheus endpoint
+    metrics_port: int = 9464  # 0 = no Prometheus endpoint
+    metrics_host: str = "127.0.0.1"
     log_level: str = "info"
     log_json: bool = False
     ready_file: Path | None = None
@@ -83,7 +84,8 @@ _HELP = {
     "decode_chunk_groups": "120 ms groups per Triton decoder request",
     "triton_timeout_s": "timeout of one Triton request",
     "health_poll_s": "seconds between Triton readiness checks",
-    "metrics_port": "Prometheus metrics port (0 = off)",
+    "metrics_port": "Prometheus metrics port, the façade's and (embedded) Triton's (0 = off)",
+    "metrics_host": "address of the metrics endpoint (0.0.0.0 to scrape from elsewhere)",
     "log_level": "debug, info, warning or error",
     "log_json": "log JSON lines instead of console text",
     "ready_file": "write {address, port} as JSON here once serving",

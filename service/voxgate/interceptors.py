@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 import grpc
 import structlog
 from google.rpc import error_details_pb2, status_pb2
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from voxgate import errors
 from voxgate.logs import REQUEST_ID, get_logger
@@ -46,6 +46,26 @@ LATENCY = Histogram(
     ["method"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
+_STREAM_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.4, 0.6, 1, 1.5, 2.5, 5, 10, 30)
+ACTIVE = Gauge("voxgate_active_calls", "RPCs in progress", ["method"])
+FIRST_RESPONSE = Histogram(
+    "voxgate_first_response_seconds",
+    "Streaming RPCs: call start to the first response message",
+    ["method"],
+    buckets=_STREAM_BUCKETS,
+)
+RESPONSE_GAP = Histogram(
+    "voxgate_response_gap_seconds",
+    "Streaming RPCs: time between consecutive response messages",
+    ["method"],
+    buckets=_STREAM_BUCKETS,
+)
+REFUSED = Counter(
+    "voxgate_refused_calls",
+    "Calls refused before any work: RESOURCE_EXHAUSTED (admission) or UNIMPLEMENTED",
+    ["method", "code"],
+)
+_REFUSALS = {grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNIMPLEMENTED}
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -121,6 +141,7 @@ class _Call:
         # Read now: after a client cancels, the call object behind the context may be gone.
         self.peer = context.peer()
         self.start = time.perf_counter()
+        self._last_sent: float | None = None
         self.code = grpc.StatusCode.OK
         REQUEST_ID.set(self.rid)
         structlog.contextvars.bind_contextvars(request_id=self.rid, method=method)
@@ -140,8 +161,18 @@ class _Call:
             grpc.StatusCode.INTERNAL, f"internal error (request id {self.rid})", trailers
         )
 
+    def sent(self) -> None:
+        """One response message of a streaming RPC went out."""
+        now = time.perf_counter()
+        if self._last_sent is None:
+            FIRST_RESPONSE.labels(self.method).observe(now - self.start)
+        else:
+            RESPONSE_GAP.labels(self.method).observe(now - self._last_sent)
+        self._last_sent = now
+
     async def __aenter__(self) -> _Call:
         await self.context.send_initial_metadata((("x-request-id", self.rid),))
+        ACTIVE.labels(self.method).inc()  # after: a failed send never reaches __aexit__
         return self
 
     async def __aexit__(self, kind, err, tb) -> bool:
@@ -161,6 +192,9 @@ class _Call:
             code = self.context.code()
             self.code = code if isinstance(code, grpc.StatusCode) else self.code
         seconds = time.perf_counter() - self.start
+        ACTIVE.labels(self.method).dec()
+        if self.code in _REFUSALS:
+            REFUSED.labels(self.method, self.code.name).inc()
         REQUESTS.labels(self.method, self.code.name).inc()
         LATENCY.labels(self.method).observe(seconds)
         log.info("rpc", code=self.code.name, ms=round(seconds * 1000, 1), peer=self.peer)
@@ -211,11 +245,12 @@ def _wrap_stream_unary(service: str, method: str, behavior: Callable, admit: Cal
 
 def _wrap_unary_stream(service: str, method: str, behavior: Callable, admit: Callable):
     async def wrapper(request, context):
-        async with _Call(method, context):
+        async with _Call(method, context) as call:
             admit(service)
             if isinstance(request, _Undecodable):
                 raise _malformed(method)
             async for response in behavior(request, context):
+                call.sent()
                 yield response
 
     return wrapper
@@ -223,9 +258,10 @@ def _wrap_unary_stream(service: str, method: str, behavior: Callable, admit: Cal
 
 def _wrap_stream_stream(service: str, method: str, behavior: Callable, admit: Callable):
     async def wrapper(requests, context):
-        async with _Call(method, context):
+        async with _Call(method, context) as call:
             admit(service)
             async for response in behavior(_checked(method, requests), context):
+                call.sent()
                 yield response
 
     return wrapper

@@ -17,6 +17,7 @@ from voxgate.core.deployment import Deployment
 from voxgate.errors import ModelUnavailable
 from voxgate.interceptors import ServiceInterceptor
 from voxgate.logs import get_logger
+from voxgate.metrics import start_metrics
 from voxgate.registry import ServiceContext, ServiceEntry, ServiceSet, default_services
 from voxgate.runtime import EmbeddedTriton
 from voxgate.triton import TritonModels
@@ -167,9 +168,7 @@ async def serve(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     if settings.metrics_port:
-        from prometheus_client import start_http_server
-
-        start_http_server(settings.metrics_port, addr=settings.host)
+        start_metrics(settings.metrics_port, settings.metrics_host, triton and triton.metrics_url)
     await server.start()
     log.info("listening", address=f"{settings.host}:{port}", triton=server.models.url)
     ready = asyncio.create_task(_announce(server, settings, port, triton))

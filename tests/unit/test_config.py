@@ -22,7 +22,7 @@ def test_defaults() -> None:
     assert s.max_audio_seconds == 600.0
     assert s.max_detokenize_tokens == 25000
     assert s.max_request_bytes == 64 * 1024 * 1024
-    assert s.metrics_port == 0
+    assert s.metrics_port == 9464 and s.metrics_host == "127.0.0.1"
     assert s.log_level == "info"
     assert s.log_json is False
     assert s.ready_file is None
