@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import signal
 import socket
@@ -19,6 +20,10 @@ from pathlib import Path
 from voxgate.logs import get_logger
 
 log = get_logger(__name__)
+triton_log = get_logger("tritonserver")
+# Triton's glog prefix: I/W/E, then date, time, thread, file:line]
+_TRITON_LINE = re.compile(rb"^([IWEF])\d{4} [\d:.]+\s+\d+ ([^\]]+)\] ?(.*)$")
+_TRITON_LEVELS = {b"I": "debug", b"W": "warning", b"E": "error", b"F": "critical"}
 
 RUN_DIR_PREFIX = "voxgate-"
 _LOCK_NAME = ".lock"
@@ -196,6 +201,39 @@ def _with_parent_death_signal(args: list[str]) -> list[str]:
     return [setpriv, "--pdeathsig", "TERM", *args]
 
 
+async def _forward_log(read_fd: int, path: Path) -> None:
+    """Triton's output -> its log file (kept for `log_tail`) and voxgate's structured log:
+    warnings and errors at their level, the rest at debug (`--log-level debug` shows it)."""
+    loop = asyncio.get_running_loop()
+    stream = asyncio.StreamReader(limit=1024 * 1024)
+    pipe = os.fdopen(read_fd, "rb", buffering=0)
+    transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), pipe)
+    try:
+        await _copy_lines(stream, path)
+    finally:
+        transport.close()
+
+
+async def _copy_lines(stream: asyncio.StreamReader, path: Path) -> None:
+    with open(path, "ab") as logfile:
+        while True:
+            try:
+                line = await stream.readline()
+            except ValueError:  # a line longer than the limit: take it in pieces
+                line = await stream.read(64 * 1024)
+            if not line:
+                return
+            logfile.write(line)
+            logfile.flush()
+            match = _TRITON_LINE.match(line.rstrip(b"\r\n"))
+            if match:
+                level, where, text = match.groups()
+                emit = getattr(triton_log, _TRITON_LEVELS[level])
+                emit("triton_log", line=text.decode(errors="replace"), at=where.decode())
+            elif line.strip():
+                triton_log.debug("triton_log", line=line.rstrip().decode(errors="replace"))
+
+
 class EmbeddedTriton:
     """One supervised tritonserver on loopback; restarted with backoff if it dies.
 
@@ -217,6 +255,7 @@ class EmbeddedTriton:
         self.restarts = 0
         self._process: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task | None = None
+        self._forwarder: asyncio.Task | None = None
         self._cleanup: weakref.finalize | None = None
         self._stopping = False
 
@@ -266,19 +305,28 @@ class EmbeddedTriton:
             "--strict-readiness=true",
             "--exit-timeout-secs=10",
         ]
-        logfile = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        # A pipe of our own, not asyncio's: its Process.wait() would also wait for the pipe
+        # to close, which the Python-backend stubs (children holding it) delay past a crash.
+        read_fd, write_fd = os.pipe()
         try:
             self._process = await asyncio.create_subprocess_exec(
                 *_with_parent_death_signal(args),
-                stdout=logfile,
+                stdout=write_fd,
                 stderr=asyncio.subprocess.STDOUT,
                 env=child_environment(self.install),
                 # Its own process group, which its Python-backend stubs inherit: if the server
                 # dies, the stubs would live on as orphans; `_reap` kills the whole group.
                 start_new_session=True,
             )
+        except BaseException:
+            os.close(read_fd)
+            raise
         finally:
-            logfile.close()
+            os.close(write_fd)
+        assert self.log_path is not None
+        self._forwarder = asyncio.create_task(
+            _forward_log(read_fd, self.log_path), name="triton-log"
+        )
         log.info(
             "triton_started",
             pid=self._process.pid,
@@ -330,6 +378,7 @@ class EmbeddedTriton:
     async def _terminate(self, timeout_s: float) -> None:
         proc = self._process
         if proc is None or proc.returncode is not None:
+            await self._stop_forwarding()
             return
         proc.terminate()
         try:
@@ -339,7 +388,16 @@ class EmbeddedTriton:
             proc.kill()
             await proc.wait()
         _reap(proc.pid)
+        await self._stop_forwarding()
         log.info("triton_stopped", pid=proc.pid, code=proc.returncode)
+
+    async def _stop_forwarding(self) -> None:
+        """Lets the log forwarder drain what the server wrote (its pipe closes once the
+        process group is gone), then stops it."""
+        task, self._forwarder = self._forwarder, None
+        if task is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(task, 2.0)
 
     def _remove_run_dir(self) -> None:
         if self._cleanup is not None:

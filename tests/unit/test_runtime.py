@@ -269,3 +269,32 @@ def test_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
         parent.kill()
         parent.wait()
         parent.stdout.close()
+
+
+async def test_triton_output_goes_to_its_file_and_the_structured_log(parent: Path, install) -> None:
+    """Warnings and errors at their level in voxgate's log; info lines at debug; the file
+    keeps every line for `log_tail`."""
+    import structlog
+
+    install.binary.write_text(
+        "#!/bin/sh\n"
+        'echo "I1122 03:10:05.123456 4242 server.cc:100] Started GRPCInferenceService"\n'
+        "echo \"E1122 03:10:05.223456 4242 model_lifecycle.cc:654] failed to load 'vad'\"\n"
+        'echo "not a glog line"\n'
+        "exec sleep 600\n"
+    )
+    t = EmbeddedTriton(ROOT / "triton_models", "cpu", parent)
+    with structlog.testing.capture_logs() as logs:
+        await t.start()
+        try:
+            for _ in range(100):
+                if "not a glog line" in t.log_tail():
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.1)
+        finally:
+            await t.stop()
+    lines = [(e["log_level"], e.get("line")) for e in logs if e["event"] == "triton_log"]
+    assert ("error", "failed to load 'vad'") in lines
+    assert ("debug", "Started GRPCInferenceService") in lines
+    assert ("debug", "not a glog line") in lines
