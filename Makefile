@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BUF := tools/node_modules/.bin/buf
 
-.PHONY: serve test check lint gen check-gen buf bench clients-test vectors system-deps models
+.PHONY: serve test check lint gen check-gen buf bench clients-test vectors system-deps models deploy-check
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -64,3 +64,9 @@ models: $(VENV)/.installed system-deps
 
 bench: $(VENV)/.installed
 	$(PY) bench/tokenize_latency.py
+
+## Images and Kubernetes: hadolint both Dockerfiles, render the kustomize overlays and validate
+## them (kubernetes-validate, vendored CRD and Compose schemas), check the images' package lists
+## resolve, run tests/deploy. Tools are cached in ~/.cache/voxgate/tools (deploy/tools.sh).
+deploy-check: $(VENV)/.installed
+	VENV=$(VENV) deploy/check.sh

@@ -4,8 +4,10 @@ and gap histograms, calls in progress) and the embedded Triton's own metrics, re
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import urllib.request
+from pathlib import Path
 
 import pytest
 from voxgate.metrics import start_metrics
@@ -50,3 +52,38 @@ async def test_one_endpoint_shows_the_facade_and_triton(channel, triton):
     finally:
         server.shutdown()
         server.server_close()
+
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "voxgate.json"
+
+
+def exported_names(text: str) -> set[str]:
+    """Every series name the page has or declares (a declared family may have no samples yet:
+    a counter of refusals before the first refusal)."""
+    names = set(re.findall(r"^([a-zA-Z_:][\w:]*)(?:\{| )", text, re.M))
+    for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M):
+        names.add(name)
+        if kind == "counter":
+            names.add(name if name.endswith("_total") else name + "_total")
+        if kind == "histogram":
+            names |= {name + s for s in ("_bucket", "_sum", "_count")}
+    return names
+
+
+async def test_the_dashboard_plots_only_exported_metrics(channel, triton):
+    port = free_port()
+    server = start_metrics(port, "127.0.0.1", triton.metrics_url)
+    assert server is not None
+    try:
+        stub = synthesis_pb2_grpc.SynthesisServiceStub(channel)
+        request = synthesis_pb2.SynthesizeRequest(text="Hello there. One more clause.")
+        [p async for p in stub.Synthesize(request, timeout=60)]
+        text = await asyncio.to_thread(scrape, f"http://127.0.0.1:{port}/metrics")
+    finally:
+        server.shutdown()
+        server.server_close()
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    plotted = {m for e in exprs for m in re.findall(r"\b([a-z_:][a-z0-9_:]*)\{", e)}
+    assert len(plotted) >= 15
+    assert plotted - exported_names(text) == set()
