@@ -45,6 +45,7 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     log_level: str = "info"
     log_json: bool = False
+    otlp_endpoint: str = ""  # empty = no traces
     ready_file: Path | None = None
     data_dir: Path = field(default_factory=default_data_dir)
     voices_db: Path | None = None  # None = <data_dir>/voices.sqlite3
@@ -88,6 +89,7 @@ _HELP = {
     "metrics_host": "address of the metrics endpoint (0.0.0.0 to scrape from elsewhere)",
     "log_level": "debug, info, warning or error",
     "log_json": "log JSON lines instead of console text",
+    "otlp_endpoint": "send OpenTelemetry traces over OTLP/gRPC to this host:port (off if empty)",
     "ready_file": "write {address, port} as JSON here once serving",
     "data_dir": "where state that survives restarts lives (the voice registry)",
     "voices_db": "the voice registry's SQLite file (default: <data-dir>/voices.sqlite3)",

@@ -19,9 +19,10 @@ from collections.abc import AsyncIterator, Callable
 import grpc
 import structlog
 from google.rpc import error_details_pb2, status_pb2
+from opentelemetry import trace
 from prometheus_client import Counter, Gauge, Histogram
 
-from voxgate import errors
+from voxgate import errors, tracing
 from voxgate.logs import REQUEST_ID, get_logger
 
 log = get_logger("voxgate.access")
@@ -135,8 +136,9 @@ async def _checked(method: str, requests: AsyncIterator) -> AsyncIterator:
 class _Call:
     """Book-keeping of one RPC: binds the request id, logs and counts its outcome."""
 
-    def __init__(self, method: str, context: grpc.aio.ServicerContext) -> None:
+    def __init__(self, service: str, method: str, context: grpc.aio.ServicerContext) -> None:
         self.method, self.context = method, context
+        self._span = tracing.server_span(f"{service}/{method}", context.invocation_metadata())
         self.rid = _request_id(context)
         # Read now: after a client cancels, the call object behind the context may be gone.
         self.peer = context.peer()
@@ -171,6 +173,7 @@ class _Call:
         self._last_sent = now
 
     async def __aenter__(self) -> _Call:
+        self._span.__enter__().set_attribute("voxgate.request_id", self.rid)
         await self.context.send_initial_metadata((("x-request-id", self.rid),))
         ACTIVE.labels(self.method).inc()  # after: a failed send never reaches __aexit__
         return self
@@ -199,6 +202,8 @@ class _Call:
         LATENCY.labels(self.method).observe(seconds)
         log.info("rpc", code=self.code.name, ms=round(seconds * 1000, 1), peer=self.peer)
         structlog.contextvars.clear_contextvars()
+        tracing.fail(trace.get_current_span(), self.code.name)
+        self._span.__exit__(None, None, None)
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
@@ -225,7 +230,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
 def _wrap_unary_unary(service: str, method: str, behavior: Callable, admit: Callable):
     async def wrapper(request, context):
-        async with _Call(method, context):
+        async with _Call(service, method, context):
             admit(service)
             if isinstance(request, _Undecodable):
                 raise _malformed(method)
@@ -236,7 +241,7 @@ def _wrap_unary_unary(service: str, method: str, behavior: Callable, admit: Call
 
 def _wrap_stream_unary(service: str, method: str, behavior: Callable, admit: Callable):
     async def wrapper(requests, context):
-        async with _Call(method, context):
+        async with _Call(service, method, context):
             admit(service)
             return await behavior(_checked(method, requests), context)
 
@@ -245,7 +250,7 @@ def _wrap_stream_unary(service: str, method: str, behavior: Callable, admit: Cal
 
 def _wrap_unary_stream(service: str, method: str, behavior: Callable, admit: Callable):
     async def wrapper(request, context):
-        async with _Call(method, context) as call:
+        async with _Call(service, method, context) as call:
             admit(service)
             if isinstance(request, _Undecodable):
                 raise _malformed(method)
@@ -258,7 +263,7 @@ def _wrap_unary_stream(service: str, method: str, behavior: Callable, admit: Cal
 
 def _wrap_stream_stream(service: str, method: str, behavior: Callable, admit: Callable):
     async def wrapper(requests, context):
-        async with _Call(method, context) as call:
+        async with _Call(service, method, context) as call:
             admit(service)
             async for response in behavior(_checked(method, requests), context):
                 call.sent()

@@ -24,6 +24,8 @@ triton_log = get_logger("tritonserver")
 # Triton's glog prefix: I/W/E, then date, time, thread, file:line]
 _TRITON_LINE = re.compile(rb"^([IWEF])\d{4} [\d:.]+\s+\d+ ([^\]]+)\] ?(.*)$")
 _TRITON_LEVELS = {b"I": "debug", b"W": "warning", b"E": "error", b"F": "critical"}
+# Warnings that every CPU-only start prints and that need no action: kept at debug.
+_EXPECTED_WARNINGS = (b"failed to allocate pinned system memory",)
 
 RUN_DIR_PREFIX = "voxgate-"
 _LOCK_NAME = ".lock"
@@ -228,6 +230,8 @@ async def _copy_lines(stream: asyncio.StreamReader, path: Path) -> None:
             match = _TRITON_LINE.match(line.rstrip(b"\r\n"))
             if match:
                 level, where, text = match.groups()
+                if level == b"W" and any(w in text for w in _EXPECTED_WARNINGS):
+                    level = b"I"
                 emit = getattr(triton_log, _TRITON_LEVELS[level])
                 emit("triton_log", line=text.decode(errors="replace"), at=where.decode())
             elif line.strip():

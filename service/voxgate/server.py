@@ -12,6 +12,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from voxgate import tracing
 from voxgate.config import Settings
 from voxgate.core.deployment import Deployment
 from voxgate.errors import ModelUnavailable
@@ -156,6 +157,8 @@ def create_server(
 
 async def serve(settings: Settings) -> None:
     """Runs voxgate until SIGTERM/SIGINT: embedded Triton (unless --triton-url), then gRPC."""
+    if settings.otlp_endpoint:
+        tracing.setup(settings.otlp_endpoint)
     triton = None
     if not settings.triton_url:
         triton = EmbeddedTriton(

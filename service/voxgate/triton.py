@@ -18,6 +18,7 @@ from tritonclient.grpc import service_pb2_grpc as triton_grpc
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype, serialize_byte_tensor
 
 from voxgate import model_names as names
+from voxgate import tracing
 from voxgate.core.ports import ModelSpec, ModelStatus
 from voxgate.errors import DeadlineExceeded, ModelFailed, ModelUnavailable
 from voxgate.logs import get_logger, request_id
@@ -161,6 +162,7 @@ class TritonModels:
     async def _infer(
         self, model: str, inputs: list[InferInput], outputs: list[str], **sequence: object
     ):
+        span = tracing.model_span(model, "infer")
         try:
             return await self._client.infer(
                 model,
@@ -168,10 +170,14 @@ class TritonModels:
                 outputs=[InferRequestedOutput(o) for o in outputs],
                 request_id=request_id(),
                 client_timeout=self._timeout_s,
+                headers=tracing.headers(span),
                 **sequence,
             )
         except InferenceServerException as err:
+            tracing.fail(span, str(err.status()).removeprefix("StatusCode."), err.message())
             raise _domain_error(model, err) from err
+        finally:
+            span.end()
 
     # -- stateful models -------------------------------------------------------------------
 
@@ -300,8 +306,11 @@ class TritonStreamingGenerator:
             yield request
             await finished.wait()  # keep our half open until the model's final response
 
+        span = tracing.model_span(self.model, "stream")
         call = self._stub.ModelStreamInfer(
-            requests(), timeout=timeout_s if timeout_s is not None else self._timeout_s
+            requests(),
+            timeout=timeout_s if timeout_s is not None else self._timeout_s,
+            metadata=tuple(tracing.headers(span).items()),
         )
         try:
             async for response in call:
@@ -318,6 +327,7 @@ class TritonStreamingGenerator:
                     return
             raise ModelFailed(f"model {self.model} ended its stream without a final response")
         except grpc.aio.AioRpcError as err:
+            tracing.fail(span, err.code().name)
             if err.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
                 raise DeadlineExceeded(f"model {self.model} did not finish in time") from err
             if err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
@@ -328,3 +338,4 @@ class TritonStreamingGenerator:
             finished.set()
             # Leaving early (break, error, caller cancelled): cancel the request in Triton.
             call.cancel()
+            span.end()

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -251,6 +252,10 @@ def test_server_dies_with_a_killed_parent(tmp_path: Path) -> None:
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         server = int(parent.stdout.readline())
+        for _ in range(200):  # setpriv sets the signal, then execs the server: wait for that
+            if Path(f"/proc/{server}/comm").read_text().strip() == "sleep":
+                break
+            time.sleep(0.01)
         os.kill(server, 0)  # alive while its parent is
         parent.send_signal(signal.SIGKILL)
         parent.wait(10)
