@@ -28,7 +28,7 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 50051
-    triton_url: str | None = None  # host:port of an external Triton (gRPC); None = embedded
+    triton_url: str | None = None  # host:port[,host:port...] of external Tritons; None = embedded
     model_repository: Path = field(default_factory=default_model_repository)
     model_config_name: str = "cpu"
     run_dir: Path = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "voxgate"
@@ -72,7 +72,9 @@ class Settings:
 _HELP = {
     "host": "address to listen on",
     "port": "gRPC port (0 = pick a free one)",
-    "triton_url": "use this external Triton (host:port, gRPC) instead of starting one",
+    "triton_url": "use these external Tritons (host:port, gRPC; comma-separated, or a name "
+    "resolving to several addresses: calls are balanced over the ready ones) instead of "
+    "starting one",
     "model_repository": "Triton model repository of the embedded server",
     "model_config_name": "Triton --model-config-name (cpu or gpu)",
     "run_dir": "where each embedded Triton makes its private run folder (backends, log)",

@@ -25,7 +25,7 @@ class ServiceContext:
     """What a servicer may be built from."""
 
     settings: Settings
-    models: Any  # voxgate.triton.TritonModels: implements every port of core.ports
+    models: Any  # voxgate.replicas.TritonReplicas: implements every port of core.ports
     services: ServiceSet
 
 

@@ -24,8 +24,15 @@ triton_log = get_logger("tritonserver")
 # Triton's glog prefix: I/W/E, then date, time, thread, file:line]
 _TRITON_LINE = re.compile(rb"^([IWEF])\d{4} [\d:.]+\s+\d+ ([^\]]+)\] ?(.*)$")
 _TRITON_LEVELS = {b"I": "debug", b"W": "warning", b"E": "error", b"F": "critical"}
-# Warnings that every CPU-only start prints and that need no action: kept at debug.
-_EXPECTED_WARNINGS = (b"failed to allocate pinned system memory",)
+# What every start of the CPU configs prints on a machine without a GPU, as warnings and
+# errors, and that needs no action: kept at debug (with the gpu configs they are real).
+CPU_ONLY_NOISE = (
+    b"failed to allocate pinned system memory",
+    b"CudaDriverHelper has not been initialized",
+    b"unable to create stream for",
+    b"CUDA driver version is insufficient",
+    b"DCGM unable to start",
+)
 
 RUN_DIR_PREFIX = "voxgate-"
 _LOCK_NAME = ".lock"
@@ -203,7 +210,7 @@ def _with_parent_death_signal(args: list[str]) -> list[str]:
     return [setpriv, "--pdeathsig", "TERM", *args]
 
 
-async def _forward_log(read_fd: int, path: Path) -> None:
+async def _forward_log(read_fd: int, path: Path, quiet: tuple[bytes, ...] = ()) -> None:
     """Triton's output -> its log file (kept for `log_tail`) and voxgate's structured log:
     warnings and errors at their level, the rest at debug (`--log-level debug` shows it)."""
     loop = asyncio.get_running_loop()
@@ -211,12 +218,12 @@ async def _forward_log(read_fd: int, path: Path) -> None:
     pipe = os.fdopen(read_fd, "rb", buffering=0)
     transport, _ = await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), pipe)
     try:
-        await _copy_lines(stream, path)
+        await _copy_lines(stream, path, quiet)
     finally:
         transport.close()
 
 
-async def _copy_lines(stream: asyncio.StreamReader, path: Path) -> None:
+async def _copy_lines(stream: asyncio.StreamReader, path: Path, quiet: tuple[bytes, ...]) -> None:
     with open(path, "ab") as logfile:
         while True:
             try:
@@ -230,7 +237,7 @@ async def _copy_lines(stream: asyncio.StreamReader, path: Path) -> None:
             match = _TRITON_LINE.match(line.rstrip(b"\r\n"))
             if match:
                 level, where, text = match.groups()
-                if level == b"W" and any(w in text for w in _EXPECTED_WARNINGS):
+                if level in b"WE" and any(n in text for n in quiet):
                     level = b"I"
                 emit = getattr(triton_log, _TRITON_LEVELS[level])
                 emit("triton_log", line=text.decode(errors="replace"), at=where.decode())
@@ -328,8 +335,9 @@ class EmbeddedTriton:
         finally:
             os.close(write_fd)
         assert self.log_path is not None
+        quiet = CPU_ONLY_NOISE if self.model_config_name == "cpu" else ()
         self._forwarder = asyncio.create_task(
-            _forward_log(read_fd, self.log_path), name="triton-log"
+            _forward_log(read_fd, self.log_path, quiet), name="triton-log"
         )
         log.info(
             "triton_started",

@@ -20,8 +20,8 @@ from voxgate.interceptors import ServiceInterceptor
 from voxgate.logs import get_logger
 from voxgate.metrics import start_metrics
 from voxgate.registry import ServiceContext, ServiceEntry, ServiceSet, default_services
+from voxgate.replicas import TritonReplicas
 from voxgate.runtime import EmbeddedTriton
-from voxgate.triton import TritonModels
 
 log = get_logger(__name__)
 
@@ -37,7 +37,7 @@ class Server:
     def __init__(
         self,
         grpc_server: grpc.aio.Server,
-        models: TritonModels,
+        models: TritonReplicas,
         services: ServiceSet,
         settings: Settings,
     ) -> None:
@@ -132,7 +132,7 @@ def create_server(
     url = triton_url or settings.triton_url
     if not url:
         raise ValueError("a Triton URL is required (embedded or --triton-url)")
-    models = TritonModels(url, settings.triton_timeout_s)
+    models = TritonReplicas(url, settings.triton_timeout_s)
     service_set = ServiceSet(services if services is not None else default_services())
     grpc_server = grpc.aio.server(
         interceptors=[ServiceInterceptor(admit=service_set.admit)],
