@@ -22,7 +22,7 @@ import itertools
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -78,7 +78,6 @@ class Replica:
     healthy: bool = True
     calls: int = 0  # calls sent to it (tests and logs)
     failures: int = 0
-    sequences: set[int] = field(default_factory=set)
 
 
 class TritonReplicas:

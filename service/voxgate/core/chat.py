@@ -260,14 +260,12 @@ class _Recognizer:
         self._end = False
         self._wake = asyncio.Event()
         self.final: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self.samples = 0
         self._last_interim = ""
         self._task = asyncio.create_task(self._run())
 
     def push(self, samples: np.ndarray) -> None:
         if len(samples):
             self._audio.append(samples)
-            self.samples += len(samples)
             if self.kept is not None:
                 self.kept.append(samples)
             self._wake.set()
@@ -298,7 +296,7 @@ class _Recognizer:
                     self._id, inputs, ASR_OUTPUTS, start=not started, end=end
                 )
                 started = True
-                text = _text(reply["text"])
+                text = _text(reply["text"]).strip()
                 if end:
                     if not self.final.done():
                         self.final.set_result(text)
@@ -331,8 +329,9 @@ class _Recognizer:
 
 
 def _text(value: np.ndarray) -> str:
+    """A STRING tensor's first element as text (bytes from Triton, str from stand-ins)."""
     raw = np.asarray(value).reshape(-1)[0]
-    return (raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)).strip()
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
 # -- a reply ------------------------------------------------------------------------------------
@@ -685,7 +684,7 @@ class Conversation:
             responses = self._m.llm.generate(inputs, outputs=LLM_OUTPUTS)
             async with contextlib.aclosing(responses):
                 while (response := await self._next_piece(responses)) is not None:
-                    delta = _text_piece(response["text"])
+                    delta = _text(response["text"])
                     reply.tokens = int(np.asarray(response["token_count"]).reshape(-1)[0])
                     if not delta:
                         continue
@@ -809,8 +808,3 @@ class Conversation:
                 await self._m.vad.infer(
                     self._vad_id, {"audio": np.zeros((1, 0), np.float32)}, VAD_OUTPUTS, end=True
                 )
-
-
-def _text_piece(value: np.ndarray) -> str:
-    raw = np.asarray(value).reshape(-1)[0]
-    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)

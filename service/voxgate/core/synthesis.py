@@ -21,6 +21,7 @@ import numpy as np
 
 from voxgate.core import style as styles
 from voxgate.core import text as texts
+from voxgate.core.admission import Admission
 from voxgate.core.decoding import DecodeStream
 from voxgate.core.ports import Decoder, StreamingGenerator
 from voxgate.core.tokenization import AudioSource, Tokenization, load_16k
@@ -36,7 +37,6 @@ from voxgate.errors import (
     FailedPrecondition,
     InvalidArgument,
     OutOfRange,
-    ResourceExhausted,
 )
 from voxgate.interleave import GROUP_SAMPLES, SAMPLE_RATE, TOKENS_PER_GROUP
 
@@ -169,23 +169,11 @@ class Synthesis:
         self.tokenization = tokenization
         self.voices = voices
         self.limits = limits
-        self.active = 0  # calls speaking now (Synthesize and StreamSynthesize)
+        self._admission = Admission(limits.max_concurrent, "synthesis", "calls")
 
-    @contextlib.contextmanager
     def admitted(self):
-        """Counts one call in; refuses it when `max_concurrent` calls are already speaking.
-
-        Refusing at once beats queueing: on a saturated CPU a queued call would only time out.
-        """
-        if self.active >= self.limits.max_concurrent:
-            raise ResourceExhausted(
-                f"synthesis: {self.active} calls in progress, the server's limit; retry later"
-            )
-        self.active += 1
-        try:
-            yield
-        finally:
-            self.active -= 1
+        """Counts one call in; RESOURCE_EXHAUSTED when `max_concurrent` are already speaking."""
+        return self._admission.admitted()
 
     # -- planning ----------------------------------------------------------------------------
 

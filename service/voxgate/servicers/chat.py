@@ -12,7 +12,8 @@ from prometheus_client import Counter, Gauge
 from voxgate import audio as audiolib
 from voxgate import model_names
 from voxgate.core import chat
-from voxgate.errors import InvalidArgument, ResourceExhausted
+from voxgate.core.admission import Admission
+from voxgate.errors import InvalidArgument
 from voxgate.logs import request_id
 from voxgate.registry import ServiceContext, ServiceEntry
 from voxgate.servicers import convert
@@ -66,20 +67,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
     def __init__(self, models: chat.ChatModels, limits: chat.ChatLimits) -> None:
         self._models = models
         self._limits = limits
-        self.active = 0
-
-    @contextlib.contextmanager
-    def _admitted(self):
-        if self.active >= self._limits.max_concurrent:
-            raise ResourceExhausted(
-                f"chat: {self.active} conversations in progress, the server's limit; retry later"
-            )
-        self.active += 1
-        try:
-            with ACTIVE.track_inprogress():
-                yield
-        finally:
-            self.active -= 1
+        self._admission = Admission(limits.max_concurrent, "chat", "conversations")
 
     async def Chat(
         self, request_iterator: AsyncIterator[pb.ChatRequest], context: grpc.aio.ServicerContext
@@ -90,7 +78,7 @@ class ChatServicer(chat_pb2_grpc.ChatServiceServicer):
         options = convert.chat_options(first.config, self._limits.max_reply_tokens)
         fmt = convert.output_format(first.config.output_format)
         audiolib.check_stream_output(fmt, fmt.sample_rate or 16000)  # before any work
-        with self._admitted():
+        with self._admission.admitted(), ACTIVE.track_inprogress():
             conversation = chat.Conversation(self._models, options, self._limits)
             await conversation.start()
             inputs = (convert.chat_input(m) async for m in request_iterator)
