@@ -13,9 +13,10 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --no-deps silero-vad==6.2.3
 	touch $@
 
-## Start voxgate on 127.0.0.1:50051 with an embedded Triton and the CPU reference models.
+## Start voxgate on 127.0.0.1:50051 with an embedded Triton and the CPU reference models
+## (another port: make serve PORT=50052, or VOXGATE_PORT=50052).
 serve: $(VENV)/.installed $(VENV)/.llm-installed
-	$(VENV)/bin/voxgate serve
+	$(VENV)/bin/voxgate serve $(if $(PORT),--port $(PORT))
 
 ## Run the Python test suite (unit + real gRPC + real embedded Triton).
 test: $(VENV)/.installed $(VENV)/.llm-installed system-deps

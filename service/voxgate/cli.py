@@ -1,4 +1,5 @@
-"""The `voxgate` command: serve, with-server, tokenize, detokenize, info, models build."""
+"""The `voxgate` command: serve, with-server, health, tokenize, detokenize, info, synthesize,
+chat, voices, models build."""
 
 from __future__ import annotations
 
@@ -16,14 +17,22 @@ from pathlib import Path
 from google.protobuf.json_format import MessageToDict
 
 from voxgate import config, logs
+from voxgate.cli_errors import EXIT_CODES_HELP, Exit, UserError, from_rpc, read_input, write_output
 
 
 def _serve(args: argparse.Namespace) -> int:
     settings = config.from_sources(args, os.environ)
     logs.configure(settings.log_level, settings.log_json)
-    from voxgate.server import serve
+    from voxgate.server import PortInUse, serve
 
-    asyncio.run(serve(settings))
+    try:
+        asyncio.run(serve(settings))
+    except PortInUse as err:
+        raise UserError(
+            f"{err}; pick another with --port N or VOXGATE_PORT=N (make serve PORT=N), "
+            "or stop what holds it",
+            Exit.PORT_IN_USE,
+        ) from None
     return 0
 
 
@@ -126,34 +135,127 @@ def _run_forwarding_signals(command: list[str], env: dict[str, str]) -> int:
     return 128 - code if code < 0 else code  # killed by signal N: 128 + N, as shells report
 
 
-def _client(args: argparse.Namespace):
-    from voxgate.client import VoxgateClient
+class _Client:
+    """The blocking client, whose failed calls become UserErrors naming the address."""
 
-    return VoxgateClient(args.address, timeout_s=args.timeout, wait_for_ready=False)
+    def __init__(self, args: argparse.Namespace) -> None:
+        from voxgate.client import VoxgateClient
+
+        self._client = VoxgateClient(args.address, timeout_s=args.timeout, wait_for_ready=False)
+        self.address = self._client.address
+
+    def __enter__(self):
+        return self._client
+
+    def __exit__(self, kind, err, tb) -> None:
+        from voxgate.client import VoxgateClientError
+
+        self._client.close()
+        if isinstance(err, VoxgateClientError):
+            raise from_rpc(err.code, err.message, self.address) from None
+
+
+def _client(args: argparse.Namespace) -> _Client:
+    return _Client(args)
 
 
 def _tokenize(args: argparse.Namespace) -> int:
+    from voxgate.batch import emit, expand_inputs, run_ordered
+    from voxgate.client import VoxgateClientError
+
+    paths = expand_inputs(args.files)
     with _client(args) as client:
-        for path in args.files:
-            response = client.tokenize_file(path, include_text=args.text)
-            if args.json:
+
+        def tokenize(path: Path):
+            if path.is_dir():  # expand_inputs found no audio in it
+                raise UserError(f"{path}: a folder with no audio files in it", Exit.NO_INPUT)
+            data = read_input(path)
+            try:
+                return client.tokenize(data, include_text=args.text)
+            except VoxgateClientError as err:
+                raise from_rpc(err.code, err.message, client.address) from None
+
+        failed = []
+        for outcome in run_ordered(paths, tokenize, args.jobs):
+            path, response = outcome.item, outcome.result
+            if outcome.error is not None:
+                failed.append(outcome)
+                if args.json:
+                    error = {"kind": outcome.error.code.name, "message": str(outcome.error)}
+                    emit(json.dumps({"file": str(path), "error": error}))
+            elif args.json:
                 body = MessageToDict(response, preserving_proto_field_name=True)
-                print(json.dumps({"file": str(path), **body}))
+                emit(json.dumps({"file": str(path), **body}))
             else:
                 t = response.tokens
-                print(f"# {path}: {t.group_count} groups, {response.audio_duration_seconds:.2f} s")
-                print(t.text if args.text else " ".join(map(str, t.interleaved)))
-    return 0
+                emit(f"# {path}: {t.group_count} groups, {response.audio_duration_seconds:.2f} s")
+                emit(t.text if args.text else " ".join(map(str, t.interleaved)))
+    return _batch_summary("tokenize", len(paths), failed)
+
+
+def _batch_summary(command: str, total: int, failed: list) -> int:
+    """Prints the failures (one line each) and a count; the exit status of the batch."""
+    if not failed:
+        if total > 1:
+            print(f"voxgate {command}: {total} done", file=sys.stderr)
+        return Exit.OK
+    if total == 1:  # a single input: its own error and exit status
+        raise failed[0].error
+    print(f"voxgate {command}: {total - len(failed)} done, {len(failed)} failed:", file=sys.stderr)
+    for outcome in failed:
+        print(f"  {outcome.error}", file=sys.stderr)
+    return Exit.SOME_FAILED
+
+
+def _read_ids(source: str) -> list[int]:
+    text = (
+        sys.stdin.read() if source == "-" else read_input(Path(source)).decode("utf-8", "replace")
+    )
+    ids = []
+    for at, word in enumerate(text.replace(",", " ").split()):
+        try:
+            ids.append(int(word))
+        except ValueError:
+            raise UserError(
+                f"{source}: token {at + 1} is {word[:20]!r}, not an integer id "
+                "(expected ids separated by spaces or commas, as `voxgate tokenize` prints)",
+                Exit.BAD_INPUT,
+            ) from None
+    if not ids:
+        raise UserError(f"{source}: no token ids in it", Exit.BAD_INPUT)
+    return ids
 
 
 def _detokenize(args: argparse.Namespace) -> int:
-    text = Path(args.input).read_text() if args.input != "-" else sys.stdin.read()
-    ids = [int(x) for x in text.replace(",", " ").split()]
+    ids = _read_ids(args.input)
     with _client(args) as client:
         response = client.detokenize(ids)
-    Path(args.output).write_bytes(response.audio.data)
+    write_output(Path(args.output), response.audio.data)
     print(f"wrote {args.output}: {response.audio.duration_seconds:.2f} s")
     return 0
+
+
+def _health(args: argparse.Namespace) -> int:
+    """Asks the standard grpc.health.v1 service; waits for SERVING with --wait."""
+    import time
+
+    from voxgate.client import VoxgateClientError
+
+    deadline = time.monotonic() + args.wait
+    with _client(args) as client:
+        while True:
+            try:
+                status = client.health(args.service)
+            except VoxgateClientError as err:
+                if time.monotonic() >= deadline or err.code.name == "NOT_FOUND":
+                    raise
+                status = None
+            if status == "SERVING" or time.monotonic() >= deadline:
+                break
+            time.sleep(0.5)
+    name = args.service or "server"
+    print(f"{client.address} {name}: {status}")
+    return Exit.OK if status == "SERVING" else Exit.NOT_SERVING
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -171,15 +273,14 @@ def _synthesize(args: argparse.Namespace) -> int:
     )
     if args.prompt:
         if not args.prompt_text:
-            print("voxgate synthesize: --prompt needs --prompt-text", file=sys.stderr)
-            return 2
-        request.prompt.audio.container = Path(args.prompt).read_bytes()
+            raise UserError("synthesize: --prompt needs --prompt-text", Exit.USAGE)
+        request.prompt.audio.container = read_input(Path(args.prompt))
         request.prompt.transcript = args.prompt_text
     request.output_format.container = audio_pb2.AUDIO_CONTAINER_WAV
     with _client(args) as client:
         data, pieces = client.synthesize_to_wav(request)
     report = pieces[0].report
-    Path(args.output).write_bytes(data)
+    write_output(Path(args.output), data)
     print(f"wrote {args.output}: {pieces[-1].audio.duration_seconds:.2f} s, voice {report.voice}")
     for item in report.not_applied:
         print(f"  not applied: {item}", file=sys.stderr)
@@ -212,7 +313,7 @@ def _print_turn(turn, output: Path | None) -> None:
         print(f"you said: {turn.transcript}")
     print(f"assistant: {end.text}")
     if output is not None and turn.audio:
-        output.write_bytes(turn.audio)
+        write_output(output, turn.audio)
         print(f"wrote {output}: {end.audio_seconds:.2f} s")
     lat = end.latency
     print(
@@ -225,7 +326,7 @@ def _print_turn(turn, output: Path | None) -> None:
 def _chat(args: argparse.Namespace) -> int:
     with _client(args) as client, client.chat(_chat_config(args)) as session:
         if args.audio:
-            data = Path(args.audio).read_bytes()
+            data = read_input(Path(args.audio))
             for at in range(0, len(data), 32768):
                 session.send_audio(data[at : at + 32768])
             session.end_turn()
@@ -250,7 +351,7 @@ def _voices(args: argparse.Namespace) -> int:
     with _client(args) as client:
         if args.voices_command == "create":
             voice = client.create_voice(
-                Path(args.audio).read_bytes(),
+                read_input(Path(args.audio)),
                 args.transcript,
                 args.name,
                 args.consent or "",
@@ -274,7 +375,7 @@ def _models_build(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voxgate", description=__doc__)
+    parser = argparse.ArgumentParser(prog="voxgate", description=__doc__, epilog=EXIT_CODES_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the gRPC service (embedded Triton by default)")
@@ -318,8 +419,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             help="deadline in seconds",
         )
 
-    tok = sub.add_parser("tokenize", help="print the tokens of audio files")
+    health = sub.add_parser(
+        "health",
+        help="is the server SERVING? (grpc.health.v1; exit 0 if so, 9 if not)",
+    )
+    health.add_argument("--service", default="", help="one service, e.g. voxgate.v1.ChatService")
+    health.add_argument(
+        "--wait", type=float, default=0.0, metavar="S", help="wait up to S seconds for SERVING"
+    )
+    client_args(health)
+    health.set_defaults(run=_health)
+
+    tok = sub.add_parser(
+        "tokenize",
+        help="print the tokens of audio files (folders: the audio files in them)",
+        description="Tokenizes each file (a folder stands for the audio files under it), "
+        "several at a time (-j), printing results in input order. A file that fails is "
+        "reported and the batch goes on; a summary on stderr ends a batch (exit 1 if any "
+        "failed). A progress bar shows on a terminal only.",
+    )
     tok.add_argument("files", nargs="+", type=Path)
+    tok.add_argument("-j", "--jobs", type=int, default=4, help="files in flight at once")
     tok.add_argument("--text", action="store_true", help="print the <audio_N> text form")
     tok.add_argument("--json", action="store_true", help="one JSON object per file")
     client_args(tok)
@@ -383,18 +503,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     build.add_argument("build_args", nargs=argparse.REMAINDER)
     build.set_defaults(run=_models_build)
 
+    from voxgate.demo import add_parser as add_demo_parser  # `voxgate demo` (browser demo)
+
+    add_demo_parser(sub)
+
     args = parser.parse_args(argv)
     if args.command != "serve":
         logs.configure("warning")
     try:
-        return args.run(args)
-    except Exception as err:  # the CLI prints client errors plainly
-        from voxgate.client import VoxgateClientError
-
-        if isinstance(err, VoxgateClientError):
-            print(f"voxgate: {err}", file=sys.stderr)
-            return 2
-        raise
+        code = int(args.run(args))
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is caught below
+        return code
+    except UserError as err:
+        print(f"voxgate: {err}", file=sys.stderr)
+        return err.code
+    except KeyboardInterrupt:
+        print("voxgate: interrupted", file=sys.stderr)
+        return Exit.INTERRUPTED
+    except BrokenPipeError:  # `voxgate info | head`: the reader is gone, so is our output
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return Exit.BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -145,6 +145,14 @@ class VoxgateClient:
     def server_info(self) -> discovery_pb2.GetServerInfoResponse:
         return self._call(self._info.GetServerInfo, discovery_pb2.GetServerInfoRequest())
 
+    def health(self, service: str = "") -> str:
+        """grpc.health.v1 status of the server ("") or one service: SERVING, NOT_SERVING..."""
+        from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+        stub = health_pb2_grpc.HealthStub(self._channel)
+        reply = self._call(stub.Check, health_pb2.HealthCheckRequest(service=service))
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
     def synthesize(
         self, request: synthesis_pb2.SynthesizeRequest
     ) -> Iterator[synthesis_pb2.SynthesizeResponse]:

@@ -120,6 +120,10 @@ def connection_options(settings: Settings) -> list[tuple[str, int]]:
     return options
 
 
+class PortInUse(OSError):
+    """The gRPC port cannot be bound (another process holds it)."""
+
+
 def create_server(
     settings: Settings,
     triton_url: str | None = None,
@@ -149,9 +153,12 @@ def create_server(
     reflection.enable_server_reflection(
         [*service_set.names, health.SERVICE_NAME, reflection.SERVICE_NAME], grpc_server
     )
-    port = grpc_server.add_insecure_port(f"{settings.host}:{settings.port}")
+    try:
+        port = grpc_server.add_insecure_port(f"{settings.host}:{settings.port}")
+    except RuntimeError:  # grpc's "Failed to bind": the port is taken (or not ours to take)
+        port = 0
     if port == 0:
-        raise OSError(f"cannot listen on {settings.host}:{settings.port}")
+        raise PortInUse(f"cannot listen on {settings.host}:{settings.port}: the port is in use")
     return server, port
 
 
@@ -164,8 +171,10 @@ async def serve(settings: Settings) -> None:
         triton = EmbeddedTriton(
             settings.model_repository, settings.model_config_name, settings.run_dir
         )
-        await triton.start()
+    # Bind first: a port in use fails at once, before Triton spends seconds loading models.
     server, port = create_server(settings, triton.url if triton else None)
+    if triton:
+        await triton.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
