@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the checked-in Go stubs (clients/go/gen/voxgate/v1) from proto/voxgate/v1.
+# Regenerates the checked-in Go stubs (clients/go/gen/voxgate/v1) from proto/voxgate/v1, and
+# copies the server's published gRPC service config into the client package (//go:embed).
 # Pinned: buf 1.75.0 (tools/package.json), protoc-gen-go v1.36.12, protoc-gen-go-grpc v1.6.2.
 # The plugins are installed from the Go module proxy into clients/go/.bin (git-ignored).
 set -euo pipefail
@@ -23,3 +24,6 @@ have protoc-gen-go-grpc "${protoc_gen_go_grpc#v}" ||
 
 rm -rf clients/go/gen
 "$buf" generate --template clients/go/buf.gen.yaml proto
+
+# The service config Dial uses (voxgate/client.go embeds it); CI fails if the copy is stale.
+cp service/voxgate/service_config.json clients/go/voxgate/service_config.json

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the checked-in Java stubs (clients/java/src/main/generated) from proto/voxgate/v1.
+# Regenerates the checked-in Java stubs (clients/java/src/main/generated) from proto/voxgate/v1,
+# and copies the server's published gRPC service config into the client's resources.
 # Pinned generators, fetched from Maven Central: protoc 3.25.8 (com.google.protobuf:protoc) and
 # protoc-gen-grpc-java 1.81.0 (io.grpc:protoc-gen-grpc-java), driven by buf 1.75.0 (tools/).
 # The runtime versions in pom.xml (protobuf-java 3.25.8, grpc-* 1.81.0) must match these.
@@ -48,3 +49,8 @@ out=clients/java/src/main/generated
 rm -rf "$out"
 mkdir -p "$out"
 "$buf" generate --template clients/java/buf.gen.yaml proto
+
+# The service config VoxgateClient loads (a classpath resource); CI fails if the copy is stale.
+res=clients/java/src/main/resources/dev/voxgate
+mkdir -p "$res"
+cp service/voxgate/service_config.json "$res/service_config.json"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the checked-in TypeScript stubs (clients/typescript/src/gen) from proto/voxgate/v1.
+# Regenerates the checked-in TypeScript stubs (clients/typescript/src/gen) from proto/voxgate/v1,
+# and copies the server's published gRPC service config to src/service_config.json.
 # Pinned generators: buf 1.75.0 (tools/package-lock.json) running ts-proto 2.18.0 as a local
 # plugin (clients/typescript/package-lock.json). Output is deterministic (no paths, no times).
 set -euo pipefail
@@ -19,4 +20,6 @@ have_tsp=$(node -p 'require("./clients/typescript/node_modules/ts-proto/package.
 [ "$have_tsp" = "$want_tsp" ] || { echo "ts-proto $want_tsp required, found $have_tsp" >&2; exit 1; }
 rm -rf clients/typescript/src/gen
 tools/node_modules/.bin/buf generate --template clients/typescript/buf.gen.yaml proto
+# The service config the client loads (src/service-config.ts imports it); CI fails if it is stale.
+cp service/voxgate/service_config.json clients/typescript/src/service_config.json
 echo "generated: $(cd "$root" && find clients/typescript/src/gen -name '*.ts' | sort | tr '\n' ' ')"

@@ -19,4 +19,4 @@ if [ -z "${VOXGATE_ADDR:-}" ]; then
   with_server=("${VOXGATE_BIN:-$REPO/.venv/bin/voxgate}" with-server --)
 fi
 "${with_server[@]}" node --test --test-concurrency=1 dist/test/unit.test.js dist/test/chat-unit.test.js \
-  dist/test/conformance.test.js dist/test/chat.test.js
+  dist/test/conformance.test.js dist/test/service-config.test.js dist/test/chat.test.js

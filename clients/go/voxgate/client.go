@@ -15,6 +15,8 @@ package voxgate
 
 import (
 	"context"
+	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -62,10 +64,40 @@ type Client struct {
 	streamTimeout time.Duration
 }
 
+// serviceConfigJSON is the gRPC service config the server publishes
+// (service/voxgate/service_config.json, copied here by generate.sh): retries on UNAVAILABLE for
+// the idempotent unary RPCs, wait-for-ready for every RPC.
+//
+//go:embed service_config.json
+var serviceConfigJSON string
+
+// ServiceConfig returns voxgate's published gRPC service config as JSON, with every method's
+// waitForReady set to waitForReady. Dial uses it by default (see WithWaitForReady and
+// WithServiceConfig).
+func ServiceConfig(waitForReady bool) string {
+	var cfg map[string]any
+	if err := json.Unmarshal([]byte(serviceConfigJSON), &cfg); err != nil {
+		panic("voxgate: embedded service_config.json: " + err.Error())
+	}
+	methods, _ := cfg["methodConfig"].([]any)
+	for _, m := range methods {
+		if mc, ok := m.(map[string]any); ok {
+			mc["waitForReady"] = waitForReady
+		}
+	}
+	out, err := json.Marshal(cfg)
+	if err != nil {
+		panic("voxgate: service config: " + err.Error())
+	}
+	return string(out)
+}
+
 type options struct {
 	timeout       time.Duration
 	streamTimeout time.Duration
 	maxMsg        int
+	waitForReady  bool
+	serviceConfig *string
 	dialOpts      []grpc.DialOption
 }
 
@@ -85,6 +117,17 @@ func WithStreamTimeout(d time.Duration) Option { return func(o *options) { o.str
 // its own limit (GetServerInfo: limits.max_request_bytes).
 func WithMaxMessageBytes(n int) Option { return func(o *options) { o.maxMsg = n } }
 
+// WithWaitForReady sets whether calls wait for the server (default true, as the published
+// service config says): with it, a call made while the server is unreachable (down,
+// restarting, draining) waits for a connection until its deadline instead of failing at once
+// with UNAVAILABLE. Command-line tools usually want false, to fail fast.
+func WithWaitForReady(wait bool) Option { return func(o *options) { o.waitForReady = wait } }
+
+// WithServiceConfig replaces the published service config (ServiceConfig) with cfg, a gRPC
+// service config in JSON; "" dials with none (no retries, no wait-for-ready). It overrides
+// WithWaitForReady.
+func WithServiceConfig(cfg string) Option { return func(o *options) { o.serviceConfig = &cfg } }
+
 // WithDialOptions adds gRPC dial options (interceptors, keepalive, ...).
 func WithDialOptions(opts ...grpc.DialOption) Option {
 	return func(o *options) { o.dialOpts = append(o.dialOpts, opts...) }
@@ -93,22 +136,35 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 // Dial creates a client for the server at addr ("host:port", plaintext; a gRPC target such as
 // "dns:///host:port" or "unix:///path" works too). It does not block: the connection is made on
 // the first call.
+//
+// The connection uses voxgate's published service config (ServiceConfig): the idempotent unary
+// calls (Tokenize, Detokenize, ServerInfo, ListVoices) are retried on UNAVAILABLE (4 attempts,
+// 0.2-2 s backoff; requests up to grpc-go's 256 KiB retry buffer), and every call waits for the
+// server to be reachable, within its deadline (WithWaitForReady(false) to fail fast).
 func Dial(addr string, opts ...Option) (*Client, error) {
 	o := options{
 		timeout:       DefaultTimeout,
 		streamTimeout: DefaultStreamTimeout,
 		maxMsg:        DefaultMaxMessageBytes,
+		waitForReady:  true,
 	}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	dialOpts := append([]grpc.DialOption{
+	dialOpts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(o.maxMsg),
 			grpc.MaxCallSendMsgSize(o.maxMsg),
 		),
-	}, o.dialOpts...)
+	}
+	switch {
+	case o.serviceConfig == nil:
+		dialOpts = append(dialOpts, grpc.WithDefaultServiceConfig(ServiceConfig(o.waitForReady)))
+	case *o.serviceConfig != "":
+		dialOpts = append(dialOpts, grpc.WithDefaultServiceConfig(*o.serviceConfig))
+	}
+	dialOpts = append(dialOpts, o.dialOpts...)
 	target := addr
 	if !strings.Contains(target, ":///") {
 		// A plain host:port is dialled as is, without a DNS resolver in between.

@@ -62,7 +62,7 @@ async function main(): Promise<number> {
   };
   if (values.audio !== undefined) options.inputFormat = { container: AudioContainer.AUDIO_CONTAINER_WAV };
 
-  const client = new VoxgateClient(addr);
+  const client = new VoxgateClient(addr, { waitForReady: false }); // fails at once when the server is down
   const chat = client.chat(options);
   const started = Date.now();
   try {

@@ -41,7 +41,11 @@ async function main(): Promise<number> {
     return values.help ? 0 : 2;
   }
   const timeoutMs = values["timeout-ms"] ? Number(values["timeout-ms"]) : 300_000;
-  const client = new VoxgateClient(addr, { timeoutMs, streamTimeoutMs: timeoutMs });
+  const client = new VoxgateClient(addr, {
+    timeoutMs,
+    streamTimeoutMs: timeoutMs,
+    waitForReady: false, // a command line fails at once when the server is down
+  });
   try {
     if (values.voices) {
       for (const v of await client.listVoices()) {

@@ -47,7 +47,11 @@ async function main(): Promise<number> {
     return values.help ? 0 : 2;
   }
   const timeoutMs = values["timeout-ms"] ? Number(values["timeout-ms"]) : 60_000;
-  const client = new VoxgateClient(addr, { timeoutMs, streamTimeoutMs: Math.max(timeoutMs, 300_000) });
+  const client = new VoxgateClient(addr, {
+    timeoutMs,
+    streamTimeoutMs: Math.max(timeoutMs, 300_000),
+    waitForReady: false, // a command line fails at once when the server is down
+  });
   try {
     if (values.info) {
       console.log(JSON.stringify(GetServerInfoResponse.toJSON(await client.getServerInfo()), null, 2));

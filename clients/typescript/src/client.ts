@@ -33,6 +33,7 @@ import {
 import type { AudioTokens } from "./gen/voxgate/v1/tokens";
 import { chatConfig, ChatSession, type ChatOptions } from "./chat";
 import { toVoxgateError, VoxgateError } from "./errors";
+import { methodConfigFor, serviceConfig, type ServiceConfig } from "./service-config";
 
 /** Options of a VoxgateClient. */
 export interface VoxgateClientOptions {
@@ -46,9 +47,22 @@ export interface VoxgateClientOptions {
   /** Channel credentials. Default: plaintext (`grpc.credentials.createInsecure()`). */
   credentials?: grpc.ChannelCredentials;
   /**
-   * Extra grpc-js channel options, merged over the defaults: no receive size limit (decoded audio
-   * can exceed grpc's 4 MiB default; the server enforces its own limits, see GetServerInfo) and
-   * `grpc.per_rpc_retry_buffer_size: 0` (keeps streams of many small pieces fast).
+   * Whether calls wait for the server (default true, as the published service config says): a
+   * call made while the server is unreachable (down, restarting, draining) waits for a connection
+   * until its deadline instead of failing at once with UNAVAILABLE. Command-line tools usually
+   * want false, to fail fast.
+   */
+  waitForReady?: boolean;
+  /**
+   * Replaces the published service config (`serviceConfig()`: retries on UNAVAILABLE for the
+   * idempotent unary calls, wait-for-ready); `null`: none. Overrides `waitForReady`.
+   */
+  serviceConfig?: ServiceConfig | null;
+  /**
+   * Extra grpc-js channel options, merged over the defaults of both channels: the service config
+   * (`grpc.service_config`), no receive size limit (decoded audio can exceed grpc's 4 MiB default;
+   * the server enforces its own limits, see GetServerInfo), and on the channel of the streaming
+   * calls `grpc.per_rpc_retry_buffer_size: 0` (keeps streams of many small pieces fast).
    */
   channelOptions?: grpc.ChannelOptions;
 }
@@ -160,6 +174,19 @@ export interface StreamTokenizeResult {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+/** The service of each RPC (for its method config). */
+const SERVICE_OF: Record<string, string> = {
+  Tokenize: "voxgate.v1.TokenizerService",
+  StreamTokenize: "voxgate.v1.TokenizerService",
+  Detokenize: "voxgate.v1.TokenizerService",
+  GetServerInfo: "voxgate.v1.DiscoveryService",
+  Synthesize: "voxgate.v1.SynthesisService",
+  StreamSynthesize: "voxgate.v1.SynthesisService",
+  CreateVoice: "voxgate.v1.SynthesisService",
+  ListVoices: "voxgate.v1.SynthesisService",
+  DeleteVoice: "voxgate.v1.SynthesisService",
+  Chat: "voxgate.v1.ChatService",
+};
 const DEFAULT_STREAM_TIMEOUT_MS = 300_000;
 const DEFAULT_CHUNK_BYTES = 3840;
 
@@ -171,8 +198,14 @@ type UnaryMethod<Req, Res> = (
 ) => grpc.ClientUnaryCall;
 
 /**
- * A voxgate client over one gRPC channel (plaintext by default). Every call has a deadline and
- * fails with a {@link VoxgateError} carrying the gRPC status code name.
+ * A voxgate client (plaintext by default). Every call has a deadline and fails with a
+ * {@link VoxgateError} carrying the gRPC status code name.
+ *
+ * It follows voxgate's published service config (`serviceConfig()`): the unary calls Tokenize,
+ * Detokenize, GetServerInfo and ListVoices are retried on UNAVAILABLE, and every call waits for
+ * the server within its deadline (`waitForReady: false` to fail fast). It has two channels: the
+ * streaming calls' (no retry buffer, see `channelOptions`; the public stubs use it too) and the
+ * unary calls' (grpc-js's retry buffer, 1 MiB per call, so that they can be retried).
  *
  * ```ts
  * const client = new VoxgateClient("127.0.0.1:50051");
@@ -182,7 +215,10 @@ type UnaryMethod<Req, Res> = (
  * ```
  */
 export class VoxgateClient {
-  /** The generated TokenizerService stub, for calls this class does not wrap. */
+  /**
+   * The generated TokenizerService stub, for calls this class does not wrap. The stubs share the
+   * streaming calls' channel (no retry buffer: calls made through them are not retried).
+   */
   readonly tokenizer: TokenizerServiceClient;
   /** The generated DiscoveryService stub. */
   readonly discovery: DiscoveryServiceClient;
@@ -193,6 +229,12 @@ export class VoxgateClient {
   readonly address: string;
   private readonly timeoutMs: number;
   private readonly streamTimeoutMs: number;
+  /** Stubs on the unary calls' channel, which keeps grpc-js's retry buffer. */
+  private readonly unaryTokenizer: TokenizerServiceClient;
+  private readonly unaryDiscovery: DiscoveryServiceClient;
+  private readonly unarySynthesis: SynthesisServiceClient;
+  /** The service config in effect (undefined: none). */
+  private readonly serviceConfig: ServiceConfig | undefined;
 
   /** @param address host:port of the server. */
   constructor(address: string, options: VoxgateClientOptions = {}) {
@@ -201,17 +243,36 @@ export class VoxgateClient {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.streamTimeoutMs = options.streamTimeoutMs ?? DEFAULT_STREAM_TIMEOUT_MS;
     const creds = options.credentials ?? grpc.credentials.createInsecure();
+    const config =
+      options.serviceConfig === undefined ? serviceConfig(options.waitForReady ?? true) : options.serviceConfig;
+    const common: grpc.ChannelOptions = { "grpc.max_receive_message_length": -1 };
+    if (config) common["grpc.service_config"] = JSON.stringify(config);
     const channelOptions: grpc.ChannelOptions = {
-      "grpc.max_receive_message_length": -1,
-      // grpc-js keeps every sent message in a retry buffer (256 KiB per call by default) and
+      ...common,
+      // grpc-js keeps every sent message in a retry buffer (1 MiB per call by default) and
       // completes writes before they hit the wire; with many small stream pieces (e.g. 1-byte
       // pieces of a WAV file) the buffer holds tens of thousands of entries and each write costs
       // O(entries) (RetryingCall.clearSentMessages). No retry buffer: writes complete when
-      // sent, backpressure works, and streaming stays linear. (Transparent retries of a request
-      // that never left the client are given up.)
+      // sent, backpressure works, and streaming stays linear. But then every call is committed
+      // at its first message and never retried (not even transparently), so the unary calls,
+      // which the service config retries, go over a second channel that keeps the buffer.
       "grpc.per_rpc_retry_buffer_size": 0,
       ...options.channelOptions,
     };
+    const unaryOptions: grpc.ChannelOptions = { ...common, ...options.channelOptions };
+    // grpc-js reads retryPolicy from the service config but not waitForReady, which it takes per
+    // call (Metadata options); the calls below set it from the config in effect.
+    const effective = channelOptions["grpc.service_config"];
+    this.serviceConfig = typeof effective === "string" ? (JSON.parse(effective) as ServiceConfig) : undefined;
+    this.unaryTokenizer = new TokenizerServiceClient(address, creds, unaryOptions);
+    this.unaryDiscovery = new DiscoveryServiceClient(address, creds, {
+      ...unaryOptions,
+      channelOverride: this.unaryTokenizer.getChannel(),
+    });
+    this.unarySynthesis = new SynthesisServiceClient(address, creds, {
+      ...unaryOptions,
+      channelOverride: this.unaryTokenizer.getChannel(),
+    });
     this.tokenizer = new TokenizerServiceClient(address, creds, channelOptions);
     // Share one channel between the stubs.
     this.discovery = new DiscoveryServiceClient(address, creds, {
@@ -228,21 +289,25 @@ export class VoxgateClient {
     });
   }
 
-  /** Waits until the channel is connected, up to `timeoutMs`. */
-  waitForReady(timeoutMs: number = this.timeoutMs): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.tokenizer.waitForReady(Date.now() + timeoutMs, (err) => (err ? reject(err) : resolve()));
-    });
+  /** Waits until both channels are connected, up to `timeoutMs`. */
+  async waitForReady(timeoutMs: number = this.timeoutMs): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    await Promise.all(
+      [this.tokenizer, this.unaryTokenizer].map(
+        (stub) => new Promise<void>((resolve, reject) => stub.waitForReady(deadline, (err) => (err ? reject(err) : resolve()))),
+      ),
+    );
   }
 
-  /** Closes the channel. Calls in flight are cancelled. */
+  /** Closes the channels. Calls in flight are cancelled. */
   close(): void {
     this.tokenizer.close();
+    this.unaryTokenizer.close();
   }
 
   /** Describes the server: models, token format, limits. */
   getServerInfo(options: CallOptions = {}): Promise<GetServerInfoResponse> {
-    return this.unary("GetServerInfo", this.discovery, this.discovery.getServerInfo, {}, options);
+    return this.unary("GetServerInfo", this.unaryDiscovery, this.unaryDiscovery.getServerInfo, {}, options);
   }
 
   /** Tokenizes one recording: a whole audio file's bytes, or raw PCM. */
@@ -253,8 +318,8 @@ export class VoxgateClient {
         : { source: { $case: "raw", raw: { format: audio.raw.format, data: asBuffer(audio.raw.data) } } };
     return this.unary(
       "Tokenize",
-      this.tokenizer,
-      this.tokenizer.tokenize,
+      this.unaryTokenizer,
+      this.unaryTokenizer.tokenize,
       { audio: input, includeText: options.includeText ?? false },
       options,
     );
@@ -283,7 +348,7 @@ export class VoxgateClient {
         sampleRateHz: options.outputFormat.sampleRateHz ?? 0,
       };
     }
-    return this.unary("Detokenize", this.tokenizer, this.tokenizer.detokenize, req, options);
+    return this.unary("Detokenize", this.unaryTokenizer, this.unaryTokenizer.detokenize, req, options);
   }
 
   /** Detokenizes and writes the audio to `path`. Returns the response (audio data included). */
@@ -340,7 +405,7 @@ export class VoxgateClient {
   async *synthesize(text: string, options: SynthesizeOptions = {}): AsyncGenerator<SynthesizeResponse, void, undefined> {
     const rpc = "Synthesize";
     if (options.signal?.aborted) throw new VoxgateError(rpc, grpc.status.CANCELLED, "aborted by the caller");
-    const call = this.synthesis.synthesize(synthesizeRequest(text, options), metadataFor(options), {
+    const call = this.synthesis.synthesize(synthesizeRequest(text, options), this.metadata(rpc, options), {
       deadline: Date.now() + (options.timeoutMs ?? this.streamTimeoutMs),
     });
     const onAbort = () => call.cancel();
@@ -408,8 +473,8 @@ export class VoxgateClient {
   ): Promise<Voice> {
     const res = await this.unary(
       "CreateVoice",
-      this.synthesis,
-      this.synthesis.createVoice,
+      this.unarySynthesis,
+      this.unarySynthesis.createVoice,
       {
         name,
         prompt: { audio: { source: { $case: "container", container: asBuffer(prompt) } }, transcript },
@@ -424,12 +489,12 @@ export class VoxgateClient {
 
   /** The built-in voices, then the registered ones by creation time. */
   async listVoices(options: CallOptions = {}): Promise<Voice[]> {
-    return (await this.unary("ListVoices", this.synthesis, this.synthesis.listVoices, {}, options)).voices;
+    return (await this.unary("ListVoices", this.unarySynthesis, this.unarySynthesis.listVoices, {}, options)).voices;
   }
 
   /** Deletes a registered voice (NOT_FOUND: no such voice; FAILED_PRECONDITION: a built-in one). */
   async deleteVoice(voiceId: string, options: CallOptions = {}): Promise<void> {
-    await this.unary("DeleteVoice", this.synthesis, this.synthesis.deleteVoice, { voiceId }, options);
+    await this.unary("DeleteVoice", this.unarySynthesis, this.unarySynthesis.deleteVoice, { voiceId }, options);
   }
 
   /**
@@ -447,7 +512,7 @@ export class VoxgateClient {
    */
   chat(options: ChatOptions = {}): ChatSession {
     if (options.signal?.aborted) throw new VoxgateError("Chat", grpc.status.CANCELLED, "aborted by the caller");
-    const call = this.chatService.chat(metadataFor(options), {
+    const call = this.chatService.chat(this.metadata("Chat", options), {
       deadline: Date.now() + (options.timeoutMs ?? this.streamTimeoutMs),
     });
     return new ChatSession(call, chatConfig(options), options.signal);
@@ -466,7 +531,7 @@ export class VoxgateClient {
     defaultTimeoutMs: number,
   ): AsyncGenerator<Res, void, undefined> {
     if (options.signal?.aborted) throw new VoxgateError(rpc, grpc.status.CANCELLED, "aborted by the caller");
-    const call = open(metadataFor(options), { deadline: Date.now() + (options.timeoutMs ?? defaultTimeoutMs) });
+    const call = open(this.metadata(rpc, options), { deadline: Date.now() + (options.timeoutMs ?? defaultTimeoutMs) });
     const onAbort = () => call.cancel();
     options.signal?.addEventListener("abort", onAbort, { once: true });
 
@@ -500,6 +565,14 @@ export class VoxgateClient {
     if (writeError) throw writeError.error;
   }
 
+  /** The call's metadata: x-request-id, and wait-for-ready as the service config says for `rpc`. */
+  private metadata(rpc: string, options: CallOptions): grpc.Metadata {
+    const waitForReady = methodConfigFor(this.serviceConfig, SERVICE_OF[rpc], rpc)?.waitForReady ?? false;
+    const md = new grpc.Metadata({ waitForReady });
+    if (options.requestId) md.set("x-request-id", options.requestId);
+    return md;
+  }
+
   private unary<Req, Res>(
     rpc: string,
     stub: grpc.Client,
@@ -517,7 +590,7 @@ export class VoxgateClient {
       const call = method.call(
         stub,
         request,
-        metadataFor(options),
+        this.metadata(rpc, options),
         { deadline: Date.now() + (options.timeoutMs ?? this.timeoutMs) },
         (err, res) => {
           signal?.removeEventListener("abort", onAbort);
@@ -634,12 +707,6 @@ export async function* readChunks(path: string, chunkBytes: number): AsyncGenera
   } finally {
     await fh.close();
   }
-}
-
-function metadataFor(options: CallOptions): grpc.Metadata {
-  const md = new grpc.Metadata();
-  if (options.requestId) md.set("x-request-id", options.requestId);
-  return md;
 }
 
 function asBuffer(b: Uint8Array): Buffer {

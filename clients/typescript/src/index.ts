@@ -27,6 +27,13 @@ export {
   type TurnInput,
 } from "./chat";
 export { VoxgateError, statusCodeName, toVoxgateError, type StatusCodeName } from "./errors";
+export {
+  methodConfigFor,
+  serviceConfig,
+  type MethodConfig,
+  type MethodName,
+  type ServiceConfig,
+} from "./service-config";
 export { readWavInfo, type WavInfo } from "./wav";
 export { status as Status } from "@grpc/grpc-js";
 export {

@@ -1,6 +1,6 @@
 // Offline checks of the client library (no server needed).
 import assert from "node:assert/strict";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, it } from "node:test";
@@ -9,14 +9,17 @@ import { Metadata, status } from "@grpc/grpc-js";
 import {
   AudioContainer,
   collectSynthesis,
+  methodConfigFor,
   readChunks,
   readWavInfo,
+  serviceConfig,
   statusCodeName,
   toVoxgateError,
   VoxgateClient,
   VoxgateError,
   type SynthesizeResponse,
 } from "../src";
+import { repoRoot } from "./server";
 
 function wav16(samples: number, rate: number, channels = 1): Buffer {
   const data = Buffer.alloc(samples * channels * 2);
@@ -137,10 +140,11 @@ describe("client", () => {
     assert.throws(() => new VoxgateClient("localhost"), TypeError);
   });
 
-  it("surfaces an unreachable server as UNAVAILABLE", async () => {
+  it("surfaces an unreachable server as UNAVAILABLE without wait-for-ready", async () => {
     // Port 1 on loopback: nothing listens there, the connection is refused.
-    const c = new VoxgateClient("127.0.0.1:1", { timeoutMs: 5_000 });
+    const c = new VoxgateClient("127.0.0.1:1", { timeoutMs: 20_000, streamTimeoutMs: 20_000, waitForReady: false });
     try {
+      const start = Date.now();
       await assert.rejects(c.getServerInfo(), (e: unknown) => e instanceof VoxgateError && e.codeName === "UNAVAILABLE");
       await assert.rejects(
         (async () => {
@@ -148,8 +152,54 @@ describe("client", () => {
         })(),
         (e: unknown) => e instanceof VoxgateError && e.codeName === "UNAVAILABLE",
       );
+      assert.ok(Date.now() - start < 10_000, `UNAVAILABLE took ${Date.now() - start} ms, as if waiting for the server`);
     } finally {
       c.close();
     }
+  });
+
+  it("waits for an unreachable server until the deadline (wait-for-ready, the default)", async () => {
+    const c = new VoxgateClient("127.0.0.1:1", { timeoutMs: 1_500, streamTimeoutMs: 1_500 });
+    try {
+      for (const call of [
+        () => c.getServerInfo(),
+        async () => {
+          for await (const _ of c.streamTokenize([Buffer.from("RIFF")])) void _;
+        },
+      ]) {
+        const start = Date.now();
+        await assert.rejects(call(), (e: unknown) => e instanceof VoxgateError && e.codeName === "DEADLINE_EXCEEDED");
+        assert.ok(Date.now() - start >= 1_000, `the call ended after ${Date.now() - start} ms, before its deadline`);
+      }
+    } finally {
+      c.close();
+    }
+  });
+});
+
+describe("service config", () => {
+  it("is the published one (service/voxgate/service_config.json)", async () => {
+    const published = await readFile(path.join(repoRoot(), "service", "voxgate", "service_config.json"), "utf8");
+    const copy = await readFile(path.join(__dirname, "..", "..", "src", "service_config.json"), "utf8");
+    assert.equal(copy, published, "src/service_config.json is stale: run clients/typescript/generate.sh");
+    assert.deepEqual(serviceConfig(), JSON.parse(published));
+    for (const wait of [true, false]) {
+      const config = serviceConfig(wait);
+      assert.equal(config.methodConfig?.length, 2);
+      for (const m of config.methodConfig ?? []) assert.equal(m.waitForReady, wait);
+      assert.equal(config.methodConfig?.[0].retryPolicy?.maxAttempts, 4);
+    }
+  });
+
+  it("finds a method's config by method, then service, then default", () => {
+    const config = serviceConfig();
+    assert.ok(methodConfigFor(config, "voxgate.v1.TokenizerService", "Tokenize")?.retryPolicy);
+    assert.ok(methodConfigFor(config, "voxgate.v1.DiscoveryService", "GetServerInfo")?.retryPolicy);
+    assert.equal(methodConfigFor(config, "voxgate.v1.TokenizerService", "StreamTokenize")?.retryPolicy, undefined);
+    assert.equal(methodConfigFor(config, "voxgate.v1.ChatService", "Chat")?.waitForReady, true);
+    assert.equal(methodConfigFor(config, "other.Service", "Call"), undefined);
+    const withDefault = { methodConfig: [...(config.methodConfig ?? []), { name: [{}], waitForReady: false }] };
+    assert.equal(methodConfigFor(withDefault, "other.Service", "Call")?.waitForReady, false);
+    assert.equal(methodConfigFor(undefined, "voxgate.v1.ChatService", "Chat"), undefined);
   });
 });

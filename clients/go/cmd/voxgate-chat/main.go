@@ -86,7 +86,8 @@ func run() error {
 		opts.InputFormat = &pb.StreamAudioFormat{Container: pb.AudioContainer_AUDIO_CONTAINER_WAV}
 	}
 
-	client, err := voxgate.Dial(*addr, voxgate.WithStreamTimeout(*timeout))
+	client, err := voxgate.Dial(*addr, voxgate.WithStreamTimeout(*timeout),
+		voxgate.WithWaitForReady(false)) // a command line fails at once when the server is down
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,8 @@ func run() error {
 	}
 	flag.Parse()
 
-	client, err := voxgate.Dial(*addr, voxgate.WithTimeout(*timeout), voxgate.WithStreamTimeout(*timeout))
+	client, err := voxgate.Dial(*addr, voxgate.WithTimeout(*timeout), voxgate.WithStreamTimeout(*timeout),
+		voxgate.WithWaitForReady(false)) // a command line fails at once when the server is down
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,9 @@ const (
 // Multi-turn spoken conversation: speech or text in, text and speech out.
 //
 // Errors of every RPC: UNIMPLEMENTED (no chat model is deployed on this server), UNAVAILABLE,
-// DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+// DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (server busy: with a google.rpc.RetryInfo
+// delay), INTERNAL; with token auth on, UNAUTHENTICATED (no or unknown bearer token) and
+// PERMISSION_DENIED (the token's tenant may not call this service).
 type ChatServiceClient interface {
 	// One conversation per stream. The first message carries the config. Then the client sends
 	// user input at any time, even while the assistant replies: text pieces, and audio pieces in
@@ -83,7 +85,9 @@ type ChatService_ChatClient = grpc.BidiStreamingClient[ChatRequest, ChatResponse
 // Multi-turn spoken conversation: speech or text in, text and speech out.
 //
 // Errors of every RPC: UNIMPLEMENTED (no chat model is deployed on this server), UNAVAILABLE,
-// DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+// DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (server busy: with a google.rpc.RetryInfo
+// delay), INTERNAL; with token auth on, UNAUTHENTICATED (no or unknown bearer token) and
+// PERMISSION_DENIED (the token's tenant may not call this service).
 type ChatServiceServer interface {
 	// One conversation per stream. The first message carries the config. Then the client sends
 	// user input at any time, even while the assistant replies: text pieces, and audio pieces in

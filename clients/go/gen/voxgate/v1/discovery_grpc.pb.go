@@ -28,7 +28,9 @@ const (
 //
 // What this server offers: models, the token format and limits.
 //
-// Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL.
+// Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED
+// (server busy: with a google.rpc.RetryInfo delay); with token auth on, UNAUTHENTICATED (no or
+// unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
 type DiscoveryServiceClient interface {
 	// Describes the server. Answers even while models are loading (their `ready` is false).
 	GetServerInfo(ctx context.Context, in *GetServerInfoRequest, opts ...grpc.CallOption) (*GetServerInfoResponse, error)
@@ -58,7 +60,9 @@ func (c *discoveryServiceClient) GetServerInfo(ctx context.Context, in *GetServe
 //
 // What this server offers: models, the token format and limits.
 //
-// Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL.
+// Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED
+// (server busy: with a google.rpc.RetryInfo delay); with token auth on, UNAUTHENTICATED (no or
+// unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
 type DiscoveryServiceServer interface {
 	// Describes the server. Answers even while models are loading (their `ready` is false).
 	GetServerInfo(context.Context, *GetServerInfoRequest) (*GetServerInfoResponse, error)

@@ -35,7 +35,9 @@ const (
 // Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
 // GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
 // server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
-// message over the size limit), INTERNAL (with the request id only).
+// message over the size limit, or the server busy: then with a google.rpc.RetryInfo delay),
+// INTERNAL (with the request id only); with token auth on, UNAUTHENTICATED (no or unknown
+// bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
 type SynthesisServiceClient interface {
 	// Synthesizes speech from text, streamed in pieces as it is generated: the first piece comes
 	// as soon as the first clause's token groups are decoded.
@@ -147,7 +149,9 @@ func (c *synthesisServiceClient) DeleteVoice(ctx context.Context, in *DeleteVoic
 // Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
 // GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
 // server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
-// message over the size limit), INTERNAL (with the request id only).
+// message over the size limit, or the server busy: then with a google.rpc.RetryInfo delay),
+// INTERNAL (with the request id only); with token auth on, UNAUTHENTICATED (no or unknown
+// bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
 type SynthesisServiceServer interface {
 	// Synthesizes speech from text, streamed in pieces as it is generated: the first piece comes
 	// as soon as the first clause's token groups are decoded.

@@ -31,8 +31,10 @@ const (
 // Turns speech into Step-Audio tokens and tokens back into speech.
 //
 // Every RPC may also return UNAVAILABLE (the model server is not ready; retry with backoff),
-// DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit) and
-// INTERNAL (an unexpected fault; the message never carries internal details).
+// DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit, or
+// the server busy: then with a google.rpc.RetryInfo delay) and INTERNAL (an unexpected fault;
+// the message never carries internal details); with token auth on, UNAUTHENTICATED (no or
+// unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
 type TokenizerServiceClient interface {
 	// Tokenizes one recording.
 	//
@@ -105,8 +107,10 @@ func (c *tokenizerServiceClient) Detokenize(ctx context.Context, in *DetokenizeR
 // Turns speech into Step-Audio tokens and tokens back into speech.
 //
 // Every RPC may also return UNAVAILABLE (the model server is not ready; retry with backoff),
-// DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit) and
-// INTERNAL (an unexpected fault; the message never carries internal details).
+// DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit, or
+// the server busy: then with a google.rpc.RetryInfo delay) and INTERNAL (an unexpected fault;
+// the message never carries internal details); with token auth on, UNAUTHENTICATED (no or
+// unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
 type TokenizerServiceServer interface {
 	// Tokenizes one recording.
 	//

@@ -1880,7 +1880,9 @@ export const ChatResponse: MessageFns<ChatResponse> = {
  * Multi-turn spoken conversation: speech or text in, text and speech out.
  *
  * Errors of every RPC: UNIMPLEMENTED (no chat model is deployed on this server), UNAVAILABLE,
- * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+ * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (server busy: with a google.rpc.RetryInfo
+ * delay), INTERNAL; with token auth on, UNAUTHENTICATED (no or unknown bearer token) and
+ * PERMISSION_DENIED (the token's tenant may not call this service).
  */
 export type ChatServiceService = typeof ChatServiceService;
 export const ChatServiceService = {

@@ -1186,7 +1186,9 @@ export const GetServerInfoResponse: MessageFns<GetServerInfoResponse> = {
 /**
  * What this server offers: models, the token format and limits.
  *
- * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL.
+ * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED
+ * (server busy: with a google.rpc.RetryInfo delay); with token auth on, UNAUTHENTICATED (no or
+ * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
  */
 export type DiscoveryServiceService = typeof DiscoveryServiceService;
 export const DiscoveryServiceService = {

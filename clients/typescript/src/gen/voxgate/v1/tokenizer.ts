@@ -1109,8 +1109,10 @@ export const DetokenizeResponse: MessageFns<DetokenizeResponse> = {
  * Turns speech into Step-Audio tokens and tokens back into speech.
  *
  * Every RPC may also return UNAVAILABLE (the model server is not ready; retry with backoff),
- * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit) and
- * INTERNAL (an unexpected fault; the message never carries internal details).
+ * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit, or
+ * the server busy: then with a google.rpc.RetryInfo delay) and INTERNAL (an unexpected fault;
+ * the message never carries internal details); with token auth on, UNAUTHENTICATED (no or
+ * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
  */
 export type TokenizerServiceService = typeof TokenizerServiceService;
 export const TokenizerServiceService = {

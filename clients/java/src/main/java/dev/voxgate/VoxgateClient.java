@@ -1,5 +1,6 @@
 package dev.voxgate;
 
+import com.google.gson.Gson;
 import com.google.protobuf.ByteString;
 import dev.voxgate.v1.AudioContainer;
 import dev.voxgate.v1.AudioInput;
@@ -46,6 +47,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -53,6 +55,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -68,6 +71,11 @@ import java.util.function.Consumer;
  * StreamSynthesize and a whole Chat conversation (default 120 s); {@link #withTimeout} makes a
  * view with other deadlines. Failed calls throw {@link VoxgateException} with the gRPC status
  * code.
+ *
+ * <p>The channel uses voxgate's published gRPC service config ({@link #serviceConfig(boolean)}):
+ * the idempotent unary calls (Tokenize, Detokenize, GetServerInfo, ListVoices) are retried on
+ * UNAVAILABLE, and every call waits for the server to be reachable, within its deadline ({@link
+ * Builder#waitForReady(boolean) waitForReady(false)} to fail fast instead).
  *
  * <pre>{@code
  * try (VoxgateClient client = VoxgateClient.connect("127.0.0.1:50051")) {
@@ -85,6 +93,11 @@ public final class VoxgateClient implements AutoCloseable {
   public static final int DEFAULT_CHUNK_BYTES = 4096;
   /** Default largest accepted response message (Detokenize returns whole files). */
   public static final int DEFAULT_MAX_INBOUND_MESSAGE_BYTES = 64 * 1024 * 1024;
+  /**
+   * The server's published service config (service/voxgate/service_config.json, copied into this
+   * jar's resources by generate.sh).
+   */
+  private static final String SERVICE_CONFIG_RESOURCE = "/dev/voxgate/service_config.json";
 
   private final ManagedChannel channel;
   private final boolean ownsChannel;
@@ -135,6 +148,38 @@ public final class VoxgateClient implements AutoCloseable {
    */
   public VoxgateClient withTimeout(Duration timeout) {
     return new VoxgateClient(channel, false, timeout, timeout);
+  }
+
+  /**
+   * voxgate's published gRPC service config, as {@link
+   * ManagedChannelBuilder#defaultServiceConfig(Map)} takes it: retries on UNAVAILABLE (4
+   * attempts, 0.2-2 s backoff) for Tokenize, Detokenize, the DiscoveryService and ListVoices, and
+   * every method's {@code waitForReady} set to {@code waitForReady}. The builder applies it; use
+   * it for a channel of your own ({@link #forChannel}) together with {@code enableRetry()}.
+   */
+  public static Map<String, ?> serviceConfig(boolean waitForReady) {
+    String json;
+    try (InputStream in = VoxgateClient.class.getResourceAsStream(SERVICE_CONFIG_RESOURCE)) {
+      if (in == null) {
+        throw new IllegalStateException("resource " + SERVICE_CONFIG_RESOURCE + " is missing");
+      }
+      json = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    // Gson gives JSON numbers as Double, arrays as List and objects as Map: the forms
+    // defaultServiceConfig accepts.
+    @SuppressWarnings("unchecked")
+    Map<String, Object> config = new Gson().fromJson(json, Map.class);
+    Object methods = config.get("methodConfig");
+    if (methods instanceof List<?>) {
+      for (Object method : (List<?>) methods) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> m = (Map<String, Object>) method;
+        m.put("waitForReady", waitForReady);
+      }
+    }
+    return config;
   }
 
   /** The underlying channel, for calling other services with the generated stubs. */
@@ -722,6 +767,9 @@ public final class VoxgateClient implements AutoCloseable {
     private Duration timeout = DEFAULT_TIMEOUT;
     private Duration streamTimeout = DEFAULT_STREAM_TIMEOUT;
     private int maxInboundMessageBytes = DEFAULT_MAX_INBOUND_MESSAGE_BYTES;
+    private boolean waitForReady = true;
+    private Map<String, ?> serviceConfig;
+    private boolean replaceServiceConfig;
 
     private Builder(String address) {
       this.address = Objects.requireNonNull(address, "address");
@@ -754,14 +802,40 @@ public final class VoxgateClient implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Whether calls wait for the server (default {@code true}, as the published service config
+     * says): with it, a call made while the server is unreachable (down, restarting, draining)
+     * waits for a connection until its deadline; without it, it fails at once with UNAVAILABLE,
+     * as a command-line tool wants.
+     */
+    public Builder waitForReady(boolean waitForReady) {
+      this.waitForReady = waitForReady;
+      return this;
+    }
+
+    /**
+     * Replaces the published service config ({@link VoxgateClient#serviceConfig(boolean)}) with
+     * {@code config} (the map form of a gRPC service config), or with none when {@code null} (no
+     * retries, no wait-for-ready). Overrides {@link #waitForReady(boolean)}.
+     */
+    public Builder serviceConfig(Map<String, ?> config) {
+      this.serviceConfig = config;
+      this.replaceServiceConfig = true;
+      return this;
+    }
+
     /** Opens the (lazy) plaintext channel. */
     public VoxgateClient build() {
-      ManagedChannel channel =
+      ManagedChannelBuilder<?> b =
           ManagedChannelBuilder.forTarget(address)
               .usePlaintext()
-              .maxInboundMessageSize(maxInboundMessageBytes)
-              .build();
-      return new VoxgateClient(channel, true, timeout, streamTimeout);
+              .maxInboundMessageSize(maxInboundMessageBytes);
+      Map<String, ?> config =
+          replaceServiceConfig ? serviceConfig : VoxgateClient.serviceConfig(waitForReady);
+      if (config != null) {
+        b.defaultServiceConfig(config).enableRetry();
+      }
+      return new VoxgateClient(b.build(), true, timeout, streamTimeout);
     }
   }
 }

@@ -1,6 +1,7 @@
 package dev.voxgate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,9 +14,13 @@ import dev.voxgate.v1.SynthesizeResponse;
 import dev.voxgate.v1.AudioTokens;
 import dev.voxgate.v1.StreamTokenizeResponse;
 import io.grpc.Status;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Offline checks of the client's helpers (no server needed). */
@@ -94,11 +99,51 @@ class ClientHelpersTest {
   }
 
   @Test
-  void unreachableServerIsUnavailableWithinTheDeadline() {
+  void unreachableServerIsUnavailableWithoutWaitForReady() {
     // Port 1 on loopback: nothing listens there, the connection is refused at once.
-    try (VoxgateClient c = VoxgateClient.builder("127.0.0.1:1").timeout(Duration.ofSeconds(5)).build()) {
+    try (VoxgateClient c =
+        VoxgateClient.builder("127.0.0.1:1").timeout(Duration.ofSeconds(20)).waitForReady(false).build()) {
+      long start = System.nanoTime();
       VoxgateException e = assertThrows(VoxgateException.class, c::getServerInfo);
       assertEquals(Status.Code.UNAVAILABLE, e.getCode(), e.toString());
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+      assertTrue(took.compareTo(Duration.ofSeconds(10)) < 0, "UNAVAILABLE took " + took + ", as if waiting for the server");
+    }
+  }
+
+  @Test
+  void unreachableServerWaitsForReadyUntilTheDeadline() {
+    // The published service config (the default) has wait-for-ready: the call waits for a
+    // connection until its deadline instead of failing with UNAVAILABLE.
+    try (VoxgateClient c = VoxgateClient.builder("127.0.0.1:1").timeout(Duration.ofMillis(1500)).build()) {
+      long start = System.nanoTime();
+      VoxgateException e = assertThrows(VoxgateException.class, c::getServerInfo);
+      assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getCode(), e.toString());
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+      assertTrue(took.compareTo(Duration.ofSeconds(1)) >= 0, "the call ended after " + took + ", before its deadline");
+    }
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void serviceConfigIsThePublishedOne() throws Exception {
+    Path published = LiveServer.repoRoot().resolve("service/voxgate/service_config.json");
+    String resource;
+    try (InputStream in = VoxgateClient.class.getResourceAsStream("/dev/voxgate/service_config.json")) {
+      assertNotNull(in, "resource dev/voxgate/service_config.json");
+      resource = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+    assertEquals(Files.readString(published), resource,
+        "src/main/resources/dev/voxgate/service_config.json is stale: run clients/java/generate.sh");
+    for (boolean wait : new boolean[] {true, false}) {
+      List<Map<String, ?>> methods = (List<Map<String, ?>>) VoxgateClient.serviceConfig(wait).get("methodConfig");
+      assertEquals(2, methods.size());
+      for (Map<String, ?> m : methods) {
+        assertEquals(wait, m.get("waitForReady"), m.toString());
+      }
+      Map<String, ?> retry = (Map<String, ?>) methods.get(0).get("retryPolicy");
+      assertEquals(4.0, retry.get("maxAttempts"));
+      assertEquals(List.of("UNAVAILABLE"), retry.get("retryableStatusCodes"));
     }
   }
 

@@ -6,7 +6,9 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
  * <pre>
  * Multi-turn spoken conversation: speech or text in, text and speech out.
  * Errors of every RPC: UNIMPLEMENTED (no chat model is deployed on this server), UNAVAILABLE,
- * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+ * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (server busy: with a google.rpc.RetryInfo
+ * delay), INTERNAL; with token auth on, UNAUTHENTICATED (no or unknown bearer token) and
+ * PERMISSION_DENIED (the token's tenant may not call this service).
  * </pre>
  */
 @io.grpc.stub.annotations.GrpcGenerated
@@ -111,7 +113,9 @@ public final class ChatServiceGrpc {
    * <pre>
    * Multi-turn spoken conversation: speech or text in, text and speech out.
    * Errors of every RPC: UNIMPLEMENTED (no chat model is deployed on this server), UNAVAILABLE,
-   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (server busy: with a google.rpc.RetryInfo
+   * delay), INTERNAL; with token auth on, UNAUTHENTICATED (no or unknown bearer token) and
+   * PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public interface AsyncService {
@@ -150,7 +154,9 @@ public final class ChatServiceGrpc {
    * <pre>
    * Multi-turn spoken conversation: speech or text in, text and speech out.
    * Errors of every RPC: UNIMPLEMENTED (no chat model is deployed on this server), UNAVAILABLE,
-   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (server busy: with a google.rpc.RetryInfo
+   * delay), INTERNAL; with token auth on, UNAUTHENTICATED (no or unknown bearer token) and
+   * PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static abstract class ChatServiceImplBase
@@ -166,7 +172,9 @@ public final class ChatServiceGrpc {
    * <pre>
    * Multi-turn spoken conversation: speech or text in, text and speech out.
    * Errors of every RPC: UNIMPLEMENTED (no chat model is deployed on this server), UNAVAILABLE,
-   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (server busy: with a google.rpc.RetryInfo
+   * delay), INTERNAL; with token auth on, UNAUTHENTICATED (no or unknown bearer token) and
+   * PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class ChatServiceStub
@@ -217,7 +225,9 @@ public final class ChatServiceGrpc {
    * <pre>
    * Multi-turn spoken conversation: speech or text in, text and speech out.
    * Errors of every RPC: UNIMPLEMENTED (no chat model is deployed on this server), UNAVAILABLE,
-   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (server busy: with a google.rpc.RetryInfo
+   * delay), INTERNAL; with token auth on, UNAUTHENTICATED (no or unknown bearer token) and
+   * PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class ChatServiceBlockingV2Stub
@@ -269,7 +279,9 @@ public final class ChatServiceGrpc {
    * <pre>
    * Multi-turn spoken conversation: speech or text in, text and speech out.
    * Errors of every RPC: UNIMPLEMENTED (no chat model is deployed on this server), UNAVAILABLE,
-   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (server busy: with a google.rpc.RetryInfo
+   * delay), INTERNAL; with token auth on, UNAUTHENTICATED (no or unknown bearer token) and
+   * PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class ChatServiceBlockingStub
@@ -291,7 +303,9 @@ public final class ChatServiceGrpc {
    * <pre>
    * Multi-turn spoken conversation: speech or text in, text and speech out.
    * Errors of every RPC: UNIMPLEMENTED (no chat model is deployed on this server), UNAVAILABLE,
-   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (server busy: with a google.rpc.RetryInfo
+   * delay), INTERNAL; with token auth on, UNAUTHENTICATED (no or unknown bearer token) and
+   * PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class ChatServiceFutureStub

@@ -5,7 +5,9 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
 /**
  * <pre>
  * What this server offers: models, the token format and limits.
- * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL.
+ * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED
+ * (server busy: with a google.rpc.RetryInfo delay); with token auth on, UNAUTHENTICATED (no or
+ * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
  * </pre>
  */
 @io.grpc.stub.annotations.GrpcGenerated
@@ -109,7 +111,9 @@ public final class DiscoveryServiceGrpc {
   /**
    * <pre>
    * What this server offers: models, the token format and limits.
-   * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL.
+   * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED
+   * (server busy: with a google.rpc.RetryInfo delay); with token auth on, UNAUTHENTICATED (no or
+   * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public interface AsyncService {
@@ -129,7 +133,9 @@ public final class DiscoveryServiceGrpc {
    * Base class for the server implementation of the service DiscoveryService.
    * <pre>
    * What this server offers: models, the token format and limits.
-   * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL.
+   * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED
+   * (server busy: with a google.rpc.RetryInfo delay); with token auth on, UNAUTHENTICATED (no or
+   * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static abstract class DiscoveryServiceImplBase
@@ -144,7 +150,9 @@ public final class DiscoveryServiceGrpc {
    * A stub to allow clients to do asynchronous rpc calls to service DiscoveryService.
    * <pre>
    * What this server offers: models, the token format and limits.
-   * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL.
+   * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED
+   * (server busy: with a google.rpc.RetryInfo delay); with token auth on, UNAUTHENTICATED (no or
+   * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class DiscoveryServiceStub
@@ -176,7 +184,9 @@ public final class DiscoveryServiceGrpc {
    * A stub to allow clients to do synchronous rpc calls to service DiscoveryService.
    * <pre>
    * What this server offers: models, the token format and limits.
-   * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL.
+   * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED
+   * (server busy: with a google.rpc.RetryInfo delay); with token auth on, UNAUTHENTICATED (no or
+   * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class DiscoveryServiceBlockingV2Stub
@@ -207,7 +217,9 @@ public final class DiscoveryServiceGrpc {
    * A stub to allow clients to do limited synchronous rpc calls to service DiscoveryService.
    * <pre>
    * What this server offers: models, the token format and limits.
-   * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL.
+   * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED
+   * (server busy: with a google.rpc.RetryInfo delay); with token auth on, UNAUTHENTICATED (no or
+   * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class DiscoveryServiceBlockingStub
@@ -238,7 +250,9 @@ public final class DiscoveryServiceGrpc {
    * A stub to allow clients to do ListenableFuture-style rpc calls to service DiscoveryService.
    * <pre>
    * What this server offers: models, the token format and limits.
-   * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL.
+   * Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED
+   * (server busy: with a google.rpc.RetryInfo delay); with token auth on, UNAUTHENTICATED (no or
+   * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class DiscoveryServiceFutureStub

@@ -8,7 +8,9 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
  * Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
  * GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
  * server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
- * message over the size limit), INTERNAL (with the request id only).
+ * message over the size limit, or the server busy: then with a google.rpc.RetryInfo delay),
+ * INTERNAL (with the request id only); with token auth on, UNAUTHENTICATED (no or unknown
+ * bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
  * </pre>
  */
 @io.grpc.stub.annotations.GrpcGenerated
@@ -239,7 +241,9 @@ public final class SynthesisServiceGrpc {
    * Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
    * GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
    * server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
-   * message over the size limit), INTERNAL (with the request id only).
+   * message over the size limit, or the server busy: then with a google.rpc.RetryInfo delay),
+   * INTERNAL (with the request id only); with token auth on, UNAUTHENTICATED (no or unknown
+   * bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public interface AsyncService {
@@ -316,7 +320,9 @@ public final class SynthesisServiceGrpc {
    * Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
    * GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
    * server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
-   * message over the size limit), INTERNAL (with the request id only).
+   * message over the size limit, or the server busy: then with a google.rpc.RetryInfo delay),
+   * INTERNAL (with the request id only); with token auth on, UNAUTHENTICATED (no or unknown
+   * bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static abstract class SynthesisServiceImplBase
@@ -334,7 +340,9 @@ public final class SynthesisServiceGrpc {
    * Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
    * GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
    * server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
-   * message over the size limit), INTERNAL (with the request id only).
+   * message over the size limit, or the server busy: then with a google.rpc.RetryInfo delay),
+   * INTERNAL (with the request id only); with token auth on, UNAUTHENTICATED (no or unknown
+   * bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class SynthesisServiceStub
@@ -427,7 +435,9 @@ public final class SynthesisServiceGrpc {
    * Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
    * GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
    * server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
-   * message over the size limit), INTERNAL (with the request id only).
+   * message over the size limit, or the server busy: then with a google.rpc.RetryInfo delay),
+   * INTERNAL (with the request id only); with token auth on, UNAUTHENTICATED (no or unknown
+   * bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class SynthesisServiceBlockingV2Stub
@@ -519,7 +529,9 @@ public final class SynthesisServiceGrpc {
    * Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
    * GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
    * server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
-   * message over the size limit), INTERNAL (with the request id only).
+   * message over the size limit, or the server busy: then with a google.rpc.RetryInfo delay),
+   * INTERNAL (with the request id only); with token auth on, UNAUTHENTICATED (no or unknown
+   * bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class SynthesisServiceBlockingStub
@@ -594,7 +606,9 @@ public final class SynthesisServiceGrpc {
    * Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
    * GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
    * server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
-   * message over the size limit), INTERNAL (with the request id only).
+   * message over the size limit, or the server busy: then with a google.rpc.RetryInfo delay),
+   * INTERNAL (with the request id only); with token auth on, UNAUTHENTICATED (no or unknown
+   * bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class SynthesisServiceFutureStub

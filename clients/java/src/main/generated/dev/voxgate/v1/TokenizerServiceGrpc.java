@@ -6,8 +6,10 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
  * <pre>
  * Turns speech into Step-Audio tokens and tokens back into speech.
  * Every RPC may also return UNAVAILABLE (the model server is not ready; retry with backoff),
- * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit) and
- * INTERNAL (an unexpected fault; the message never carries internal details).
+ * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit, or
+ * the server busy: then with a google.rpc.RetryInfo delay) and INTERNAL (an unexpected fault;
+ * the message never carries internal details); with token auth on, UNAUTHENTICATED (no or
+ * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
  * </pre>
  */
 @io.grpc.stub.annotations.GrpcGenerated
@@ -174,8 +176,10 @@ public final class TokenizerServiceGrpc {
    * <pre>
    * Turns speech into Step-Audio tokens and tokens back into speech.
    * Every RPC may also return UNAVAILABLE (the model server is not ready; retry with backoff),
-   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit) and
-   * INTERNAL (an unexpected fault; the message never carries internal details).
+   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit, or
+   * the server busy: then with a google.rpc.RetryInfo delay) and INTERNAL (an unexpected fault;
+   * the message never carries internal details); with token auth on, UNAUTHENTICATED (no or
+   * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public interface AsyncService {
@@ -228,8 +232,10 @@ public final class TokenizerServiceGrpc {
    * <pre>
    * Turns speech into Step-Audio tokens and tokens back into speech.
    * Every RPC may also return UNAVAILABLE (the model server is not ready; retry with backoff),
-   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit) and
-   * INTERNAL (an unexpected fault; the message never carries internal details).
+   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit, or
+   * the server busy: then with a google.rpc.RetryInfo delay) and INTERNAL (an unexpected fault;
+   * the message never carries internal details); with token auth on, UNAUTHENTICATED (no or
+   * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static abstract class TokenizerServiceImplBase
@@ -245,8 +251,10 @@ public final class TokenizerServiceGrpc {
    * <pre>
    * Turns speech into Step-Audio tokens and tokens back into speech.
    * Every RPC may also return UNAVAILABLE (the model server is not ready; retry with backoff),
-   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit) and
-   * INTERNAL (an unexpected fault; the message never carries internal details).
+   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit, or
+   * the server busy: then with a google.rpc.RetryInfo delay) and INTERNAL (an unexpected fault;
+   * the message never carries internal details); with token auth on, UNAUTHENTICATED (no or
+   * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class TokenizerServiceStub
@@ -313,8 +321,10 @@ public final class TokenizerServiceGrpc {
    * <pre>
    * Turns speech into Step-Audio tokens and tokens back into speech.
    * Every RPC may also return UNAVAILABLE (the model server is not ready; retry with backoff),
-   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit) and
-   * INTERNAL (an unexpected fault; the message never carries internal details).
+   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit, or
+   * the server busy: then with a google.rpc.RetryInfo delay) and INTERNAL (an unexpected fault;
+   * the message never carries internal details); with token auth on, UNAUTHENTICATED (no or
+   * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class TokenizerServiceBlockingV2Stub
@@ -380,8 +390,10 @@ public final class TokenizerServiceGrpc {
    * <pre>
    * Turns speech into Step-Audio tokens and tokens back into speech.
    * Every RPC may also return UNAVAILABLE (the model server is not ready; retry with backoff),
-   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit) and
-   * INTERNAL (an unexpected fault; the message never carries internal details).
+   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit, or
+   * the server busy: then with a google.rpc.RetryInfo delay) and INTERNAL (an unexpected fault;
+   * the message never carries internal details); with token auth on, UNAUTHENTICATED (no or
+   * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class TokenizerServiceBlockingStub
@@ -429,8 +441,10 @@ public final class TokenizerServiceGrpc {
    * <pre>
    * Turns speech into Step-Audio tokens and tokens back into speech.
    * Every RPC may also return UNAVAILABLE (the model server is not ready; retry with backoff),
-   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit) and
-   * INTERNAL (an unexpected fault; the message never carries internal details).
+   * DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit, or
+   * the server busy: then with a google.rpc.RetryInfo delay) and INTERNAL (an unexpected fault;
+   * the message never carries internal details); with token auth on, UNAUTHENTICATED (no or
+   * unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
    * </pre>
    */
   public static final class TokenizerServiceFutureStub

@@ -123,7 +123,9 @@ public final class ChatExample {
 
     long start = System.nanoTime();
     ChatReply reply;
-    try (VoxgateClient client = VoxgateClient.builder(addr).streamTimeout(timeout).build();
+    // waitForReady(false): a command line fails at once (UNAVAILABLE) when the server is down.
+    try (VoxgateClient client =
+            VoxgateClient.builder(addr).streamTimeout(timeout).waitForReady(false).build();
         ChatSession chat = client.chat(config.build())) {
       if (audio != null) {
         try (InputStream in = Files.newInputStream(Path.of(audio))) {

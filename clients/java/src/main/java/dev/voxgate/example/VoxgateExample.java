@@ -124,8 +124,13 @@ public final class VoxgateExample {
       return 2;
     }
     String command = args.get(0);
+    // waitForReady(false): a command line fails at once (UNAVAILABLE) when the server is down.
     try (VoxgateClient client =
-        VoxgateClient.builder(addr).timeout(timeout).streamTimeout(timeout.multipliedBy(4)).build()) {
+        VoxgateClient.builder(addr)
+            .timeout(timeout)
+            .streamTimeout(timeout.multipliedBy(4))
+            .waitForReady(false)
+            .build()) {
       switch (command) {
         case "info": {
           need(args, 1);
