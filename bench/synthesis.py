@@ -379,20 +379,28 @@ def loaded_models(server_pid: int) -> dict:
     """What the server's embedded Triton actually loaded (instances, parameters, batching) of
     the synthesis models; the working tree's configs may change while a run goes on."""
     table = _proc_table()
-    port = None
+    url, headers = None, {}
     for pid, (comm, ppid, _) in table.items():
         if ppid == server_pid and comm.startswith("tritonserver"):
-            m = re.search(r"--grpc-port=(\d+)", _cmdline(pid, 4096))
-            port = m and m.group(1)
-    if not port:
+            # The embedded Triton is locked (runtime.py): its address (a Unix socket or
+            # loopback) and the secret every call needs are on its command line.
+            line = _cmdline(pid, 8192)
+            address = re.search(r"--grpc-address=(\S+)", line)
+            port = re.search(r"--grpc-port=(\d+)", line)
+            secret = re.search(r"--grpc-restricted-protocol=\S+:([\w-]+)=(\S+)", line)
+            if address and port:  # a socket's file name is `<address>:<port>` too
+                url = f"{address.group(1)}:{port.group(1)}"
+            if secret:
+                headers = {f"triton-grpc-protocol-{secret.group(1)}": secret.group(2)}
+    if not url:
         return {}
     try:
         import tritonclient.grpc as triton_grpc
 
-        client = triton_grpc.InferenceServerClient(f"127.0.0.1:{port}")
+        client = triton_grpc.InferenceServerClient(url)
         out = {}
         for name in ("tts_generator", *ONNX_MODELS):
-            cfg = client.get_model_config(name, as_json=True)["config"]
+            cfg = client.get_model_config(name, as_json=True, headers=headers)["config"]
             out[name] = {
                 "instances": sum(int(g.get("count", 1)) for g in cfg.get("instance_group", [])),
                 "parameters": {

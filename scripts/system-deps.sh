@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and model build use, when missing (needs root):
-# espeak-ng, flite and sox make test speech; cmake and g++ build llama-cpp-python (chat_llm).
+# espeak-ng, flite and sox make test speech; cmake and g++ build llama-cpp-python (chat_llm);
+# chromium and its chromedriver run the demo page's tests (tests/browser).
 set -euo pipefail
 need=()
-for pair in espeak-ng:espeak-ng flite:flite sox:sox cmake:cmake g++:g++; do
+for pair in espeak-ng:espeak-ng flite:flite sox:sox cmake:cmake g++:g++ \
+  chromium:chromium chromedriver:chromium-driver; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

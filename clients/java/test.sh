@@ -2,11 +2,16 @@
 # Builds the voxgate Java client and runs its tests (JUnit 5 via Maven Surefire) against a live
 # voxgate: the server at $VOXGATE_ADDR (host:port) when set, else a fresh one that
 # `voxgate with-server` starts for the duration of `mvn test` (<repo>/.venv/bin/voxgate, or
-# $VOXGATE_BIN). Needs JDK 17+ and Maven 3.8+; dependencies come from Maven Central. Exits
-# non-zero on any failure.
+# $VOXGATE_BIN). TlsTest and ConnectionOptionsTest use a second voxgate with TLS, mutual TLS and
+# tokens on, started at the same time in the background (../tls-test-server.sh). Needs JDK 17+
+# and Maven 3.8+; dependencies come from Maven Central. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")"
 REPO="$(cd ../.. && pwd)"
+# The servers started here run tests' calls side by side, not real-time load: lift the stream
+# cap (4 per core by default, docs/security.md) so a parallel test is never refused.
+export VOXGATE_MAX_STREAMS="${VOXGATE_MAX_STREAMS:-64}"
+VOXGATE="${VOXGATE_BIN:-$REPO/.venv/bin/voxgate}"
 
 if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -19,15 +24,19 @@ if ! command -v mvn >/dev/null || ! command -v javac >/dev/null; then
   fi
 fi
 
+# The TLS server starts first (its Triton loads while the plaintext one does).
+source ../tls-test-server.sh
+tls_server_start "$REPO" "$VOXGATE"
+
 with_server=()
 if [ -z "${VOXGATE_ADDR:-}" ]; then
-  with_server=("${VOXGATE_BIN:-$REPO/.venv/bin/voxgate}" with-server --)
+  with_server=("$VOXGATE" with-server --)
 fi
 
 rm -rf target/surefire-reports
 status=0
 # (Maven 3.8 prints stray ANSI resets even in batch mode; strip them.)
-"${with_server[@]}" mvn -q -B -Dstyle.color=never test "$@" 2>&1 |
+"${with_server[@]}" bash ../tls-test-server.sh run -- mvn -q -B -Dstyle.color=never test "$@" 2>&1 |
   sed -u 's/\x1b\[[0-9;]*m//g' || status=$?
 
 # One summary line from Surefire's reports (mvn -q hides its own).

@@ -7,7 +7,9 @@ whole or in pieces yields the same 16 kHz samples, and therefore the same tokens
 from __future__ import annotations
 
 import io
+import math
 import struct
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 
@@ -83,65 +85,291 @@ class OutputFormat:
     sample_rate: int = 0
 
 
-def _check_finite(samples: np.ndarray) -> np.ndarray:
-    if not np.all(np.isfinite(samples)):
+BLOCK_FRAMES = 16_384  # frames decoded (and mixed down, resampled) at a time
+_PREALLOCATE_MAX = 1 << 24  # samples (64 MiB): the most a header may make us allocate at once
+_UNKNOWN_FRAMES = 1 << 62  # libsndfile reports "length unknown" (FLAC total 0) as INT64_MAX
+_UNREADABLE = "audio.container: not a readable WAV, FLAC, OGG or MP3 file"
+_CORRUPT = "audio.container: truncated or corrupt audio"
+
+
+def _bounded(frames: np.ndarray) -> np.ndarray:
+    """Rejects NaN and infinities; clips finite samples to [-1, 1] (in place).
+
+    Integer PCM is always inside; float PCM may not be, and the tokenizers' power spectra
+    overflow float32 for samples past ~1e19 (a NaN, cast to an id, was -9.2e18).
+    """
+    if not np.isfinite(frames).all():
         raise InvalidArgument("audio: contains NaN or infinite samples")
-    return samples
+    return np.clip(frames, -1.0, 1.0, out=frames)
 
 
 def _mono(frames: np.ndarray) -> np.ndarray:
-    """Mixes [n, channels] float32 down to mono [n]."""
-    return frames.mean(axis=1, dtype=np.float32) if frames.shape[1] > 1 else frames[:, 0]
+    """Mixes [n, channels] float32 down to a new mono [n] array."""
+    return frames.mean(axis=1, dtype=np.float32) if frames.shape[1] > 1 else frames[:, 0].copy()
 
 
-def decode_pcm(data: bytes, fmt: PcmFormat) -> np.ndarray:
+class _ByteReader:
+    """A read-only file over bytes or a bytearray, without copying it (libsndfile's virtual
+    I/O calls these methods; they never raise, as an error inside a callback is lost)."""
+
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+        self._view = memoryview(data).cast("B")
+        self._pos = 0
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}
+        self._pos = max(0, base.get(whence, 0) + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readinto(self, buf) -> int:
+        chunk = self._view[self._pos : self._pos + len(buf)]
+        n = len(chunk)
+        memoryview(buf).cast("B")[:n] = chunk
+        self._pos += n
+        return n
+
+    def read(self, n: int = -1) -> bytes:
+        end = len(self._view) if n is None or n < 0 else self._pos + n
+        chunk = bytes(self._view[self._pos : end])
+        self._pos += len(chunk)
+        return chunk
+
+    def write(self, data: bytes) -> int:
+        return 0
+
+    def release(self) -> None:
+        self._view.release()
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a header says, before any sample is decoded."""
+
+    container: str  # libsndfile's name: WAV, FLAC, OGG, MP3, RAW, ...
+    subtype: str  # PCM_16, FLOAT, VORBIS, ...
+    sample_rate: int
+    channels: int
+    frames: int | None  # None: the header does not say (a streamed FLAC, ...)
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self.frames is None else self.frames / self.sample_rate
+
+
+def samples_16k(frames: int, rate: int) -> int:
+    """How many samples `frames` at `rate` become at 16 kHz (the resampler rounds; +1)."""
+    return -(-frames * SAMPLE_RATE // rate) + 1
+
+
+def _too_long(seconds: float, max_seconds: float, declared: bool = False) -> OutOfRange:
+    what = "the header declares" if declared else "the audio is at least"
+    return OutOfRange(f"audio: {what} {seconds:.1f} s, longer than the {max_seconds:g} s limit")
+
+
+class AudioReader:
+    """An opened recording (container or raw PCM), checked from its header, decoded in blocks.
+
+    Opening reads only the header: rate and channels are validated and a declared duration over
+    `max_seconds` is refused (OUT_OF_RANGE) before any sample is decoded. `blocks()` then
+    yields mono float32 at the source rate, `BLOCK_FRAMES` frames at a time, each one checked
+    (NaN/inf: INVALID_ARGUMENT; clipped to [-1, 1]), and stops with OUT_OF_RANGE as soon as more
+    than `max_seconds` have been decoded, whatever the header said. Memory is O(block).
+    """
+
+    def __init__(
+        self, data: bytes | bytearray, max_seconds: float, raw: PcmFormat | None = None
+    ) -> None:
+        self._source = _ByteReader(data)
+        self._field = "audio.raw" if raw else "audio.container"
+        self._data = data
+        try:
+            if raw is None:
+                self._file = sf.SoundFile(self._source)
+            else:
+                self._file = sf.SoundFile(
+                    self._source,
+                    format="RAW",
+                    subtype=raw.encoding.subtype,
+                    endian="LITTLE",
+                    samplerate=raw.sample_rate,
+                    channels=raw.channels,
+                )
+        except (sf.SoundFileError, RuntimeError, ValueError, TypeError):
+            self._source.release()
+            raise InvalidArgument(
+                _UNREADABLE if raw is None else "audio.raw: not readable as the given format"
+            ) from None
+        f = self._file
+        frames = f.frames if 0 <= f.frames < _UNKNOWN_FRAMES else None
+        self.info = AudioInfo(f.format, f.subtype, f.samplerate, f.channels, frames)
+        self.max_seconds = max_seconds
+        try:
+            PcmFormat(Encoding.F32LE, f.samplerate, f.channels).validate(self._field)
+            if self.info.seconds is not None and self.info.seconds > max_seconds:
+                raise _too_long(self.info.seconds, max_seconds, declared=True)
+        except BaseException:
+            self.close()
+            raise
+
+    @classmethod
+    def container(cls, data: bytes | bytearray, max_seconds: float = math.inf) -> AudioReader:
+        if not data:
+            raise InvalidArgument("audio.container: empty")
+        return cls(data, max_seconds)
+
+    @classmethod
+    def pcm(cls, data: bytes | bytearray, fmt: PcmFormat, max_seconds: float = math.inf):
+        """Raw PCM: its length is exact, so a long one is refused before decoding."""
+        if len(data) % fmt.frame_bytes:
+            raise InvalidArgument(
+                f"audio: {len(data)} bytes is not a whole number of {fmt.frame_bytes}-byte frames"
+            )
+        check_duration(len(data) // fmt.frame_bytes, fmt.sample_rate, max_seconds)
+        return cls(data, max_seconds, raw=fmt)
+
+    def close(self) -> None:
+        self._file.close()
+        self._source.release()
+
+    def __enter__(self) -> AudioReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def scratch_bytes(self) -> int:
+        """Memory a decode needs besides its output (a block, its mix-down, the resampler's)."""
+        return BLOCK_FRAMES * (self.info.channels + 8) * 4
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        scratch = np.empty((BLOCK_FRAMES, self.info.channels), np.float32)
+        limit = self.max_seconds * self.info.sample_rate
+        done = 0
+        while True:
+            got = scratch[: _read_frames(self._file, scratch, self._field)]
+            if not len(got):
+                return
+            done += len(got)
+            if done > limit:
+                raise _too_long(done / self.info.sample_rate, self.max_seconds)
+            yield _mono(_bounded(got))
+            if len(got) < BLOCK_FRAMES:
+                return
+
+    def read(self) -> np.ndarray:
+        """The whole recording, mono at the source rate."""
+        out = _Collector(self.info.frames)
+        for block in self.blocks():
+            out.append(block)
+        return self._done(out.array())
+
+    def read_16k(self, reserve: Callable[[int], None] | None = None) -> np.ndarray:
+        """The whole recording, mono at 16 kHz, resampled block by block.
+
+        `reserve(n)` is told the bytes the decode needs in all (a share of the server's
+        decoded-audio budget): the declared size before decoding, more if the audio turns out
+        longer; it raises to stop the decode.
+        """
+        expected = None
+        if self.info.frames is not None:
+            expected = samples_16k(self.info.frames, self.info.sample_rate)
+        grow = None if reserve is None else (lambda n: reserve(n * 4 + self.scratch_bytes))
+        most = None
+        if math.isfinite(self.max_seconds):
+            most = samples_16k(
+                math.floor(self.max_seconds * self.info.sample_rate), self.info.sample_rate
+            )
+        out = _Collector(expected, most, on_grow=grow)
+        if grow is not None:
+            grow(out.capacity)
+        resampler = Resampler16k(self.info.sample_rate)
+        for block in self.blocks():
+            out.append(resampler.push(block))
+        out.append(resampler.push(np.zeros(0, np.float32), last=True))
+        return self._done(out.array())
+
+    def _done(self, samples: np.ndarray) -> np.ndarray:
+        if len(samples) == 0 and self._field == "audio.container":
+            raise InvalidArgument("audio.container: no samples")
+        if self.info.container == "WAV" and self._field == "audio.container":
+            _check_wav_complete(self._data)
+        return samples
+
+
+def _read_frames(f: sf.SoundFile, out: np.ndarray, field: str) -> int:
+    """libsndfile's sf_readf_float into `out` ([frames, channels] float32); the frames read.
+
+    Called directly (soundfile's `read` then seeks to keep its position, which fails for a
+    file of unknown length such as a streamed FLAC). A decoder error (a FLAC that lost sync,
+    a cut file) is INVALID_ARGUMENT in our words, never libsndfile's.
+    """
+    ptr = sf._ffi.cast("float *", sf._ffi.from_buffer(out))
+    n = sf._snd.sf_readf_float(f._file, ptr, len(out))
+    if n < 0 or sf._snd.sf_error(f._file):
+        raise InvalidArgument(_CORRUPT.replace("audio.container", field))
+    return int(n)
+
+
+class _Collector:
+    """Appends float32 blocks into one array, sized from a declared length when there is one
+    (no second copy at the end), doubling when the audio turns out longer."""
+
+    def __init__(
+        self,
+        expected: int | None,
+        most: int | None = None,
+        on_grow: Callable[[int], None] | None = None,
+    ) -> None:
+        # A declared length only sizes the first allocation up to the limit (and 64 MiB).
+        self.capacity = min(max(expected or 0, 0), most or _PREALLOCATE_MAX, _PREALLOCATE_MAX)
+        self.capacity = self.capacity or BLOCK_FRAMES
+        self._buf = np.empty(self.capacity, np.float32)
+        self._n = 0
+        self._most = most  # never grown past this (the duration limit), unless a block needs it
+        self._on_grow = on_grow
+
+    def append(self, block: np.ndarray) -> None:
+        need = self._n + len(block)
+        if need > self.capacity:
+            capacity = max(need, min(2 * self.capacity, self._most or 2 * self.capacity))
+            if self._on_grow:
+                self._on_grow(capacity + self.capacity)  # both live while copying
+            grown = np.empty(capacity, np.float32)
+            grown[: self._n] = self._buf[: self._n]
+            self._buf, self.capacity = grown, capacity
+        self._buf[self._n : need] = block
+        self._n = need
+
+    def array(self) -> np.ndarray:
+        if self._n == self.capacity:
+            return self._buf
+        return self._buf[: self._n].copy() if self._n < self.capacity // 2 else self._buf[: self._n]
+
+
+def decode_pcm(data: bytes | bytearray, fmt: PcmFormat) -> np.ndarray:
     """Decodes whole frames of raw PCM to mono float32 at the source rate."""
-    if len(data) % fmt.frame_bytes:
-        raise InvalidArgument(
-            f"audio: {len(data)} bytes is not a whole number of {fmt.frame_bytes}-byte frames"
-        )
     if not data:
         return np.zeros(0, np.float32)
-    frames, _ = sf.read(
-        io.BytesIO(data),
-        format="RAW",
-        subtype=fmt.encoding.subtype,
-        endian="LITTLE",
-        samplerate=fmt.sample_rate,
-        channels=fmt.channels,
-        dtype="float32",
-        always_2d=True,
-    )
-    return _check_finite(_mono(frames))
+    with AudioReader.pcm(data, fmt) as reader:
+        return reader.read()
 
 
-def decode_container(data: bytes) -> tuple[np.ndarray, int]:
+def decode_container(data: bytes, max_seconds: float = math.inf) -> tuple[np.ndarray, int]:
     """Decodes a whole WAV/FLAC/OGG/MP3 file to mono float32 and its rate."""
-    if not data:
-        raise InvalidArgument("audio.container: empty")
-    try:
-        with sf.SoundFile(io.BytesIO(data)) as f:
-            rate, channels = f.samplerate, f.channels
-            PcmFormat(Encoding.F32LE, rate, channels).validate("audio.container")
-            frames = f.read(dtype="float32", always_2d=True)
-    except sf.LibsndfileError as err:
-        raise InvalidArgument(
-            f"audio.container: not a readable audio file ({err.error_string})"
-        ) from None
-    except RuntimeError as err:  # soundfile raises RuntimeError for some truncated files
-        raise InvalidArgument("audio.container: truncated or corrupt audio") from err
-    if frames.shape[0] == 0:
-        raise InvalidArgument("audio.container: no samples")
-    _check_wav_complete(data)
-    return _check_finite(_mono(frames)), rate
+    with AudioReader.container(data, max_seconds) as reader:
+        return reader.read(), reader.info.sample_rate
 
 
-def _check_wav_complete(data: bytes) -> None:
+def _check_wav_complete(data: bytes | bytearray) -> None:
     """libsndfile silently shortens a cut WAV; its data chunk size tells the truth."""
     if data[:4] != b"RIFF":
         return
     try:
-        header = parse_wav_header(data[:65536])
+        header = parse_wav_header(bytes(data[:65536]))
     except InvalidArgument:
         return  # a WAV flavour only libsndfile understands; it decoded it, so accept
     if header and header.data_bytes is not None:
@@ -182,6 +410,9 @@ def check_duration(n_samples: int, rate: int, max_seconds: float) -> None:
 
 # Streaming writers that cannot seek back leave the data size as 0 or 0xFFFFFFFF: "unknown".
 _UNKNOWN_SIZES = (0, 0xFFFFFFFF)
+# A stream's header is held until the data chunk starts; chunks before it (LIST, bext, ...)
+# may be at most this large, so a declared size cannot make the server buffer gigabytes.
+MAX_WAV_HEADER_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -219,6 +450,12 @@ def parse_wav_header(buf: bytes) -> WavHeader | None:
             if fmt is None:
                 raise InvalidArgument("audio: WAV data chunk before its fmt chunk")
             return WavHeader(fmt, body, None if size in _UNKNOWN_SIZES else size)
+        if body + size > MAX_WAV_HEADER_BYTES:
+            name = chunk_id.decode("latin-1").strip()
+            raise InvalidArgument(
+                f"audio: WAV chunk {name!r} before the data ends past "
+                f"{MAX_WAV_HEADER_BYTES // 1024} KiB, the most a header may take"
+            )
         if len(buf) < body + size:
             return None
         if chunk_id == b"fmt ":
@@ -284,7 +521,17 @@ class PcmStreamDecoder:
         self._pending += piece
         whole = len(self._pending) - len(self._pending) % self._fmt.frame_bytes
         data, self._pending = self._pending[:whole], self._pending[whole:]
-        return self._convert(decode_pcm(data, self._fmt), last=False)
+        # Refused before decoding; then decoded and resampled a block at a time.
+        frames = len(data) // self._fmt.frame_bytes
+        check_duration(self._source_samples + frames, self._fmt.sample_rate, self._max_seconds)
+        step = BLOCK_FRAMES * self._fmt.frame_bytes
+        out = [
+            self._convert(decode_pcm(data[i : i + step], self._fmt), last=False)
+            for i in range(0, len(data), step)
+        ]
+        if not out:
+            return np.zeros(0, np.float32)
+        return out[0] if len(out) == 1 else np.concatenate(out)
 
     def finish(self) -> np.ndarray:
         """Flushes the resampler at the end of the stream."""
@@ -303,6 +550,103 @@ class PcmStreamDecoder:
         return self._resampler.push(samples, last=last)
 
 
+# How a declared FLAC/OGG/MP3 stream must begin (an ID3 tag may precede FLAC and MP3).
+_MAGIC = {
+    Container.FLAC: (b"fLaC", b"ID3"),
+    Container.OGG: (b"OggS",),
+    Container.MP3: (b"ID3", b"\xff"),
+}
+# libsndfile's name for what it found, per declared container.
+_FOUND = {Container.FLAC: "FLAC", Container.OGG: "OGG", Container.MP3: "MP3"}
+# The header is looked at when this much has arrived (metadata, tags and cover art first).
+_PROBE_AT = (4096, 65536, 1024 * 1024, 4 * 1024 * 1024)
+_SAMPLE_BYTES = {"PCM_S8": 1, "PCM_U8": 1, "PCM_16": 2, "PCM_24": 3}
+
+
+class ContainerStream:
+    """A FLAC/OGG/MP3 stream's bytes, held until the client half-closes (libsndfile decodes
+    these formats only from a whole file), with the holding bounded:
+
+    - the first bytes must be the declared container's (INVALID_ARGUMENT at once otherwise);
+    - once its header has arrived (within 4 MiB), rate and channels are validated and a
+      declared duration over `max_seconds` is refused (OUT_OF_RANGE);
+    - the bytes may not exceed what `max_seconds` of audio takes at the declared rate, channels
+      and sample size (compressed audio takes less than the PCM it decodes to; lossy codecs
+      count as 16-bit), nor `max_bytes` (a whole file in a unary call cannot either):
+      OUT_OF_RANGE.
+    """
+
+    def __init__(self, container: Container, max_seconds: float, max_bytes: int) -> None:
+        if container not in _FOUND:
+            raise ValueError("only FLAC, OGG and MP3 are held whole")
+        self.container = container
+        self.max_seconds = max_seconds
+        self.max_bytes = max_bytes
+        self.data = bytearray()
+        self.info: AudioInfo | None = None
+        self._cap = max_bytes
+        self._next_probe = 0  # index into _PROBE_AT
+        self._magic_checked = False
+
+    def push(self, piece: bytes) -> None:
+        self._check_size(len(self.data) + len(piece))
+        self.data += piece
+        if not self._magic_checked and len(self.data) >= 4:
+            self._magic_checked = True
+            head = bytes(self.data[:4])
+            if not head.startswith(_MAGIC[self.container]):
+                raise InvalidArgument(
+                    f"audio: stream is not {self.container.value} (it starts {head!r})"
+                )
+        while self.info is None and self._next_probe < len(_PROBE_AT):
+            if len(self.data) < _PROBE_AT[self._next_probe]:
+                break
+            self._next_probe += 1
+            self._probe(final=self._next_probe == len(_PROBE_AT))
+        self._check_size(len(self.data))
+
+    def _check_size(self, size: int) -> None:
+        if size <= self._cap:
+            return
+        name = self.container.value
+        if self._cap < self.max_bytes:
+            raise OutOfRange(
+                f"audio: {size / 2**20:.1f} MiB of {name} is more than {self.max_seconds:g} s "
+                "of it take at its declared rate and channels"
+            )
+        raise OutOfRange(
+            f"audio: a {name} stream may hold at most {self.max_bytes / 2**20:g} MiB (it is "
+            "decoded when it ends; stream RAW or WAV for longer audio)"
+        )
+
+    def finish(self) -> bytearray:
+        """The whole file (its header checked); the stream holds nothing afterwards."""
+        if not self.data:
+            raise InvalidArgument("audio: the stream ended with no audio")
+        if self.info is None:
+            self._probe(final=True)
+        data, self.data = self.data, bytearray()
+        return data
+
+    def _probe(self, final: bool) -> None:
+        name = self.container.value
+        try:
+            with AudioReader.container(self.data, self.max_seconds) as reader:
+                info = reader.info
+        except InvalidArgument as err:
+            if err.message != _UNREADABLE:  # read, and wrong: rate, channels
+                raise
+            if final:
+                raise InvalidArgument(f"audio: not a readable {name} stream") from None
+            return  # not enough of it yet
+        if info.container != _FOUND[self.container]:
+            raise InvalidArgument(f"audio: the stream is {info.container}, not {name}")
+        self.info = info
+        per_second = info.sample_rate * info.channels * _SAMPLE_BYTES.get(info.subtype, 2)
+        cap = _PROBE_AT[-1] + math.ceil(self.max_seconds * per_second * 1.1)
+        self._cap = min(self.max_bytes, cap)
+
+
 def check_output(fmt: OutputFormat, rate: int) -> int:
     """Raises InvalidArgument for a format that cannot be produced; returns the output rate."""
     target = fmt.sample_rate or rate
@@ -317,21 +661,71 @@ def check_output(fmt: OutputFormat, rate: int) -> int:
     return target
 
 
-def encode(samples: np.ndarray, rate: int, fmt: OutputFormat) -> tuple[bytes, OutputFormat]:
-    """Encodes mono float32 audio at `rate` as asked; returns the bytes and resolved format."""
+# libsndfile's largest WAV header: RIFF, fmt (extensible), fact and PEAK chunks, data.
+_WAV_HEADER_BYTES = 128
+
+
+def output_samples(n_samples: int, rate: int, target: int) -> int:
+    """How many samples `n_samples` at `rate` become at `target` (rounded up)."""
+    return -(-n_samples * target // rate)
+
+
+def output_bytes(n_samples: int, rate: int, fmt: OutputFormat) -> int:
+    """Bytes `encode` makes of `n_samples` at `rate`: exact for RAW (WAV: up to its header);
+    for FLAC and OGG, the same audio as PCM of the encoding (which they stay under)."""
     target = check_output(fmt, rate)
-    if target != rate:
-        samples = soxr.resample(samples, rate, target, quality="HQ")
-    samples = np.clip(samples, -1.0, 1.0).astype(np.float32)
-    resolved = OutputFormat(fmt.container, fmt.encoding, target)
-    buf = io.BytesIO()
-    if fmt.container is Container.OGG:
-        sf.write(buf, samples, target, format="OGG", subtype="VORBIS")
-        return buf.getvalue(), OutputFormat(Container.OGG, fmt.encoding, target)
-    kwargs = {"endian": "LITTLE"} if fmt.container is Container.RAW else {}
-    sf.write(
-        buf, samples, target, format=fmt.container.value, subtype=fmt.encoding.subtype, **kwargs
+    n = output_samples(n_samples, rate, target) * fmt.encoding.sample_bytes
+    return n if fmt.container is Container.RAW else n + _WAV_HEADER_BYTES
+
+
+def _too_big(size: float, target: int, fmt: OutputFormat, max_bytes: int) -> OutOfRange:
+    what = f"{target} Hz {fmt.encoding.name} {fmt.container.value}"
+    return OutOfRange(
+        f"output_format: the audio takes {size / 2**20:.1f} MiB or more as {what}, more than "
+        f"the {max_bytes / 2**20:.1f} MiB a response may carry; ask for fewer tokens, a lower "
+        "rate or a smaller encoding"
     )
+
+
+def check_output_size(n_samples: int, rate: int, fmt: OutputFormat, max_bytes: int) -> None:
+    """OUT_OF_RANGE, before any work, when RAW or WAV output would exceed `max_bytes`."""
+    if fmt.container in (Container.RAW, Container.WAV):
+        size = output_bytes(n_samples, rate, fmt)
+        if size > max_bytes:
+            raise _too_big(size, check_output(fmt, rate), fmt, max_bytes)
+
+
+def encode(
+    samples: np.ndarray, rate: int, fmt: OutputFormat, max_bytes: int | None = None
+) -> tuple[bytes, OutputFormat]:
+    """Encodes mono float32 audio at `rate` as asked; returns the bytes and resolved format.
+
+    Resampled, clipped and written a block at a time, so besides the input and the output
+    bytes memory is O(block). Output that would exceed `max_bytes` raises OUT_OF_RANGE: RAW and
+    WAV (whose size is known) before any work, FLAC and OGG as soon as they pass it.
+    """
+    target = check_output(fmt, rate)
+    if max_bytes is not None:
+        check_output_size(len(samples), rate, fmt, max_bytes)
+    resolved = OutputFormat(fmt.container, fmt.encoding, target)
+    subtype = "VORBIS" if fmt.container is Container.OGG else fmt.encoding.subtype
+    kwargs = {"endian": "LITTLE"} if fmt.container is Container.RAW else {}
+    resampler = (
+        soxr.ResampleStream(rate, target, 1, dtype="float32", quality="HQ")
+        if target != rate
+        else None
+    )
+    buf = io.BytesIO()
+    with sf.SoundFile(
+        buf, "w", target, 1, format=fmt.container.value, subtype=subtype, **kwargs
+    ) as f:
+        for i in range(0, len(samples), BLOCK_FRAMES):
+            block = np.ascontiguousarray(samples[i : i + BLOCK_FRAMES], np.float32)
+            if resampler is not None:
+                block = resampler.resample_chunk(block, last=i + BLOCK_FRAMES >= len(samples))
+            f.write(np.clip(block, -1.0, 1.0))
+            if max_bytes is not None and buf.tell() > max_bytes:
+                raise _too_big(buf.tell(), target, fmt, max_bytes)
     return buf.getvalue(), resolved
 
 

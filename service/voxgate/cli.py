@@ -21,12 +21,17 @@ from voxgate.cli_errors import EXIT_CODES_HELP, Exit, UserError, from_rpc, read_
 
 
 def _serve(args: argparse.Namespace) -> int:
-    settings = config.from_sources(args, os.environ)
+    try:
+        settings = config.from_sources(args, os.environ)
+    except ValueError as err:  # SettingsError, or a flag value of the wrong type
+        raise UserError(str(err), Exit.USAGE) from None
     logs.configure(settings.log_level, settings.log_json)
     from voxgate.server import PortInUse, serve
 
     try:
         asyncio.run(serve(settings))
+    except config.SettingsError as err:
+        raise UserError(str(err), Exit.USAGE) from None
     except PortInUse as err:
         raise UserError(
             f"{err}; pick another with --port N or VOXGATE_PORT=N (make serve PORT=N), "
@@ -139,9 +144,25 @@ class _Client:
     """The blocking client, whose failed calls become UserErrors naming the address."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from voxgate.client import VoxgateClient
+        from voxgate.client import TlsOptions, VoxgateClient
 
-        self._client = VoxgateClient(args.address, timeout_s=args.timeout, wait_for_ready=False)
+        env = os.environ
+        ca, cert, key = (
+            getattr(args, f"tls_{name}", None) or env.get(f"VOXGATE_TLS_{name.upper()}")
+            for name in ("ca", "cert", "key")
+        )
+        use_tls = getattr(args, "tls", False) or ca or cert or env.get("VOXGATE_TLS") == "1"
+        tls = None
+        if use_tls:
+            tls = TlsOptions(*(Path(p) if p else None for p in (ca, cert, key)))
+            for path in filter(None, (tls.ca, tls.cert, tls.key)):
+                read_input(path)  # a missing file: one line, before connecting
+        token = None
+        if getattr(args, "token_file", None):
+            token = read_input(Path(args.token_file)).decode().strip()
+        self._client = VoxgateClient(
+            args.address, timeout_s=args.timeout, wait_for_ready=False, tls=tls, token=token
+        )
         self.address = self._client.address
 
     def __enter__(self):
@@ -368,6 +389,19 @@ def _voices(args: argparse.Namespace) -> int:
     return 0
 
 
+def _auth_token(args: argparse.Namespace) -> int:
+    """Prints a new token (stderr, once) and its tokens-file line (stdout, to append)."""
+    from voxgate import auth
+
+    if not auth.TENANT_NAME.match(args.tenant):
+        raise UserError(f"tenant {args.tenant!r}: use 1-64 of A-Z a-z 0-9 . _ @ -", Exit.USAGE)
+    token = auth.new_token()
+    services = f" {','.join(args.services)}" if args.services else ""
+    print(f"{args.tenant} {auth.digest(token)}{services}")
+    print(f"token for {args.tenant} (shown once; give it to the client): {token}", file=sys.stderr)
+    return 0
+
+
 def _models_build(args: argparse.Namespace) -> int:
     from voxgate.reference.build import main as build_main
 
@@ -417,6 +451,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             type=float,
             default=argparse.SUPPRESS if nested else 120.0,
             help="deadline in seconds",
+        )
+        off = argparse.SUPPRESS if nested else None
+        p.add_argument(
+            "--tls",
+            action="store_true",
+            default=argparse.SUPPRESS if nested else False,
+            help="TLS with the system's CAs (on by itself with --tls-ca/--tls-cert; "
+            "$VOXGATE_TLS=1)",
+        )
+        p.add_argument("--tls-ca", default=off, help="CA to trust (PEM; $VOXGATE_TLS_CA)")
+        p.add_argument(
+            "--tls-cert", default=off, help="client certificate for mTLS (PEM; $VOXGATE_TLS_CERT)"
+        )
+        p.add_argument("--tls-key", default=off, help="its private key (PEM; $VOXGATE_TLS_KEY)")
+        p.add_argument(
+            "--token-file",
+            default=off,
+            help="file holding a bearer token (default: $VOXGATE_TOKEN, if set)",
         )
 
     health = sub.add_parser(
@@ -496,6 +548,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     client_args(delete, True)
     client_args(voices)
     voices.set_defaults(run=_voices)
+
+    auth_cmd = sub.add_parser("auth", help="bearer-token tools")
+    auth_sub = auth_cmd.add_subparsers(dest="auth_command", required=True)
+    token = auth_sub.add_parser(
+        "token",
+        help="make a token for a tenant: its tokens-file line on stdout, the token on stderr",
+        description="Example: voxgate auth token acme >> tokens.txt (then voxgate serve "
+        "--auth-tokens-file tokens.txt); only the token's SHA-256 is stored.",
+    )
+    token.add_argument("tenant")
+    token.add_argument(
+        "--services", nargs="+", metavar="SERVICE", help="allow only these, e.g. TokenizerService"
+    )
+    token.set_defaults(run=_auth_token)
 
     models = sub.add_parser("models", help="reference model tools")
     models_sub = models.add_subparsers(dest="models_command", required=True)

@@ -37,9 +37,12 @@ class Settings:
     max_request_bytes: int = 64 * MIB
     max_response_bytes: int = 64 * MIB
     max_detokenize_tokens: int = 5 * 5000  # 10 minutes of audio
+    max_decoded_audio_bytes: int = 512 * MIB  # decoded audio held by requests in flight
     chunk_groups: int = 250  # 30 s of audio per Triton tokenizer request
     decode_chunk_groups: int = 250
     triton_timeout_s: float = 120.0
+    triton_header: str = ""  # NAME=VALUE sent with every call to external Tritons
+    triton_probe_timeout_s: float = 1.0  # a Triton not answering readiness in this is down
     health_poll_s: float = 1.0
     metrics_port: int = 9464  # 0 = no Prometheus endpoint
     metrics_host: str = "127.0.0.1"
@@ -63,6 +66,15 @@ class Settings:
     max_connection_age_s: float = 0.0  # 0 = no limit
     max_connection_age_grace_s: float = 30.0
     chat_history_tokens: int = 512  # CPU prefill ~60 tokens/s per thread (docs/chat.md)
+    max_calls: int = 64  # voxgate calls in progress (RESOURCE_EXHAUSTED + RetryInfo beyond)
+    max_streams: int = 0  # streaming calls in progress; 0 = 4 per usable CPU core
+    max_calls_per_tenant: int = 0  # 0 = only the server's caps
+    max_streams_per_connection: int = 32
+    tls_cert: Path | None = None  # PEM certificate chain; with tls_key: serve TLS only
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None  # set: mutual TLS, client certificates required
+    auth_tokens_file: Path | None = None  # bearer tokens (also VOXGATE_AUTH_TOKENS); see auth.py
+    auth_open: str = "health,reflection"  # services that need no token
 
     @property
     def voices_path(self) -> Path:
@@ -83,9 +95,16 @@ _HELP = {
     "max_request_bytes": "largest accepted gRPC message (RESOURCE_EXHAUSTED beyond)",
     "max_response_bytes": "largest gRPC message sent",
     "max_detokenize_tokens": "most interleaved tokens per Detokenize",
+    "max_decoded_audio_bytes": "most bytes of decoded audio that the requests in flight may "
+    "hold together (RESOURCE_EXHAUSTED with a retry delay beyond)",
     "chunk_groups": "120 ms groups per Triton tokenizer request",
     "decode_chunk_groups": "120 ms groups per Triton decoder request",
     "triton_timeout_s": "timeout of one Triton request",
+    "triton_header": "NAME=VALUE header sent with every call to the --triton-url Tritons (for "
+    "one started with --grpc-restricted-protocol=...:KEY=VALUE, NAME is "
+    "triton-grpc-protocol-KEY); better given as VOXGATE_TRITON_HEADER than on the command line",
+    "triton_probe_timeout_s": "a Triton that does not answer the readiness probe in this many "
+    "seconds is reported down",
     "health_poll_s": "seconds between Triton readiness checks",
     "metrics_port": "Prometheus metrics port, the façade's and (embedded) Triton's (0 = off)",
     "metrics_host": "address of the metrics endpoint (0.0.0.0 to scrape from elsewhere)",
@@ -111,7 +130,25 @@ _HELP = {
     "max_connection_age_s": "close client connections (GOAWAY) after this long, so meshes "
     "rebalance long-lived HTTP/2 connections (0 = never)",
     "max_connection_age_grace_s": "calls on an aged connection get this long to finish",
+    "max_calls": "most voxgate calls in progress; more are refused at once (RESOURCE_EXHAUSTED "
+    "with a retry delay)",
+    "max_streams": "most streaming calls in progress (StreamTokenize, Synthesize, Chat...); "
+    "0 = 4 per usable CPU core, what the reference CPU models keep real-time",
+    "max_calls_per_tenant": "most calls in progress per token tenant (0 = no cap of its own)",
+    "max_streams_per_connection": "most streaming calls open on one client connection "
+    "(0 = no cap of its own)",
+    "tls_cert": "serve TLS with this PEM certificate (chain); reloaded when the file changes",
+    "tls_key": "the PEM private key of --tls-cert",
+    "tls_client_ca": "require client certificates signed by this PEM CA (mutual TLS)",
+    "auth_tokens_file": "require bearer tokens listed in this file (lines: TENANT sha256:HEX "
+    "[Service,...]; `voxgate auth token TENANT` makes one); also VOXGATE_AUTH_TOKENS",
+    "auth_open": "with tokens on, the services that need none: health, reflection, both "
+    "(default) or empty",
 }
+
+
+class SettingsError(ValueError):
+    """Settings that cannot work together (or files they name that cannot be used)."""
 
 
 def _convert(name: str, raw: str) -> object:
@@ -186,11 +223,26 @@ def _check(s: Settings) -> None:
         problems.append("drain, grace, keepalive and connection-age times must not be negative")
     if s.max_audio_seconds <= 0:
         problems.append("max_audio_seconds must be positive")
+    if s.triton_probe_timeout_s <= 0:
+        problems.append("triton_probe_timeout_s must be positive")
+    if s.triton_header.strip() and "=" not in s.triton_header.strip("= "):
+        problems.append("triton_header must be NAME=VALUE")
+    if s.max_decoded_audio_bytes < MIB:
+        problems.append("max_decoded_audio_bytes must be at least 1 MiB")
     if s.chunk_groups < 1 or s.decode_chunk_groups < 1:
         problems.append("chunk sizes must be at least one group")
     if s.max_request_bytes < 1024 or s.max_response_bytes < 1024:
         problems.append("message limits must be at least 1 KiB")
+    if (
+        s.max_calls < 1
+        or min(s.max_streams, s.max_calls_per_tenant, s.max_streams_per_connection) < 0
+    ):
+        problems.append("call limits: max_calls at least 1, the others 0 (auto/off) or more")
+    if (s.tls_cert is None) != (s.tls_key is None):
+        problems.append("--tls-cert and --tls-key go together")
+    if s.tls_client_ca is not None and s.tls_cert is None:
+        problems.append("--tls-client-ca needs --tls-cert and --tls-key")
     if s.model_config_name not in {"cpu", "gpu"}:
         problems.append(f"model_config_name {s.model_config_name!r} is not cpu or gpu")
     if problems:
-        raise ValueError("invalid settings: " + "; ".join(problems))
+        raise SettingsError("invalid settings: " + "; ".join(problems))

@@ -52,7 +52,14 @@ class NotFound(VoxgateError):
 
 
 class ResourceExhausted(VoxgateError):
-    """Too much work in progress to take this call now; the client may retry later."""
+    """Too much work in progress to take this call now; the client may retry later.
+
+    `retry_after_s`, when given, goes to the client as a google.rpc.RetryInfo detail.
+    """
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class FailedPrecondition(VoxgateError):

@@ -11,6 +11,7 @@ All four RPC kinds are covered, including requests whose bytes do not parse as p
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import time
 import uuid
@@ -22,7 +23,8 @@ from google.rpc import error_details_pb2, status_pb2
 from opentelemetry import trace
 from prometheus_client import Counter, Gauge, Histogram
 
-from voxgate import errors, tracing
+from voxgate import auth, errors, tracing
+from voxgate.call_limits import CallLimits
 from voxgate.logs import REQUEST_ID, get_logger
 
 log = get_logger("voxgate.access")
@@ -38,6 +40,8 @@ STATUS_OF: dict[type[errors.VoxgateError], grpc.StatusCode] = {
     errors.Cancelled: grpc.StatusCode.CANCELLED,
     errors.ModelFailed: grpc.StatusCode.INTERNAL,
     errors.Unimplemented: grpc.StatusCode.UNIMPLEMENTED,
+    auth.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    auth.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
 }
 
 REQUESTS = Counter("voxgate_requests", "Finished RPCs", ["method", "code"])
@@ -63,11 +67,27 @@ RESPONSE_GAP = Histogram(
 )
 REFUSED = Counter(
     "voxgate_refused_calls",
-    "Calls refused before any work: RESOURCE_EXHAUSTED (admission) or UNIMPLEMENTED",
+    "Calls refused before any work: RESOURCE_EXHAUSTED (admission), UNIMPLEMENTED, "
+    "UNAUTHENTICATED or PERMISSION_DENIED",
     ["method", "code"],
 )
-_REFUSALS = {grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNIMPLEMENTED}
+_REFUSALS = {
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.UNIMPLEMENTED,
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
+}
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _peer_identity(context: grpc.aio.ServicerContext) -> str:
+    """The verified client certificate's subject (mTLS): its first SAN, else its common name."""
+    found = context.auth_context() or {}
+    for key in ("x509_subject_alternative_name", "x509_common_name"):
+        values = found.get(key)
+        if values:
+            return values[0].decode(errors="replace")
+    return ""
 
 
 def _request_id(context: grpc.aio.ServicerContext) -> str:
@@ -86,7 +106,8 @@ def status_code(err: errors.VoxgateError) -> grpc.StatusCode:
 
 
 def _status_details(err: errors.VoxgateError, code: grpc.StatusCode) -> bytes:
-    """google.rpc.Status with a BadRequest detail when the error names fields."""
+    """google.rpc.Status with a BadRequest detail when the error names fields, and a RetryInfo
+    detail when it says when to retry."""
     status = status_pb2.Status(code=code.value[0], message=err.message)
     if err.violations:
         detail = error_details_pb2.BadRequest(
@@ -98,6 +119,11 @@ def _status_details(err: errors.VoxgateError, code: grpc.StatusCode) -> bytes:
             ]
         )
         status.details.add().Pack(detail)
+    retry_after_s = getattr(err, "retry_after_s", None)
+    if retry_after_s is not None:  # ResourceExhausted that a retry may fix: when to retry
+        delay = error_details_pb2.RetryInfo()
+        delay.retry_delay.FromNanoseconds(round(retry_after_s * 1e9))
+        status.details.add().Pack(delay)
     return status.SerializeToString()
 
 
@@ -142,6 +168,9 @@ class _Call:
         self.rid = _request_id(context)
         # Read now: after a client cancels, the call object behind the context may be gone.
         self.peer = context.peer()
+        self.identity = _peer_identity(context)
+        self.tenant = ""
+        self.release: Callable[[], None] | None = None  # the admission slot, once admitted
         self.start = time.perf_counter()
         self._last_sent: float | None = None
         self.code = grpc.StatusCode.OK
@@ -154,11 +183,16 @@ class _Call:
         if isinstance(err, errors.VoxgateError):
             self.code = status_code(err)
             details = _status_details(err, self.code)
+            # Once the status is made, the traceback goes: its frames hold the failed call's
+            # buffers (decoded audio, a held stream), and the AbortError raised next keeps it
+            # reachable until the garbage collector happens to run.
+            err.__traceback__ = None
             await self.context.abort(
                 self.code, err.message, (*trailers, ("grpc-status-details-bin", details))
             )
         self.code = grpc.StatusCode.INTERNAL
         log.error("unexpected_error", exc_info=err)
+        err.__traceback__ = None  # logged; see above
         await self.context.abort(
             grpc.StatusCode.INTERNAL, f"internal error (request id {self.rid})", trailers
         )
@@ -179,6 +213,7 @@ class _Call:
         return self
 
     async def __aexit__(self, kind, err, tb) -> bool:
+        del tb  # the failed call's frames must not outlive it (see fail)
         try:
             if isinstance(err, asyncio.CancelledError | GeneratorExit):
                 self.code = grpc.StatusCode.CANCELLED  # the client went away
@@ -191,6 +226,8 @@ class _Call:
             self._finish()
 
     def _finish(self) -> None:
+        if self.release is not None:
+            self.release()
         if self.code == grpc.StatusCode.OK:
             code = self.context.code()
             self.code = code if isinstance(code, grpc.StatusCode) else self.code
@@ -200,38 +237,93 @@ class _Call:
             REFUSED.labels(self.method, self.code.name).inc()
         REQUESTS.labels(self.method, self.code.name).inc()
         LATENCY.labels(self.method).observe(seconds)
-        log.info("rpc", code=self.code.name, ms=round(seconds * 1000, 1), peer=self.peer)
+        log.info(
+            "rpc",
+            code=self.code.name,
+            ms=round(seconds * 1000, 1),
+            peer=self.peer,
+            **({"identity": self.identity} if self.identity else {}),
+            **({"tenant": self.tenant} if self.tenant else {}),
+        )
         structlog.contextvars.clear_contextvars()
         tracing.fail(trace.get_current_span(), self.code.name)
         self._span.__exit__(None, None, None)
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    """Wraps every voxgate handler (health and reflection pass through untouched).
+    """Wraps every voxgate handler; health and reflection pass through untouched, unless token
+    auth covers them (then a call without a valid token is refused before its handler runs).
 
-    `admit(service)` runs first in every call and may raise a domain error (the registry
-    raises Unimplemented for a service whose models the deployment lacks).
+    In every voxgate call `authenticate(service, metadata)` (when tokens are on) and then
+    `admit(service)` run first and may raise a domain error (the registry raises
+    Unimplemented for a service whose models the deployment lacks).
     """
 
-    def __init__(self, admit: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        admit: Callable[[str], None] | None = None,
+        authenticate: auth.TokenAuth | None = None,
+        limits: CallLimits | None = None,
+    ) -> None:
         self._admit = admit or (lambda service: None)
+        self._auth = authenticate
+        self._limits = limits
+
+    def _gate(self, service: str, call: _Call, streaming: bool) -> None:
+        """Who (token), whether served here (registry), whether there is room (limits)."""
+        if self._auth is not None:
+            call.tenant = self._auth.authenticate(service, call.context.invocation_metadata())
+        self._admit(service)
+        if self._limits is not None:
+            call.release = self._limits.enter(streaming, call.tenant, call.peer)
 
     async def intercept_service(
         self, continuation: Callable, details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler | None:
         handler = await continuation(details)
-        if handler is None or not details.method.startswith("/voxgate."):
-            return handler
+        if handler is None:
+            return None
         service, method = details.method[1:].rsplit("/", 1)
-        wrap, behavior, factory = _KINDS[(handler.request_streaming, handler.response_streaming)]
-        wrapped = wrap(service, method, getattr(handler, behavior), self._admit)
+        kind = (handler.request_streaming, handler.response_streaming)
+        if not details.method.startswith("/voxgate."):
+            return self._guard_other(service, kind, handler, details)
+        wrap, behavior, factory = _KINDS[kind]
+        gate = functools.partial(self._gate, streaming=kind != (False, False))
+        wrapped = wrap(service, method, getattr(handler, behavior), gate)
         return factory(wrapped, _lenient(handler.request_deserializer), handler.response_serializer)
+
+    def _guard_other(self, service, kind, handler, details) -> grpc.RpcMethodHandler:
+        """Health or reflection: as they are, or refused when they need a token it lacks."""
+        if self._auth is None:
+            return handler
+        try:
+            self._auth.authenticate(service, details.invocation_metadata)
+        except errors.VoxgateError as err:
+            code = status_code(err)
+            REFUSED.labels(details.method.rsplit("/", 1)[1], code.name).inc()
+            return _refusing_handler(kind, code, err.message, handler)
+        return handler
+
+
+def _refusing_handler(kind, code: grpc.StatusCode, message: str, handler):
+    """A handler of the same kind as `handler` that only answers `code`."""
+
+    async def refuse(_request, context):
+        await context.abort(code, message)
+
+    async def refuse_stream(_request, context):
+        await context.abort(code, message)
+        yield  # pragma: no cover - abort raises
+
+    behavior = refuse_stream if kind[1] else refuse
+    _, _, factory = _KINDS[kind]
+    return factory(behavior, handler.request_deserializer, handler.response_serializer)
 
 
 def _wrap_unary_unary(service: str, method: str, behavior: Callable, admit: Callable):
     async def wrapper(request, context):
-        async with _Call(service, method, context):
-            admit(service)
+        async with _Call(service, method, context) as call:
+            admit(service, call)
             if isinstance(request, _Undecodable):
                 raise _malformed(method)
             return await behavior(request, context)
@@ -241,8 +333,8 @@ def _wrap_unary_unary(service: str, method: str, behavior: Callable, admit: Call
 
 def _wrap_stream_unary(service: str, method: str, behavior: Callable, admit: Callable):
     async def wrapper(requests, context):
-        async with _Call(service, method, context):
-            admit(service)
+        async with _Call(service, method, context) as call:
+            admit(service, call)
             return await behavior(_checked(method, requests), context)
 
     return wrapper
@@ -251,7 +343,7 @@ def _wrap_stream_unary(service: str, method: str, behavior: Callable, admit: Cal
 def _wrap_unary_stream(service: str, method: str, behavior: Callable, admit: Callable):
     async def wrapper(request, context):
         async with _Call(service, method, context) as call:
-            admit(service)
+            admit(service, call)
             if isinstance(request, _Undecodable):
                 raise _malformed(method)
             async for response in behavior(request, context):
@@ -264,7 +356,7 @@ def _wrap_unary_stream(service: str, method: str, behavior: Callable, admit: Cal
 def _wrap_stream_stream(service: str, method: str, behavior: Callable, admit: Callable):
     async def wrapper(requests, context):
         async with _Call(service, method, context) as call:
-            admit(service)
+            admit(service, call)
             async for response in behavior(_checked(method, requests), context):
                 call.sent()
                 yield response

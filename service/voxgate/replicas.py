@@ -1,9 +1,9 @@
 """Several Triton servers behind one façade: `TritonReplicas` implements the model ports of
 `core.ports` over a set of `TritonModels`, one per replica.
 
-- Endpoints: `--triton-url` is a comma-separated list of host:port; a host name that resolves
-  to several addresses (a Kubernetes headless Service) is one replica per address, resolved
-  again every `resolve_every_s`.
+- Endpoints: `--triton-url` is a comma-separated list of host:port (or `unix:<path>`, as the
+  embedded server listens); a host name that resolves to several addresses (a Kubernetes
+  headless Service) is one replica per address, resolved again every `resolve_every_s`.
 - Balancing: each call goes to the next healthy replica (round robin); a sequence (a `vad`
   conversation, an `asr` turn) stays on the replica that started it.
 - Failures: a replica whose call fails UNAVAILABLE is taken out at once; a unary call is
@@ -36,10 +36,14 @@ log = get_logger(__name__)
 
 
 def parse_endpoints(url: str) -> list[tuple[str, int]]:
-    """'a:8001,b:8001' -> [(a, 8001), (b, 8001)]; IPv6 as [::1]:8001."""
+    """'a:8001,b:8001' -> [(a, 8001), (b, 8001)]; IPv6 as [::1]:8001; a Unix socket
+    'unix:/path' -> ('unix:/path', 0)."""
     out = []
     for item in (part.strip() for part in url.split(",")):
         if not item:
+            continue
+        if item.startswith("unix:"):
+            out.append((item, 0))
             continue
         host, sep, port = item.rpartition(":")
         if not sep or not port.isdigit():
@@ -54,6 +58,10 @@ def resolve(endpoints: list[tuple[str, int]]) -> list[str]:
     """host:port of every address the endpoints resolve to, in a stable order."""
     found: list[str] = []
     for host, port in endpoints:
+        if host.startswith("unix:"):
+            if host not in found:
+                found.append(host)
+            continue
         try:
             ipaddress.ip_address(host)
             addresses = [host]
@@ -83,10 +91,21 @@ class Replica:
 class TritonReplicas:
     """The model ports over several Triton replicas (see the module docstring)."""
 
-    def __init__(self, url: str, timeout_s: float, resolve_every_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        timeout_s: float,
+        resolve_every_s: float = 30.0,
+        headers: Mapping[str, str] | None = None,
+        probe_timeout_s: float = 1.0,
+    ) -> None:
+        """`headers` go with every call to every replica (an external Triton's restricted-
+        protocol header); an embedded Triton's own secret is added for its endpoint."""
         self.url = url
         self._endpoints = parse_endpoints(url)
         self._timeout_s = timeout_s
+        self._headers = dict(headers or {})
+        self._probe_timeout_s = probe_timeout_s
         self._resolve_every_s = resolve_every_s
         self._resolved_at = 0.0
         self.replicas: dict[str, Replica] = {}
@@ -102,7 +121,8 @@ class TritonReplicas:
         urls = resolve(self._endpoints)
         for url in urls:
             if url not in self.replicas:
-                self.replicas[url] = Replica(url, TritonModels(url, self._timeout_s))
+                models = TritonModels(url, self._timeout_s, self._headers, self._probe_timeout_s)
+                self.replicas[url] = Replica(url, models)
                 log.info("triton_replica_added", url=url)
         for url in [u for u in self.replicas if u not in urls]:
             gone = self.replicas.pop(url)

@@ -7,13 +7,15 @@ import contextlib
 import json
 import os
 import signal
+from collections.abc import Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from voxgate import tracing
-from voxgate.config import Settings
+from voxgate import auth, tls, tracing
+from voxgate.call_limits import CallLimits, CallLimitSettings
+from voxgate.config import Settings, SettingsError
 from voxgate.core.deployment import Deployment
 from voxgate.errors import ModelUnavailable
 from voxgate.interceptors import ServiceInterceptor
@@ -22,6 +24,7 @@ from voxgate.metrics import start_metrics
 from voxgate.registry import ServiceContext, ServiceEntry, ServiceSet, default_services
 from voxgate.replicas import TritonReplicas
 from voxgate.runtime import EmbeddedTriton
+from voxgate.triton_auth import parse_header
 
 log = get_logger(__name__)
 
@@ -48,6 +51,8 @@ class Server:
         self._settings = settings
         self._watcher: asyncio.Task | None = None
         self._published: dict[str, bool] = {}
+        self._exits = 0  # embedded Triton exits heard: a probe older than the last is stale
+        self._unfollow: list[Callable[[], None]] = []
         self.serving = asyncio.Event()  # set while "" (the whole deployment) is SERVING
 
     async def start(self) -> None:
@@ -57,11 +62,25 @@ class Server:
 
     async def refresh(self) -> None:
         """Reads Triton's repository index once and publishes each service's health."""
+        exits = self._exits
         try:
             index = await self.models.index()
-            self.services.deployment = Deployment(index, known=True, reachable=True)
+            deployment = Deployment(index, known=True, reachable=True)
         except ModelUnavailable:
-            self.services.deployment = self.services.deployment.unreachable()
+            deployment = self.services.deployment.unreachable()
+        if exits != self._exits:  # Triton exited meanwhile: that news is newer than the probe
+            return
+        self.services.deployment = deployment
+        await self._publish(self.services.health())
+
+    def follow(self, triton: EmbeddedTriton) -> None:
+        """Hears at once when the embedded Triton's process exits (not at the next poll)."""
+        self._unfollow.append(triton.on_exit(self.triton_exited))
+
+    async def triton_exited(self, code: int) -> None:
+        """The embedded Triton's process ended: every model-backed service NOT_SERVING now."""
+        self._exits += 1
+        self.services.deployment = self.services.deployment.unreachable()
         await self._publish(self.services.health())
 
     async def _publish(self, status: dict[str, bool]) -> None:
@@ -88,6 +107,8 @@ class Server:
     async def stop(self, grace: float | None = 5.0, drain_delay: float = 0.0) -> None:
         """Drains: every service NOT_SERVING at once, `drain_delay` more seconds of new calls
         (while load balancers notice), then no new calls and `grace` for those in flight."""
+        for unfollow in self._unfollow:
+            unfollow()
         if self._watcher:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -120,6 +141,23 @@ def connection_options(settings: Settings) -> list[tuple[str, int]]:
     return options
 
 
+def call_limits(settings: Settings) -> CallLimits:
+    return CallLimits(
+        CallLimitSettings(
+            max_calls=settings.max_calls,
+            max_streams=settings.max_streams,
+            max_calls_per_tenant=settings.max_calls_per_tenant,
+            max_streams_per_connection=settings.max_streams_per_connection,
+        )
+    )
+
+
+def _tls(settings: Settings) -> tls.TlsFiles | None:
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    return tls.TlsFiles(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
+
+
 class PortInUse(OSError):
     """The gRPC port cannot be bound (another process holds it)."""
 
@@ -136,10 +174,24 @@ def create_server(
     url = triton_url or settings.triton_url
     if not url:
         raise ValueError("a Triton URL is required (embedded or --triton-url)")
-    models = TritonReplicas(url, settings.triton_timeout_s)
+    models = TritonReplicas(
+        url,
+        settings.triton_timeout_s,
+        headers=parse_header(settings.triton_header),
+        probe_timeout_s=settings.triton_probe_timeout_s,
+    )
     service_set = ServiceSet(services if services is not None else default_services())
+    try:
+        token_auth = auth.from_settings(settings.auth_tokens_file, settings.auth_open, os.environ)
+        credentials = tls.server_credentials(tls_files) if (tls_files := _tls(settings)) else None
+    except (OSError, ValueError) as err:
+        raise SettingsError(str(err)) from None
     grpc_server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(admit=service_set.admit)],
+        interceptors=[
+            ServiceInterceptor(
+                admit=service_set.admit, authenticate=token_auth, limits=call_limits(settings)
+            )
+        ],
         options=[
             ("grpc.max_receive_message_length", settings.max_request_bytes),
             ("grpc.max_send_message_length", settings.max_response_bytes),
@@ -153,8 +205,12 @@ def create_server(
     reflection.enable_server_reflection(
         [*service_set.names, health.SERVICE_NAME, reflection.SERVICE_NAME], grpc_server
     )
+    address = f"{settings.host}:{settings.port}"
     try:
-        port = grpc_server.add_insecure_port(f"{settings.host}:{settings.port}")
+        if credentials is not None:
+            port = grpc_server.add_secure_port(address, credentials)
+        else:
+            port = grpc_server.add_insecure_port(address)
     except RuntimeError:  # grpc's "Failed to bind": the port is taken (or not ours to take)
         port = 0
     if port == 0:
@@ -174,6 +230,7 @@ async def serve(settings: Settings) -> None:
     # Bind first: a port in use fails at once, before Triton spends seconds loading models.
     server, port = create_server(settings, triton.url if triton else None)
     if triton:
+        server.follow(triton)
         await triton.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -3,22 +3,33 @@
 Unary inference goes through tritonclient's aio client. Decoupled (streaming) models go through
 Triton's bidirectional `ModelStreamInfer` RPC on a channel of our own, one gRPC stream per
 request, so that cancelling the caller cancels exactly that request inside Triton.
+
+Every call carries the endpoint's headers: those `triton_auth` holds for it (the embedded
+server's per-run secret) and any given for external Tritons (`--triton-header`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
 import grpc
 import numpy as np
 import tritonclient.grpc.aio as triton_aio
-from tritonclient.grpc import InferInput, InferRequestedOutput, InferResult, service_pb2
+from tritonclient.grpc import (
+    MAX_GRPC_MESSAGE_SIZE,
+    InferenceServerClientPlugin,
+    InferInput,
+    InferRequestedOutput,
+    InferResult,
+    KeepAliveOptions,
+    service_pb2,
+)
 from tritonclient.grpc import service_pb2_grpc as triton_grpc
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype, serialize_byte_tensor
 
 from voxgate import model_names as names
-from voxgate import tracing
+from voxgate import tracing, triton_auth
 from voxgate.core.ports import ModelSpec, ModelStatus
 from voxgate.errors import DeadlineExceeded, ModelFailed, ModelUnavailable
 from voxgate.logs import get_logger, request_id
@@ -27,6 +38,24 @@ log = get_logger(__name__)
 
 _UNAVAILABLE = {"StatusCode.UNAVAILABLE", "StatusCode.CANCELLED"}
 _MAX_MESSAGE = 256 * 1024 * 1024
+# Reconnect to a Triton that went away at least every second: gRPC's default backoff grows to
+# minutes (1 s, 1.6 s, 2.6 s, ...), and a restarted server stayed unseen for seconds after it
+# was up again.
+RECONNECT_OPTIONS = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
+# tritonclient's own channel arguments (it takes all or none), and the reconnect backoff.
+_CLIENT_OPTIONS = [
+    ("grpc.max_send_message_length", MAX_GRPC_MESSAGE_SIZE),
+    ("grpc.max_receive_message_length", MAX_GRPC_MESSAGE_SIZE),
+    ("grpc.keepalive_time_ms", KeepAliveOptions().keepalive_time_ms),
+    ("grpc.keepalive_timeout_ms", KeepAliveOptions().keepalive_timeout_ms),
+    ("grpc.keepalive_permit_without_calls", KeepAliveOptions().keepalive_permit_without_calls),
+    ("grpc.http2.max_pings_without_data", KeepAliveOptions().http2_max_pings_without_data),
+    *RECONNECT_OPTIONS,
+]
 _FINAL = "triton_final_response"
 
 
@@ -57,13 +86,55 @@ def _domain_error(model: str, err: InferenceServerException) -> Exception:
     return ModelFailed(f"model {model} failed")
 
 
-class TritonModels:
-    """The voxgate models in one Triton server: catalog, tokenizer, decoder, generators."""
+def endpoint_headers(url: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What calls to `url` carry: `extra`, then the headers `triton_auth` holds for `url` now
+    (read at each call: an embedded server registers its secret when it starts)."""
+    return {**(extra or {}), **triton_auth.headers_for(url)}
 
-    def __init__(self, url: str, timeout_s: float) -> None:
+
+class Headers(InferenceServerClientPlugin):
+    """A tritonclient plugin: every call carries `endpoint_headers(url, extra)`."""
+
+    def __init__(self, url: str, extra: Mapping[str, str] | None = None) -> None:
+        self.url = url
+        self.extra = dict(extra or {})
+
+    def __call__(self, request) -> None:
+        request.headers = {**(request.headers or {}), **endpoint_headers(self.url, self.extra)}
+
+
+def authenticate(client, url: str):
+    """Makes a tritonclient client (grpc or grpc.aio) for `url` send its headers; returns it."""
+    client.register_plugin(Headers(url))
+    return client
+
+
+def inference_client(url: str) -> triton_aio.InferenceServerClient:
+    """A tritonclient aio client for `url` that sends its headers (an embedded Triton's
+    secret), for tools and tests that talk to Triton directly."""
+    return authenticate(triton_aio.InferenceServerClient(url, channel_args=_CLIENT_OPTIONS), url)
+
+
+class TritonModels:
+    """The voxgate models in one Triton server: catalog, tokenizer, decoder, generators.
+
+    `probe_timeout_s` bounds the readiness probe (`index`, which the health poll calls): a
+    server that stopped answering (SIGSTOP, a hung host) is reported down that fast.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        timeout_s: float,
+        headers: Mapping[str, str] | None = None,
+        probe_timeout_s: float = 1.0,
+    ) -> None:
         self.url = url
         self._timeout_s = timeout_s
-        self._client = triton_aio.InferenceServerClient(url)
+        self._probe_timeout_s = probe_timeout_s
+        self._headers = dict(headers or {})
+        self._client = triton_aio.InferenceServerClient(url, channel_args=_CLIENT_OPTIONS)
+        self._client.register_plugin(Headers(url, self._headers))
         self._stream_channel: grpc.aio.Channel | None = None
         self._spec: ModelSpec | None = None
 
@@ -77,9 +148,12 @@ class TritonModels:
     async def index(self) -> dict[str, bool]:
         """Every model in the repository Triton loaded -> whether a version of it is READY."""
         try:
-            if not await self._client.is_server_ready(client_timeout=2.0):
+            probe = self._probe_timeout_s
+            if not await self._client.is_server_ready(client_timeout=probe):
                 raise ModelUnavailable("model server not ready")
-            reply = await self._client.get_model_repository_index(as_json=True, client_timeout=2.0)
+            reply = await self._client.get_model_repository_index(
+                as_json=True, client_timeout=probe
+            )
         except InferenceServerException as err:
             raise ModelUnavailable("model server not reachable") from err
         ready: dict[str, bool] = {}
@@ -195,10 +269,14 @@ class TritonModels:
                 options=[
                     ("grpc.max_send_message_length", _MAX_MESSAGE),
                     ("grpc.max_receive_message_length", _MAX_MESSAGE),
+                    *RECONNECT_OPTIONS,
                 ],
             )
         return TritonStreamingGenerator(
-            triton_grpc.GRPCInferenceServiceStub(self._stream_channel), model, self._timeout_s
+            triton_grpc.GRPCInferenceServiceStub(self._stream_channel),
+            model,
+            self._timeout_s,
+            lambda: tuple(endpoint_headers(self.url, self._headers).items()),
         )
 
 
@@ -272,11 +350,16 @@ class TritonStreamingGenerator:
     """One decoupled Triton model as an async iterator of responses (`StreamingGenerator`)."""
 
     def __init__(
-        self, stub: triton_grpc.GRPCInferenceServiceStub, model: str, timeout_s: float
+        self,
+        stub: triton_grpc.GRPCInferenceServiceStub,
+        model: str,
+        timeout_s: float,
+        metadata: Callable[[], tuple[tuple[str, str], ...]] = tuple,
     ) -> None:
         self._stub = stub
         self.model = model
         self._timeout_s = timeout_s
+        self._metadata = metadata  # the endpoint's headers, read at each call
         self._parameters: dict[str, str] | None = None
 
     async def parameters(self) -> dict[str, str]:
@@ -284,7 +367,9 @@ class TritonStreamingGenerator:
         if self._parameters is None:
             try:
                 reply = await self._stub.ModelConfig(
-                    service_pb2.ModelConfigRequest(name=self.model), timeout=5.0
+                    service_pb2.ModelConfigRequest(name=self.model),
+                    timeout=5.0,
+                    metadata=self._metadata(),
                 )
             except grpc.aio.AioRpcError as err:
                 raise ModelUnavailable(f"model server unavailable for {self.model}") from err
@@ -310,7 +395,7 @@ class TritonStreamingGenerator:
         call = self._stub.ModelStreamInfer(
             requests(),
             timeout=timeout_s if timeout_s is not None else self._timeout_s,
-            metadata=tuple(tracing.headers(span).items()),
+            metadata=(*tracing.headers(span).items(), *self._metadata()),
         )
         try:
             async for response in call:

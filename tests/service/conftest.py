@@ -106,12 +106,16 @@ def settings(tmp_path_factory) -> Settings:
         decode_chunk_groups=7,
         health_poll_s=0.2,
         max_detokenize_tokens=5 * 400,
+        # Tests run many streams at once for correctness, not in real time: the default cap
+        # (4 per core) is what bench/admission.py measures; test_admission sets its own.
+        max_streams=64,
     )
 
 
 @pytest.fixture(scope="session")
 async def server(triton, settings):
     srv, port = create_server(settings, triton.url)
+    srv.follow(triton)  # NOT_SERVING as soon as its process exits
     await srv.start()
     await asyncio.wait_for(srv.serving.wait(), 60)
     yield srv, f"127.0.0.1:{port}"

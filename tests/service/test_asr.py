@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tritonclient.grpc import InferInput, InferRequestedOutput
-from tritonclient.grpc.aio import InferenceServerClient
 from tritonclient.utils import InferenceServerException
 from voxgate.reference import corpus
-from voxgate.triton import TritonModels
+from voxgate.triton import TritonModels, inference_client
 
 from tests.service.conftest import running_triton, triton_metrics, wait_until_ready
 
@@ -63,7 +62,7 @@ async def client(triton):
         await wait_until_ready(models, (MODEL,), triton)
     finally:
         await models.close()
-    c = InferenceServerClient(triton.url)
+    c = inference_client(triton.url)
     yield c
     await c.close()
 
@@ -292,7 +291,7 @@ async def test_abandoned_turns_are_freed(tmp_path: Path, speech) -> None:
         text = text.replace(old, new)
     config.write_text(text)
     async with running_triton(repo, tmp_path / "run", (MODEL,)) as runtime:
-        c = InferenceServerClient(runtime.url)
+        c = inference_client(runtime.url)
         try:
             x = speech[SENTENCE][:CHUNK]
             t0 = time.monotonic()

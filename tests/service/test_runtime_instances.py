@@ -13,6 +13,7 @@ import tritonclient.grpc.aio as triton_aio
 from tritonclient.grpc import InferInput
 from voxgate.config import default_model_repository
 from voxgate.runtime import RUN_DIR_PREFIX, EmbeddedTriton
+from voxgate.triton import inference_client
 
 pytestmark = pytest.mark.triton
 MODEL_REPOSITORY = Path(os.environ.get("VOXGATE_TEST_MODEL_REPOSITORY", default_model_repository()))
@@ -48,7 +49,7 @@ async def test_two_instances_run_side_by_side(tmp_path: Path) -> None:
         await b.start()
         assert a.run_dir != b.run_dir
         assert sorted(parent.glob(RUN_DIR_PREFIX + "*")) == sorted([a.run_dir, b.run_dir])
-        clients = [triton_aio.InferenceServerClient(t.url) for t in (a, b)]
+        clients = [inference_client(t.url) for t in (a, b)]
         await asyncio.gather(*(wait_ready(t, c) for t, c in zip((a, b), clients, strict=True)))
         tokens_a, tokens_b = await asyncio.gather(*(tokenize(c) for c in clients))
         assert tokens_a.shape[0] == 1 and tokens_a.shape[1] > 0

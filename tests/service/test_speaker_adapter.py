@@ -13,12 +13,11 @@ import numpy as np
 import parselmouth
 import pytest
 import soundfile as sf
-import tritonclient.grpc.aio as triton_aio
 from tritonclient.grpc import InferInput
 from voxgate.core.decoding import decode_all
 from voxgate.model_names import SPEAKER_ADAPTER
 from voxgate.reference import corpus, dsp, speaker
-from voxgate.triton import TritonModels
+from voxgate.triton import TritonModels, inference_client
 from voxgate.v1 import audio_pb2, synthesis_pb2, synthesis_pb2_grpc
 
 from tests.conftest import wav_bytes
@@ -102,7 +101,7 @@ async def test_speaker_adapter_in_triton_equals_the_numpy_reference(triton):
     ]
     inputs[0].set_data_from_numpy(feats)
     inputs[1].set_data_from_numpy(shift)
-    client = triton_aio.InferenceServerClient(triton.url)
+    client = inference_client(triton.url)
     try:
         result = await client.infer(SPEAKER_ADAPTER, inputs)
     finally:

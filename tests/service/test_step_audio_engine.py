@@ -22,7 +22,7 @@ from tritonclient.utils import np_to_triton_dtype
 from voxgate.config import Settings
 from voxgate.model_names import DETOKENIZE, TTS_GENERATOR
 from voxgate.server import create_server
-from voxgate.triton import TritonModels
+from voxgate.triton import TritonModels, authenticate
 from voxgate.v1 import audio_pb2, synthesis_pb2, synthesis_pb2_grpc
 
 from tests.conftest import speechlike, wav_bytes
@@ -190,7 +190,7 @@ async def test_bad_requests_fail_with_the_model_message(step_triton, extra, mess
     # Straight to Triton (tritonclient), to read the model's own error message.
     import tritonclient.grpc as triton_grpc
 
-    client = triton_grpc.InferenceServerClient(step_triton.url)
+    client = authenticate(triton_grpc.InferenceServerClient(step_triton.url), step_triton.url)
     results: list = []
     client.start_stream(callback=lambda result, error: results.append(error or result))
     inputs = []

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tritonclient.grpc.aio as triton_aio
 from tritonclient.grpc import InferInput
 from tritonclient.utils import InferenceServerException
 from voxgate.config import default_model_repository
+from voxgate.triton import inference_client
 
 from tests.service.conftest import triton_metrics
 
@@ -112,7 +112,7 @@ async def wait_model(client, runtime) -> None:
 
 @pytest.fixture(scope="module")
 async def client(triton):
-    c = triton_aio.InferenceServerClient(triton.url)
+    c = inference_client(triton.url)
     await wait_model(c, triton)
     yield c
     await c.close()
@@ -312,7 +312,7 @@ async def test_abandoned_sequences_are_freed(tmp_path: Path) -> None:
     config.write_text(text.replace("max_batch_size: 64", "max_batch_size: 1"))
     runtime = EmbeddedTriton(repo, "cpu", tmp_path / "run")
     await runtime.start()
-    c = triton_aio.InferenceServerClient(runtime.url)
+    c = inference_client(runtime.url)
     try:
         await wait_model(c, runtime)
         x = np.zeros(1600, np.float32)

@@ -9,10 +9,13 @@ import warnings
 import numpy as np
 import pytest
 import soundfile as sf
+import soxr
 from voxgate import audio as A
 from voxgate.audio import Container, Encoding, OutputFormat, PcmFormat, PcmStreamDecoder
 from voxgate.core.tokenization import ContainerAudio, RawAudio, load_16k
 from voxgate.errors import InvalidArgument, OutOfRange
+
+from tests.hostile import f32_with, flac_header, float_wav_with, silent_flac, with_flac_total
 
 with warnings.catch_warnings():  # stdlib G.711 codecs, independent of libsndfile (3.11 has it)
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -510,3 +513,227 @@ def test_encode_resamples(target: int) -> None:
 def test_encode_rejects(fmt: OutputFormat) -> None:
     with pytest.raises(InvalidArgument):
         A.encode(sine(440, 16000, 0.1), 16000, fmt)
+
+
+# --- hostile input: sizes from headers, bounded memory, sample range (issue 11) -----------
+
+
+def peak_alloc_mb(fn) -> tuple[object, float]:
+    """Runs fn(); returns its result (or the exception it raised) and the peak of the memory
+    Python and numpy allocated meanwhile (numpy reports its arrays to tracemalloc), in MB."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        try:
+            result: object = fn()
+        except Exception as err:  # the caller asserts on what came out
+            result = err
+        return result, tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
+def test_declared_duration_refused_before_decoding() -> None:
+    data = silent_flac(8000, 1, 700)  # 700 s, ~50 KB
+    result, peak = peak_alloc_mb(lambda: load_16k(ContainerAudio(data), MAX_S))
+    assert isinstance(result, OutOfRange)
+    assert "declares 700.0 s" in result.message and "600 s limit" in result.message
+    assert peak < 2, peak  # nothing decoded
+
+
+@pytest.mark.parametrize("total", [(1 << 36) - 1, 192000 * 3600])
+def test_absurd_declared_length_allocates_nothing(total: int) -> None:
+    data = with_flac_total(silent_flac(192000, 8, 0.5), total)
+    result, peak = peak_alloc_mb(lambda: A.decode_container(data, MAX_S))
+    assert isinstance(result, OutOfRange) and "declares" in result.message
+    assert peak < 2, peak
+    # without a limit, the declared length sizes no allocation (no terabytes): what is there
+    # is decoded, into a first buffer of at most 64 MiB
+    result, peak = peak_alloc_mb(lambda: A.decode_container(data))
+    assert isinstance(result, tuple) and len(result[0]) == 96000 and result[1] == 192000
+    assert peak < 70, peak
+
+
+def test_unknown_length_stops_at_the_limit_while_decoding() -> None:
+    data = with_flac_total(silent_flac(8000, 1, 90), 0)  # STREAMINFO: length unknown
+    with A.AudioReader.container(data) as reader:
+        assert reader.info.frames is None
+    result, peak = peak_alloc_mb(lambda: load_16k(ContainerAudio(data), 60.0))
+    assert isinstance(result, OutOfRange)
+    assert "at least 6" in result.message and "60 s limit" in result.message
+    assert peak < 12, peak  # 60 s at 16 kHz is 3.84 MB (+ growth), not the whole file
+    assert len(load_16k(ContainerAudio(data), MAX_S)) == 90 * 16000
+
+
+def test_many_channels_high_rate_decode_in_blocks() -> None:
+    data = silent_flac(192000, 8, 10)  # whole-file decoding: 10 s x 8 ch x 192 kHz = 61 MB
+    wav, peak = peak_alloc_mb(lambda: load_16k(ContainerAudio(data), MAX_S))
+    assert isinstance(wav, np.ndarray) and abs(len(wav) - 160000) <= 1
+    assert peak < 6, peak  # the 16 kHz result (0.64 MB), a block and the resampler's state
+
+
+def test_raw_pcm_too_long_refused_before_decoding() -> None:
+    data = bytes(8000 * 601)  # 601 s of 8 kHz mu-law
+    fmt = PcmFormat(Encoding.MULAW, 8000, 1)
+    result, peak = peak_alloc_mb(lambda: load_16k(RawAudio(data, fmt), MAX_S))
+    assert isinstance(result, OutOfRange) and "601.0 s" in result.message
+    assert peak < 1, peak
+
+
+def test_stream_piece_too_long_refused_before_decoding() -> None:
+    dec = PcmStreamDecoder(Container.RAW, PcmFormat(Encoding.MULAW, 8000, 1), 10.0)
+    result, peak = peak_alloc_mb(lambda: dec.push(bytes(8000 * 11)))
+    assert isinstance(result, OutOfRange)
+    assert peak < 1, peak
+
+
+def test_block_decoding_equals_whole_decoding() -> None:
+    # several blocks, an odd length, two channels: same samples as libsndfile's whole read
+    frames = signal(44100, 2, 1.7)
+    data = write(frames, 44100, "WAV", "FLOAT")
+    whole, _ = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    samples, _ = A.decode_container(data)
+    np.testing.assert_array_equal(samples, whole.mean(axis=1, dtype=np.float32))
+    assert np.array_equal(load_16k(ContainerAudio(data), MAX_S), A.to_16k(samples, 44100))
+
+
+@pytest.mark.parametrize("value", [1.5, -7.0, 1e19, 1e30, -3.4e38])
+def test_out_of_range_float_samples_are_clipped(value: float) -> None:
+    raw = f32_with(value)
+    x = A.decode_pcm(raw, PcmFormat(Encoding.F32LE, 16000, 1))
+    assert x[8000] == np.sign(value)
+    expected = np.frombuffer(raw, "<f4").copy()
+    expected[8000] = np.sign(value)
+    np.testing.assert_array_equal(x, expected)
+    y, _ = A.decode_container(float_wav_with(value))
+    np.testing.assert_array_equal(y, expected)
+    z = load_16k(ContainerAudio(float_wav_with(value)), MAX_S)
+    assert np.abs(z).max() < 1.5  # the resampler may ring a little past 1, never far
+
+
+def test_libsndfile_wording_never_reaches_the_message() -> None:
+    for junk in (b"\x00garbage" * 100, b"OggS" + bytes(200), b"fLaC" + bytes(100), b"ID3\x03"):
+        with pytest.raises(InvalidArgument) as info:
+            A.decode_container(junk)
+        assert info.value.message in (A._UNREADABLE, A._CORRUPT)
+    data = write(sine(440, 16000, 3.0), 16000, "FLAC")
+    with pytest.raises(InvalidArgument) as info:
+        A.decode_container(data[: len(data) // 2])
+    assert info.value.message in (A._UNREADABLE, A._CORRUPT, "audio.container: no samples")
+
+
+def test_wav_stream_chunk_before_data_cannot_declare_gigabytes() -> None:
+    head = write(np.zeros(16, np.float32), 16000, "WAV")[:36]  # RIFF, WAVE, fmt
+    big_list = b"LIST" + struct.pack("<I", 0x7FFFFFF0)
+    dec = PcmStreamDecoder(Container.WAV, None, MAX_S)
+    with pytest.raises(InvalidArgument, match="before the data"):
+        dec.push(head + big_list + bytes(100))
+
+
+# FLAC/OGG/MP3 streams: held until the end, bounded by what their header declares
+
+
+@pytest.mark.parametrize(
+    ("container", "fmt", "subtype"),
+    [
+        (Container.FLAC, "FLAC", None),
+        (Container.OGG, "OGG", "VORBIS"),
+        (Container.MP3, "MP3", None),
+    ],
+)
+def test_container_stream_equals_whole_file(container, fmt, subtype) -> None:
+    data = write(signal(22050, 2, 2.0), 22050, fmt, subtype)
+    held = A.ContainerStream(container, MAX_S, 64 << 20)
+    for piece in cut(data, 3000):
+        held.push(piece)
+    got = held.finish()
+    assert held.info is not None and held.info.sample_rate == 22050
+    assert bytes(got) == data and not held.data
+    np.testing.assert_array_equal(
+        load_16k(ContainerAudio(got), MAX_S), load_16k(ContainerAudio(data), MAX_S)
+    )
+
+
+def test_container_stream_rejects_other_bytes_at_once() -> None:
+    held = A.ContainerStream(Container.FLAC, MAX_S, 64 << 20)
+    with pytest.raises(InvalidArgument, match="not FLAC"):
+        held.push(b"\x00" * 4)
+    held = A.ContainerStream(Container.OGG, MAX_S, 64 << 20)
+    with pytest.raises(InvalidArgument, match="not OGG"):
+        held.push(b"Og")
+        held.push(silent_flac(16000, 1, 1.0))  # checked once 4 bytes are there
+    held = A.ContainerStream(Container.MP3, MAX_S, 64 << 20)
+    with pytest.raises(InvalidArgument, match="not a readable MP3 stream"):
+        held.push(b"\xff" + bytes(5 << 20))  # a sync byte, then nothing its header read finds
+
+
+def test_container_stream_bounded_by_its_declared_rate() -> None:
+    held = A.ContainerStream(Container.FLAC, 10.0, 64 << 20)
+    held.push(silent_flac(8000, 1, 0.5))  # 8 kHz mono 16 bit: 10 s take at most 176 KB
+    with pytest.raises(OutOfRange, match="declared rate"):
+        for _ in range(100):
+            held.push(bytes(64 * 1024))
+    assert len(held.data) < 4 * 2**20 + 180_000
+
+
+def test_container_stream_bounded_by_max_bytes() -> None:
+    held = A.ContainerStream(Container.FLAC, MAX_S, 6 << 20)
+    held.push(flac_header())  # 192 kHz x 8 x 24 bit: the rate allows gigabytes
+    with pytest.raises(OutOfRange, match="may hold at most 6 MiB"):
+        for _ in range(100):
+            held.push(bytes(1 << 20))
+    assert len(held.data) <= 6 << 20
+
+
+def test_container_stream_declared_too_long() -> None:
+    held = A.ContainerStream(Container.FLAC, MAX_S, 64 << 20)
+    with pytest.raises(OutOfRange, match=r"declares 3600\.0 s"):
+        held.push(silent_flac(8000, 1, 3600)[:5000])
+
+
+def test_container_stream_header_checked_as_soon_as_it_is_there() -> None:
+    held = A.ContainerStream(Container.FLAC, MAX_S, 64 << 20)
+    with pytest.raises(InvalidArgument, match="sample_rate_hz: 4000 outside"):
+        held.push(silent_flac(4000, 1, 2.0) + bytes(5000))
+
+
+def test_container_stream_unreadable() -> None:
+    held = A.ContainerStream(Container.FLAC, MAX_S, 64 << 20)
+    held.push(b"fLaC" + bytes(100))
+    with pytest.raises(InvalidArgument, match="not a readable FLAC stream"):
+        held.finish()
+    with pytest.raises(InvalidArgument, match="no audio"):
+        A.ContainerStream(Container.MP3, MAX_S, 1 << 20).finish()
+
+
+# Detokenize output: its size is known before rendering
+
+
+def test_output_size_refused_before_any_work() -> None:
+    fmt = OutputFormat(Container.WAV, Encoding.S32LE, 192000)
+    n = 600 * 16000  # 600 s at the model's rate
+    assert A.output_bytes(n, 16000, fmt) == 600 * 192000 * 4 + 128
+    with pytest.raises(OutOfRange, match="a response may carry"):
+        A.check_output_size(n, 16000, fmt, 64 << 20)
+    A.check_output_size(n, 16000, OutputFormat(Container.RAW, Encoding.MULAW, 8000), 64 << 20)
+    x = np.zeros(n, np.float32)
+    result, peak = peak_alloc_mb(lambda: A.encode(x, 16000, fmt, max_bytes=64 << 20))
+    assert isinstance(result, OutOfRange)
+    assert peak < 1, peak
+
+
+def test_compressed_output_stops_at_the_limit() -> None:
+    x = np.random.default_rng(0).uniform(-1, 1, 16000 * 20).astype(np.float32)  # noise
+    with pytest.raises(OutOfRange, match="FLAC"):
+        A.encode(x, 16000, OutputFormat(Container.FLAC, Encoding.S16LE, 48000), 1 << 20)
+    data, _ = A.encode(x, 16000, OutputFormat(Container.FLAC), 1 << 20)  # 640 KB: fits
+    assert len(data) < 1 << 20
+
+
+@pytest.mark.parametrize("target", [8000, 16000, 44100, 192000])
+def test_block_encoding_equals_whole_resampling(target: int) -> None:
+    x = signal(16000, 1, 2.3)[:, 0] * 1.3  # past full scale: clipped after resampling
+    data, _ = A.encode(x, 16000, OutputFormat(Container.RAW, Encoding.F32LE, target))
+    whole = x if target == 16000 else soxr.resample(x, 16000, target, quality="HQ")
+    np.testing.assert_array_equal(np.frombuffer(data, "<f4"), np.clip(whole, -1, 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from voxgate import runtime
+from voxgate import runtime, triton_auth
 from voxgate.runtime import EmbeddedTriton, TritonInstall
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -309,3 +310,216 @@ async def test_triton_output_goes_to_its_file_and_the_structured_log(
     # Info lines at debug (filtered out altogether when the log level is info).
     quiet = {"Started GRPCInferenceService", "not a glog line"}
     assert all(level == "debug" for level, line in lines if line in quiet)
+
+
+# -- supervision: leftovers, backoff, lock -------------------------------------------------
+
+PARSE_PREFIX = (
+    'for a in "$@"; do case "$a" in '
+    "--backend-config=python,shm-region-prefix-name=*) P=${a#*=}; P=${P#*=};; esac; done\n"
+)
+SERVING = (
+    "echo 'I1122 03:10:05.123456 4242 grpc_server.cc:2558] \"Started GRPCInferenceService\"'\n"
+)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+async def _until(check, timeout_s: float = 10.0) -> None:
+    for _ in range(int(timeout_s / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+async def test_a_crashed_launch_leaves_no_process_and_no_region(
+    parent: Path, install: TritonInstall, tmp_path: Path
+) -> None:
+    """A stub that left the server's group (its own session) is still found by the launch's
+    mark; the regions named with the launch's prefix are unlinked before the restart."""
+    pids = tmp_path / "pids"
+    install.binary.write_text(
+        "#!/bin/sh\n"
+        + PARSE_PREFIX
+        + ': > "/dev/shm/${P}region"\n'
+        + f"setsid sleep 600 & echo $! >> {pids}\n"  # out of the group, marked
+        + f"sleep 600 & echo $! >> {pids}\n"  # in the group
+        + "exec sleep 600\n"
+    )
+    t = EmbeddedTriton(ROOT / "triton_models", "cpu", parent, restart_delay_s=0.05)
+    await t.start()
+    try:
+        first = t.launch
+        prefix = runtime.shm_prefix(runtime.run_id(t.run_dir), first.number)
+        await _until(lambda: pids.exists() and len(pids.read_text().split()) == 2)
+        await _until(lambda: runtime.shm_regions(prefix) == [prefix + "python-region"])
+        children = [int(p) for p in pids.read_text().split()]
+        # `setsid` has left the group once it has exec'd sleep
+        await _until(lambda: all(_comm(p) == "sleep" for p in children))
+        groups = {
+            int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[2]) for p in children
+        }
+        assert len(groups) == 2  # one really left the server's group
+        os.kill(t.pid, signal.SIGKILL)
+        await _until(lambda: t.launch is not first)
+        assert [p for p in children if _alive(p)] == []
+        assert runtime.shm_regions(prefix) == []
+        assert first.killed == 2 and first.regions == 1
+        run_prefix = t.shm_prefix
+        await _until(lambda: len(pids.read_text().split()) == 4)
+        await _until(lambda: len(runtime.shm_regions(run_prefix)) == 1)
+    finally:
+        await t.stop()
+    children = [int(p) for p in pids.read_text().split()]
+    assert [p for p in children if _alive(p)] == []
+    assert runtime.shm_regions(run_prefix) == []
+
+
+async def test_backoff_grows_for_quick_deaths_and_resets_once_served(
+    parent: Path, install: TritonInstall, tmp_path: Path
+) -> None:
+    count = tmp_path / "launches"
+    install.binary.write_text(
+        "#!/bin/sh\n"
+        f"n=$(cat {count} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {count}\n"
+        'if [ "$n" -ge 4 ]; then\n' + SERVING + "sleep 0.3; fi\n"
+        "exit 3\n"
+    )
+    t = EmbeddedTriton(ROOT / "triton_models", "cpu", parent, restart_delay_s=0.05)
+    await t.start()
+    try:
+        await _until(lambda: len(t.restart_delays) >= 5, 20.0)
+    finally:
+        await t.stop()
+    # Three launches died before serving: 0.1, 0.2, 0.4; then served ones: the base delay.
+    assert t.restart_delays[:5] == [0.1, 0.2, 0.4, 0.05, 0.05]
+    assert [launch.served_at is not None for launch in t.history[:5]] == [False] * 3 + [True] * 2
+
+
+async def test_the_server_is_locked_and_private(
+    parent: Path, install: TritonInstall, tmp_path: Path
+) -> None:
+    seen = tmp_path / "seen"
+    install.binary.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > {seen}\numask >> {seen}\nexec sleep 600\n'
+    )
+    t = EmbeddedTriton(ROOT / "triton_models", "cpu", parent)
+    url = t.url
+    assert url.startswith("unix:")
+    await t.start()
+    try:
+        assert t.url == url  # known before start (a façade may be built on it first)
+        await _until(lambda: seen.exists() and len(seen.read_text().splitlines()) > 3)
+        lines = seen.read_text().splitlines()
+        assert lines[-1] == "0077"
+        run = runtime.run_id(t.run_dir)
+        assert f"--grpc-address=unix:{t.run_dir}/grpc" in lines and "--grpc-port=1" in lines
+        restricted = [x for x in lines if x.startswith("--grpc-restricted-protocol=")]
+        assert restricted == [
+            "--grpc-restricted-protocol="
+            + ",".join(runtime.RESTRICTED_PROTOCOLS)
+            + f":{runtime.AUTH_KEY}={t.secret}"
+        ]
+        assert len(t.secret) >= 32 and t.headers == {runtime.AUTH_HEADER: t.secret}
+        assert "--allow-http=false" in lines and "--metrics-address=127.0.0.1" in lines
+        assert sorted(x for x in lines if x.startswith("--backend-config=")) == [
+            f"--backend-config={b},shm-region-prefix-name=voxgate-{run}-1-{b}-"
+            for b in ("python", "voxgate_onnx")
+        ]
+        assert (t.run_dir.stat().st_mode & 0o777) == 0o700
+        assert triton_auth.headers_for(t.url) == t.headers
+    finally:
+        await t.stop()
+    assert triton_auth.headers_for(url) == {}
+
+
+def test_a_socket_path_too_long_falls_back_to_loopback_tcp(parent: Path) -> None:
+    t = EmbeddedTriton(ROOT / "triton_models", "cpu", parent / ("x" * 120))
+    assert t.url == f"127.0.0.1:{t.grpc_port}"
+
+
+async def test_regions_are_made_private_as_they_appear() -> None:
+    """Boost creates a region, then fchmods it to 0644; the guard takes that back."""
+    prefix = f"voxgate-test{os.getpid()}-"
+    guard = runtime.ShmGuard(prefix)
+    guard.start()
+    path = runtime.SHM_DIR / (prefix + "region")
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
+        os.fchmod(fd, 0o644)
+        os.close(fd)
+        await _until(lambda: (path.stat().st_mode & 0o777) == 0o600, 2.0)
+        assert guard.fixed >= 1
+    finally:
+        guard.stop()
+        path.unlink(missing_ok=True)
+
+
+def test_a_dead_owners_processes_and_regions_are_removed_with_its_dir(tmp_path: Path) -> None:
+    script = (
+        "import os, subprocess, sys, time; from pathlib import Path; from voxgate import runtime\n"
+        "path, fd = runtime.create_run_dir(Path(sys.argv[1]))\n"
+        "run = runtime.run_id(path)\n"
+        "open(f'/dev/shm/voxgate-{run}-1-python-x', 'w').close()\n"
+        "env = dict(os.environ, VOXGATE_TRITON_RUN=f'{run}-1')\n"
+        "child = subprocess.Popen(['sleep', '600'], env=env, start_new_session=True)\n"
+        "print(run, child.pid, flush=True); time.sleep(600)\n"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        run, pid = owner.stdout.readline().split()
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(10)
+        assert _alive(int(pid)) and runtime.shm_regions(f"voxgate-{run}-")
+        new, fd = runtime.create_run_dir(tmp_path)  # sweeps the dead owner's run
+        try:
+            for _ in range(100):
+                if not _alive(int(pid)):
+                    break
+                time.sleep(0.02)
+            assert not _alive(int(pid))
+            assert runtime.shm_regions(f"voxgate-{run}-") == []
+        finally:
+            runtime._remove_run_dir(new, fd)
+    finally:
+        owner.kill()
+        owner.wait()
+        owner.stdout.close()
+        with contextlib.suppress(Exception):
+            os.kill(int(pid), signal.SIGKILL)
+        for name in runtime.shm_regions(f"voxgate-{run}-"):
+            (runtime.SHM_DIR / name).unlink(missing_ok=True)
+
+
+def test_triton_header_setting() -> None:
+    assert triton_auth.parse_header("") == {}
+    assert triton_auth.parse_header("Triton-GRPC-Protocol-K=v=1") == {
+        "triton-grpc-protocol-k": "v=1"
+    }
+    with pytest.raises(ValueError):
+        triton_auth.parse_header("novalue")
+
+
+def test_unix_socket_endpoints() -> None:
+    from voxgate.replicas import parse_endpoints, resolve
+
+    url = "unix:/run/a/grpc:1, 127.0.0.1:8001,unix:/run/b/grpc:1"
+    endpoints = parse_endpoints(url)
+    assert endpoints == [("unix:/run/a/grpc:1", 0), ("127.0.0.1", 8001), ("unix:/run/b/grpc:1", 0)]
+    assert resolve(endpoints) == ["unix:/run/a/grpc:1", "127.0.0.1:8001", "unix:/run/b/grpc:1"]

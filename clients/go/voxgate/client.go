@@ -15,6 +15,7 @@ package voxgate
 
 import (
 	"context"
+	"crypto/tls"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -52,7 +53,8 @@ const (
 	methodGetServerInfo  = "/voxgate.v1.DiscoveryService/GetServerInfo"
 )
 
-// Client talks to one voxgate server over a plaintext gRPC connection. It is safe for
+// Client talks to one voxgate server over a gRPC connection: plaintext, or TLS with WithTLS
+// (mutual TLS with a client certificate), with a bearer token from WithToken. It is safe for
 // concurrent use. Close it when done.
 type Client struct {
 	conn          *grpc.ClientConn
@@ -98,6 +100,9 @@ type options struct {
 	maxMsg        int
 	waitForReady  bool
 	serviceConfig *string
+	tls           *TLSOptions
+	tlsConfig     *tls.Config
+	token         string
 	dialOpts      []grpc.DialOption
 }
 
@@ -133,9 +138,12 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 	return func(o *options) { o.dialOpts = append(o.dialOpts, opts...) }
 }
 
-// Dial creates a client for the server at addr ("host:port", plaintext; a gRPC target such as
+// Dial creates a client for the server at addr ("host:port"; a gRPC target such as
 // "dns:///host:port" or "unix:///path" works too). It does not block: the connection is made on
-// the first call.
+// the first call. The connection is plaintext unless WithTLS (or WithTLSConfig) is given; a
+// refused TLS handshake (e.g. no client certificate for a server that requires one, or
+// plaintext to a TLS port) fails calls with UNAVAILABLE (with wait-for-ready: DEADLINE_EXCEEDED
+// at their deadline), a refused token with UNAUTHENTICATED or PERMISSION_DENIED (*Error).
 //
 // The connection uses voxgate's published service config (ServiceConfig): the idempotent unary
 // calls (Tokenize, Detokenize, ServerInfo, ListVoices) are retried on UNAVAILABLE (4 attempts,
@@ -151,8 +159,15 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	creds, err := o.transportCredentials()
+	if err != nil {
+		return nil, err
+	}
+	if creds == nil {
+		creds = insecure.NewCredentials()
+	}
 	dialOpts := []grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(o.maxMsg),
 			grpc.MaxCallSendMsgSize(o.maxMsg),
@@ -163,6 +178,12 @@ func Dial(addr string, opts ...Option) (*Client, error) {
 		dialOpts = append(dialOpts, grpc.WithDefaultServiceConfig(ServiceConfig(o.waitForReady)))
 	case *o.serviceConfig != "":
 		dialOpts = append(dialOpts, grpc.WithDefaultServiceConfig(*o.serviceConfig))
+	}
+	if o.token != "" {
+		if err := checkToken(o.token); err != nil {
+			return nil, err
+		}
+		dialOpts = append(dialOpts, grpc.WithPerRPCCredentials(BearerToken(o.token)))
 	}
 	dialOpts = append(dialOpts, o.dialOpts...)
 	target := addr

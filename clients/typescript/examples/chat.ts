@@ -8,16 +8,17 @@
 // The WAV file is sent in pieces (--chunk-bytes, default 32 KiB) as container WAV with MANUAL turn
 // detection, then the end of the turn. The reply is asked for as WAV, which arrives whole in the
 // reply's last audio message.
+// TLS and a bearer token: --tls-ca, --tls-cert/--tls-key, --token-file or $VOXGATE_TLS_CA, ... (connection.ts).
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 
 import { AudioContainer, readChunks, TurnDetectionMode, VoxgateClient, VoxgateError, type ChatOptions } from "../src";
+import { connection, connectionArgs, connectionUsage } from "./connection";
 
 const usage = `usage: chat [--addr HOST:PORT] (--audio QUESTION.wav | --text TEXT) [--out REPLY.wav]
             [--system PROMPT] [--voice V] [--max-tokens N] [--temperature T] [--chunk-bytes N]
             [--timeout-ms MS]
 
-  --addr         server address (default: $VOXGATE_ADDR)
   --audio        a WAV file sent as the user's spoken turn (with --text: typed text first)
   --text         text sent as the user's turn
   --out          WAV file for the spoken reply (without it the reply is text only)
@@ -26,12 +27,13 @@ const usage = `usage: chat [--addr HOST:PORT] (--audio QUESTION.wav | --text TEX
   --max-tokens   most tokens in the reply (default: the server's)
   --temperature  sampling temperature, 0 = greedy (default: the model's)
   --chunk-bytes  size of the audio pieces sent (default 32768)
-  --timeout-ms   deadline of the conversation (default 120000)`;
+  --timeout-ms   deadline of the conversation (default 120000)
+${connectionUsage}`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     options: {
-      addr: { type: "string" },
+      ...connectionArgs,
       audio: { type: "string" },
       text: { type: "string" },
       out: { type: "string" },
@@ -45,7 +47,7 @@ async function main(): Promise<number> {
     },
     allowPositionals: true,
   });
-  const addr = values.addr ?? process.env.VOXGATE_ADDR;
+  const { address: addr, options: connectionOptions } = connection(values);
   if (values.help || !addr || positionals.length !== 0 || (values.audio === undefined && values.text === undefined)) {
     console.error(usage);
     return values.help ? 0 : 2;
@@ -62,7 +64,7 @@ async function main(): Promise<number> {
   };
   if (values.audio !== undefined) options.inputFormat = { container: AudioContainer.AUDIO_CONTAINER_WAV };
 
-  const client = new VoxgateClient(addr, { waitForReady: false }); // fails at once when the server is down
+  const client = new VoxgateClient(addr, { ...connectionOptions, waitForReady: false }); // fails at once when the server is down
   const chat = client.chat(options);
   const started = Date.now();
   try {

@@ -4,27 +4,29 @@
 //   node dist/examples/synthesize.js --style "speak slowly" --voice joe --out slow.wav "Take your time."
 //   node dist/examples/synthesize.js --stream --out live.wav "Text sent word by word, as an LLM would."
 //   node dist/examples/synthesize.js --voices
+// TLS and a bearer token: --tls-ca, --tls-cert/--tls-key, --token-file or $VOXGATE_TLS_CA, ... (connection.ts).
 import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 
 import { AudioContainer, collectSynthesis, VoxgateClient, VoxgateError, type SynthesisResult } from "../src";
+import { connection, connectionArgs, connectionUsage } from "./connection";
 
 const usage = `usage: synthesize [--addr HOST:PORT] [--timeout-ms MS] [--voice V] [--style S] [--stream]
                   [--out OUT.wav] TEXT
        synthesize [--addr HOST:PORT] --voices
 
-  --addr         server address (default: $VOXGATE_ADDR)
   --timeout-ms   deadline of the call (default 300000)
   --voice        a built-in voice or a registered voice's id (default: the server's)
   --style        style instruction, e.g. "speak slowly", "(高兴1)(慢速1)"
   --stream       send the text word by word through StreamSynthesize, as an LLM would
   --out          WAV file to write (default out.wav)
-  --voices       list the voices`;
+  --voices       list the voices
+${connectionUsage}`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     options: {
-      addr: { type: "string" },
+      ...connectionArgs,
       "timeout-ms": { type: "string" },
       voice: { type: "string" },
       style: { type: "string" },
@@ -35,13 +37,14 @@ async function main(): Promise<number> {
     },
     allowPositionals: true,
   });
-  const addr = values.addr ?? process.env.VOXGATE_ADDR;
+  const { address: addr, options: connectionOptions } = connection(values);
   if (values.help || !addr || (values.voices ? positionals.length !== 0 : positionals.length !== 1)) {
     console.error(usage);
     return values.help ? 0 : 2;
   }
   const timeoutMs = values["timeout-ms"] ? Number(values["timeout-ms"]) : 300_000;
   const client = new VoxgateClient(addr, {
+    ...connectionOptions,
     timeoutMs,
     streamTimeoutMs: timeoutMs,
     waitForReady: false, // a command line fails at once when the server is down

@@ -6,9 +6,11 @@
 //   node dist/examples/tokenize.js --addr 127.0.0.1:50051 --out roundtrip.wav speech.wav
 //   node dist/examples/tokenize.js --addr 127.0.0.1:50051 --detokenize "12 7 1030 2000 1100" --out out.wav
 //   node dist/examples/tokenize.js --addr 127.0.0.1:50051 --info
+//   VOXGATE_TLS_CA=ca.pem VOXGATE_TOKEN=... node dist/examples/tokenize.js --addr HOST:443 --info   # TLS, a token
 import { parseArgs } from "node:util";
 
 import { collectStreamTokens, readWavInfo, VoxgateClient, VoxgateError } from "../src";
+import { connection, connectionArgs, connectionUsage } from "./connection";
 import { GetServerInfoResponse } from "../src/gen/voxgate/v1/discovery";
 
 const usage = `usage: tokenize [--addr HOST:PORT] [--timeout-ms MS] [--text] [--stream [--chunk-bytes N]]
@@ -16,19 +18,19 @@ const usage = `usage: tokenize [--addr HOST:PORT] [--timeout-ms MS] [--text] [--
        tokenize [--addr HOST:PORT] --detokenize "ID ID ..." --out OUT.wav
        tokenize [--addr HOST:PORT] --info
 
-  --addr         server address (default: $VOXGATE_ADDR)
   --timeout-ms   deadline of each call (default 60000)
   --text         also print the "<audio_N>" text form
   --stream       send the file through StreamTokenize in pieces, as live audio
   --chunk-bytes  piece size for --stream (default 3840)
   --out          detokenize the ids back to this WAV file
   --detokenize   ids to detokenize (space or comma separated), instead of tokenizing a file
-  --info         print the server's info (models, token format, limits) as JSON`;
+  --info         print the server's info (models, token format, limits) as JSON
+${connectionUsage}`;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     options: {
-      addr: { type: "string" },
+      ...connectionArgs,
       "timeout-ms": { type: "string" },
       text: { type: "boolean", default: false },
       stream: { type: "boolean", default: false },
@@ -40,7 +42,7 @@ async function main(): Promise<number> {
     },
     allowPositionals: true,
   });
-  const addr = values.addr ?? process.env.VOXGATE_ADDR;
+  const { address: addr, options: connectionOptions } = connection(values);
   const modes = [values.info, values.detokenize !== undefined, positionals.length > 0].filter(Boolean).length;
   if (values.help || !addr || modes !== 1 || positionals.length > 1 || (values.detokenize !== undefined && !values.out)) {
     console.error(usage);
@@ -48,6 +50,7 @@ async function main(): Promise<number> {
   }
   const timeoutMs = values["timeout-ms"] ? Number(values["timeout-ms"]) : 60_000;
   const client = new VoxgateClient(addr, {
+    ...connectionOptions,
     timeoutMs,
     streamTimeoutMs: Math.max(timeoutMs, 300_000),
     waitForReady: false, // a command line fails at once when the server is down

@@ -1,4 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
+import { readFileSync } from "node:fs";
 import { open, readFile, writeFile } from "node:fs/promises";
 
 import {
@@ -44,7 +45,24 @@ export interface VoxgateClientOptions {
    * whole Chat conversation). Default 300 000.
    */
   streamTimeoutMs?: number;
-  /** Channel credentials. Default: plaintext (`grpc.credentials.createInsecure()`). */
+  /**
+   * TLS (default: plaintext): `true` trusts Node's root CAs; a {@link TlsOptions} names the CA to
+   * trust, a client certificate for mutual TLS, a server name. A server that fails the handshake,
+   * or a plaintext client of a TLS port, gets UNAVAILABLE.
+   */
+  tls?: TlsOptions | true;
+  /**
+   * A bearer token sent with every call (on both channels, and through the public stubs) as
+   * `authorization: Bearer <token>`. It is sent on plaintext channels too (for a mesh sidecar
+   * that does the TLS), but a token on a plaintext channel is readable by anyone on the path: use
+   * it with `tls`. A missing or unknown token fails calls with UNAUTHENTICATED, a tenant calling a
+   * service it may not with PERMISSION_DENIED.
+   */
+  token?: string;
+  /**
+   * Channel credentials of your own (instead of `tls`). Default: plaintext
+   * (`grpc.credentials.createInsecure()`).
+   */
   credentials?: grpc.ChannelCredentials;
   /**
    * Whether calls wait for the server (default true, as the published service config says): a
@@ -65,6 +83,44 @@ export interface VoxgateClientOptions {
    * calls `grpc.per_rpc_retry_buffer_size: 0` (keeps streams of many small pieces fast).
    */
   channelOptions?: grpc.ChannelOptions;
+}
+
+/** TLS settings of a VoxgateClient. A string is a PEM file's path; a Buffer, PEM contents. */
+export interface TlsOptions {
+  /** CA certificate(s) to trust. Default: Node's root CAs. */
+  ca?: string | Buffer;
+  /** A client certificate (chain), for servers that require one (mutual TLS); needs `key`. */
+  cert?: string | Buffer;
+  /** The client certificate's private key. */
+  key?: string | Buffer;
+  /** The name the server's certificate must carry, instead of the address's host. */
+  serverName?: string;
+}
+
+/** The channel credentials of TLS settings (reads the files now). */
+export function tlsCredentials(tls: TlsOptions | true = {}): grpc.ChannelCredentials {
+  const t = tls === true ? {} : tls;
+  if ((t.cert === undefined) !== (t.key === undefined)) {
+    throw new TypeError("a TLS client certificate needs its key (and the key its certificate)");
+  }
+  const pem = (v: string | Buffer | undefined) => (v === undefined ? null : typeof v === "string" ? readFileSync(v) : v);
+  return grpc.credentials.createSsl(pem(t.ca), pem(t.key), pem(t.cert));
+}
+
+/**
+ * A grpc-js interceptor that adds `authorization: Bearer <token>` to every call (what the
+ * `token` option installs; for clients of your own, pass it in their `interceptors` option).
+ */
+export function bearerTokenInterceptor(token: string): grpc.Interceptor {
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new TypeError("a bearer token is printable ASCII without spaces");
+  const value = `Bearer ${token}`;
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set("authorization", value);
+        next(metadata, listener);
+      },
+    });
 }
 
 /** Per-call options. */
@@ -198,7 +254,8 @@ type UnaryMethod<Req, Res> = (
 ) => grpc.ClientUnaryCall;
 
 /**
- * A voxgate client (plaintext by default). Every call has a deadline and fails with a
+ * A voxgate client: plaintext by default, TLS (mutual TLS with a client certificate) with `tls`,
+ * a bearer token on every call with `token`. Every call has a deadline and fails with a
  * {@link VoxgateError} carrying the gRPC status code name.
  *
  * It follows voxgate's published service config (`serviceConfig()`): the unary calls Tokenize,
@@ -242,12 +299,19 @@ export class VoxgateClient {
     this.address = address;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.streamTimeoutMs = options.streamTimeoutMs ?? DEFAULT_STREAM_TIMEOUT_MS;
-    const creds = options.credentials ?? grpc.credentials.createInsecure();
+    if (options.credentials && options.tls) throw new TypeError("give either credentials or tls, not both");
+    const creds = options.tls
+      ? tlsCredentials(options.tls)
+      : (options.credentials ?? grpc.credentials.createInsecure());
     const config =
       options.serviceConfig === undefined ? serviceConfig(options.waitForReady ?? true) : options.serviceConfig;
-    const common: grpc.ChannelOptions = { "grpc.max_receive_message_length": -1 };
+    const common: grpc.ClientOptions = { "grpc.max_receive_message_length": -1 };
     if (config) common["grpc.service_config"] = JSON.stringify(config);
-    const channelOptions: grpc.ChannelOptions = {
+    const serverName = options.tls === true ? undefined : options.tls?.serverName;
+    if (serverName) common["grpc.ssl_target_name_override"] = serverName;
+    // Both channels' stubs (the public ones too) send the token.
+    if (options.token !== undefined) common.interceptors = [bearerTokenInterceptor(options.token)];
+    const channelOptions: grpc.ClientOptions = {
       ...common,
       // grpc-js keeps every sent message in a retry buffer (1 MiB per call by default) and
       // completes writes before they hit the wire; with many small stream pieces (e.g. 1-byte
@@ -259,7 +323,7 @@ export class VoxgateClient {
       "grpc.per_rpc_retry_buffer_size": 0,
       ...options.channelOptions,
     };
-    const unaryOptions: grpc.ChannelOptions = { ...common, ...options.channelOptions };
+    const unaryOptions: grpc.ClientOptions = { ...common, ...options.channelOptions };
     // grpc-js reads retryPolicy from the service config but not waitForReady, which it takes per
     // call (Metadata options); the calls below set it from the config in effect.
     const effective = channelOptions["grpc.service_config"];

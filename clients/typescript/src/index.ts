@@ -1,8 +1,10 @@
 export {
   VoxgateClient,
+  bearerTokenInterceptor,
   collectStreamTokens,
   collectSynthesis,
   readChunks,
+  tlsCredentials,
   type AudioSource,
   type CallOptions,
   type CreateVoiceOptions,
@@ -14,6 +16,7 @@ export {
   type SynthesisResult,
   type SynthesizeOptions,
   type TokenInput,
+  type TlsOptions,
   type TokenizeOptions,
   type VoxgateClientOptions,
 } from "./client";

@@ -9,14 +9,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from voxgate import audio as audiolib
+from voxgate.core.budget import AudioBudget, Hold, unlimited
 from voxgate.core.chunking import Window, plan, sample_span
 from voxgate.core.decoding import decode_all
 from voxgate.core.ports import Decoder, Tokenizer
-from voxgate.errors import InvalidArgument, OutOfRange
+from voxgate.errors import InvalidArgument, ModelFailed, OutOfRange
 from voxgate.interleave import (
     GROUP_SAMPLES,
+    LINGUISTIC_CODES,
     LINGUISTIC_PER_GROUP,
     SAMPLE_RATE,
+    SEMANTIC_CODES,
     SEMANTIC_PER_GROUP,
     Tokens,
 )
@@ -29,7 +32,7 @@ SEMANTIC_HOP = GROUP_SAMPLES // SEMANTIC_PER_GROUP
 class ContainerAudio:
     """A whole audio file (WAV/FLAC/OGG/MP3)."""
 
-    data: bytes
+    data: bytes | bytearray
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,12 @@ class Limits:
     max_detokenize_tokens: int
     chunk_groups: int
     decode_chunk_groups: int
+    # Detokenize's audio bytes (the response limit less its envelope): RAW/WAV output over it
+    # is refused before decoding, FLAC/OGG as soon as the encoder passes it.
+    max_output_bytes: int = 64 * 2**20 - 4096
+    # What a FLAC/OGG/MP3 stream may hold before it is decoded at its end (a whole file in
+    # Tokenize cannot be larger either: the request limit).
+    max_container_stream_bytes: int = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -67,31 +76,44 @@ class DetokenizeResult:
     group_count: int
 
 
-def load_16k(source: AudioSource, max_seconds: float) -> np.ndarray:
-    """Decodes, mixes down and resamples a whole recording to 16 kHz mono float32."""
+def load_16k(source: AudioSource, max_seconds: float, hold: Hold | None = None) -> np.ndarray:
+    """Decodes, mixes down and resamples a whole recording to 16 kHz mono float32.
+
+    Sizes come from the header first (too long: OUT_OF_RANGE before decoding); decoding runs a
+    block at a time, so memory is the 16 kHz result plus a block. `hold` (a share of the
+    decoded-audio budget) is grown to what the result takes.
+    """
     if isinstance(source, RawAudio):
         fmt = source.fmt.validate("audio.raw.format")
         if not source.data:
             raise InvalidArgument("audio.raw.data: empty")
-        samples, rate = audiolib.decode_pcm(source.data, fmt), fmt.sample_rate
+        reader = audiolib.AudioReader.pcm(source.data, fmt, max_seconds)
     else:
-        samples, rate = audiolib.decode_container(source.data)
-    audiolib.check_duration(len(samples), rate, max_seconds)
-    return audiolib.to_16k(samples, rate)
+        reader = audiolib.AudioReader.container(source.data, max_seconds)
+    with reader:
+        return reader.read_16k(None if hold is None else hold.ensure)
 
 
 class Tokenization:
     """Tokenize, StreamTokenize and Detokenize over the Triton models."""
 
-    def __init__(self, tokenizer: Tokenizer, decoder: Decoder, limits: Limits) -> None:
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        decoder: Decoder,
+        limits: Limits,
+        budget: AudioBudget | None = None,
+    ) -> None:
         self.models = tokenizer
         self.decoder = decoder
         self.limits = limits
+        self.budget = budget or unlimited()
 
     async def tokenize(self, source: AudioSource) -> TokenizeResult:
         """Tokens of a whole recording; long audio goes to Triton in concurrent windows."""
-        wav = load_16k(source, self.limits.max_audio_seconds)
-        tokens = await self.tokenize_samples(wav, 0, len(wav) // GROUP_SAMPLES, len(wav))
+        with self.budget.hold("audio") as hold:
+            wav = await asyncio.to_thread(load_16k, source, self.limits.max_audio_seconds, hold)
+            tokens = await self.tokenize_samples(wav, 0, len(wav) // GROUP_SAMPLES, len(wav))
         return TokenizeResult(tokens, len(wav) / SAMPLE_RATE)
 
     async def tokenize_samples(
@@ -120,12 +142,17 @@ class Tokenization:
         sem = sem[s0 : s0 + w.keep * SEMANTIC_PER_GROUP]
         if len(ling) != w.keep * LINGUISTIC_PER_GROUP or len(sem) != w.keep * SEMANTIC_PER_GROUP:
             raise RuntimeError("tokenizer returned fewer tokens than its window holds")
-        return Tokens(ling.astype(np.int64), sem.astype(np.int64))
+        ling, sem = ling.astype(np.int64), sem.astype(np.int64)
+        if ((ling < 0) | (ling >= LINGUISTIC_CODES)).any() or (
+            (sem < 0) | (sem >= SEMANTIC_CODES)
+        ).any():  # never for input in [-1, 1]; a model fault, not the client's
+            raise ModelFailed("tokenizer: returned ids outside its vocabulary")
+        return Tokens(ling, sem)
 
     def open_stream(
         self, container: audiolib.Container, raw: audiolib.PcmFormat | None
     ) -> TokenStream:
-        """A live-audio tokenization session."""
+        """A live-audio tokenization session; `close()` it when the call ends."""
         return TokenStream(self, container, raw)
 
     async def detokenize(self, tokens: Tokens, out: audiolib.OutputFormat) -> DetokenizeResult:
@@ -135,14 +162,25 @@ class Tokenization:
             raise OutOfRange(
                 f"tokens: {len(ids)} ids is more than the {self.limits.max_detokenize_tokens} limit"
             )
-        wav = await decode_all(self.decoder, ids, self.limits.decode_chunk_groups)
+        # The output's size is known before any decoding: refuse what cannot be sent.
         rate = (await self.decoder.spec()).output_sample_rate
-        data, fmt = audiolib.encode(wav, rate, out)
+        n_model = tokens.group_count * GROUP_SAMPLES * rate // SAMPLE_RATE
+        max_bytes = self.limits.max_output_bytes
+        audiolib.check_output_size(n_model, rate, out, max_bytes)
+        out_bytes = min(audiolib.output_bytes(n_model, rate, out), max_bytes)
+        with self.budget.hold("tokens") as hold:
+            hold.ensure(n_model * 4 + 2 * out_bytes)  # the waveform, the file and its copy
+            wav = await decode_all(self.decoder, ids, self.limits.decode_chunk_groups)
+            data, fmt = await asyncio.to_thread(audiolib.encode, wav, rate, out, max_bytes)
         return DetokenizeResult(data, fmt, len(wav) / rate, tokens.group_count)
 
 
 class TokenStream:
-    """Tokenizes audio as it arrives; yields each group once its look-ahead has arrived."""
+    """Tokenizes audio as it arrives; yields each group once its look-ahead has arrived.
+
+    RAW and WAV are decoded as they arrive. FLAC, OGG and MP3 are held (bounded by
+    `audiolib.ContainerStream` and the decoded-audio budget) and decoded when the stream ends.
+    """
 
     def __init__(
         self,
@@ -150,27 +188,37 @@ class TokenStream:
         container: audiolib.Container,
         raw: audiolib.PcmFormat | None,
     ) -> None:
+        limits = owner.limits
+        self._decoder: audiolib.PcmStreamDecoder | None = None
+        self._whole: audiolib.ContainerStream | None = None
         if container in (audiolib.Container.RAW, audiolib.Container.WAV):
-            self._decoder: audiolib.PcmStreamDecoder | None = audiolib.PcmStreamDecoder(
-                container, raw, owner.limits.max_audio_seconds
-            )
+            self._decoder = audiolib.PcmStreamDecoder(container, raw, limits.max_audio_seconds)
         else:  # FLAC/OGG/MP3 cannot be cut anywhere: decode them whole at the end
-            self._decoder = None
+            self._whole = audiolib.ContainerStream(
+                container, limits.max_audio_seconds, limits.max_container_stream_bytes
+            )
         self._owner = owner
-        self._whole = bytearray()
+        self._hold = owner.budget.hold("audio")
         self._buffer = np.zeros(0, np.float32)
         self._buffer_start = 0  # sample index of _buffer[0]
         self._n_samples = 0
         self.groups_done = 0  # groups already returned
 
+    def close(self) -> None:
+        """Gives back what the stream held of the decoded-audio budget."""
+        if self._whole is not None:  # first, so that memory given back can go to the system
+            self._whole.data = bytearray()
+        self._whole = None
+        self._buffer = np.zeros(0, np.float32)
+        self._hold.release()
+
     async def push(self, piece: bytes) -> list[tuple[int, Tokens]]:
         """Adds audio; returns (group index, tokens) of groups that became final."""
-        if self._decoder is None:
-            self._whole += piece
-            limit = 8 * self._owner.limits.max_audio_seconds * audiolib.MAX_RATE * 4
-            if len(self._whole) > limit:
-                raise OutOfRange("audio: stream longer than the duration limit")
+        if self._whole is not None:
+            self._whole.push(piece)
+            self._hold.ensure(len(self._whole.data))
             return []
+        assert self._decoder is not None
         self._append(self._decoder.push(piece))
         spec = await self._owner.models.spec()
         ready = self._n_samples // GROUP_SAMPLES - spec.context_groups
@@ -178,11 +226,13 @@ class TokenStream:
 
     async def finish(self) -> list[tuple[int, Tokens]]:
         """Flushes at end of stream: every remaining whole group."""
-        if self._decoder is None:
-            self._append(
-                load_16k(ContainerAudio(bytes(self._whole)), self._owner.limits.max_audio_seconds)
-            )
+        if self._whole is not None:
+            data = self._whole.finish()
+            source = ContainerAudio(data)
+            max_seconds = self._owner.limits.max_audio_seconds
+            self._append(await asyncio.to_thread(load_16k, source, max_seconds, self._hold))
         else:
+            assert self._decoder is not None
             self._append(self._decoder.finish())
         return await self._emit(self._n_samples // GROUP_SAMPLES)
 

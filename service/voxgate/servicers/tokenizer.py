@@ -8,6 +8,7 @@ import grpc
 from prometheus_client import Gauge
 
 from voxgate import model_names
+from voxgate.core.budget import AudioBudget
 from voxgate.core.tokenization import Limits, Tokenization
 from voxgate.errors import InvalidArgument
 from voxgate.interleave import Tokens
@@ -17,6 +18,12 @@ from voxgate.servicers import convert
 from voxgate.v1 import tokenizer_pb2, tokenizer_pb2_grpc
 
 ACTIVE_STREAMS = Gauge("voxgate_active_token_streams", "StreamTokenize calls in progress")
+DECODED_AUDIO = Gauge(
+    "voxgate_decoded_audio_bytes",
+    "Decoded audio held by TokenizerService calls in flight (max_decoded_audio_bytes at most)",
+)
+# A DetokenizeResponse's fields besides the audio bytes (request id, format, counts).
+RESPONSE_ENVELOPE_BYTES = 1024
 
 
 class TokenizerServicer(tokenizer_pb2_grpc.TokenizerServiceServicer):
@@ -39,6 +46,7 @@ class TokenizerServicer(tokenizer_pb2_grpc.TokenizerServiceServicer):
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[tokenizer_pb2.StreamTokenizeResponse]:
         ACTIVE_STREAMS.inc()
+        stream = None
         try:
             first = await anext(aiter(request_iterator), None)
             if first is None or first.WhichOneof("message") != "config":
@@ -65,6 +73,8 @@ class TokenizerServicer(tokenizer_pb2_grpc.TokenizerServiceServicer):
             if not rest:
                 yield response(stream.groups_done, Tokens.empty(), final=True)
         finally:
+            if stream is not None:
+                stream.close()
             ACTIVE_STREAMS.dec()
 
     async def Detokenize(
@@ -87,8 +97,12 @@ def _build(ctx: ServiceContext) -> TokenizerServicer:
         max_detokenize_tokens=s.max_detokenize_tokens,
         chunk_groups=s.chunk_groups,
         decode_chunk_groups=s.decode_chunk_groups,
+        max_output_bytes=s.max_response_bytes - RESPONSE_ENVELOPE_BYTES,
+        max_container_stream_bytes=s.max_request_bytes,
     )
-    return TokenizerServicer(Tokenization(ctx.models, ctx.models, limits))
+    budget = AudioBudget(s.max_decoded_audio_bytes)
+    DECODED_AUDIO.set_function(lambda: budget.held)
+    return TokenizerServicer(Tokenization(ctx.models, ctx.models, limits, budget))
 
 
 SERVICE = ServiceEntry(

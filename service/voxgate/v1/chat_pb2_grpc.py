@@ -29,7 +29,9 @@ class ChatServiceStub:
     """Multi-turn spoken conversation: speech or text in, text and speech out.
 
     Errors of every RPC: UNIMPLEMENTED (no chat model is deployed on this server), UNAVAILABLE,
-    DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+    DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (server busy: with a google.rpc.RetryInfo
+    delay), INTERNAL; with token auth on, UNAUTHENTICATED (no or unknown bearer token) and
+    PERMISSION_DENIED (the token's tenant may not call this service).
     """
 
     def __init__(self, channel):
@@ -49,7 +51,9 @@ class ChatServiceServicer:
     """Multi-turn spoken conversation: speech or text in, text and speech out.
 
     Errors of every RPC: UNIMPLEMENTED (no chat model is deployed on this server), UNAVAILABLE,
-    DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+    DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (server busy: with a google.rpc.RetryInfo
+    delay), INTERNAL; with token auth on, UNAUTHENTICATED (no or unknown bearer token) and
+    PERMISSION_DENIED (the token's tenant may not call this service).
     """
 
     def Chat(self, request_iterator, context):
@@ -99,7 +103,9 @@ class ChatService:
     """Multi-turn spoken conversation: speech or text in, text and speech out.
 
     Errors of every RPC: UNIMPLEMENTED (no chat model is deployed on this server), UNAVAILABLE,
-    DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED, INTERNAL.
+    DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (server busy: with a google.rpc.RetryInfo
+    delay), INTERNAL; with token auth on, UNAUTHENTICATED (no or unknown bearer token) and
+    PERMISSION_DENIED (the token's tenant may not call this service).
     """
 
     @staticmethod

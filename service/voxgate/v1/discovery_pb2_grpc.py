@@ -28,7 +28,9 @@ if _version_not_supported:
 class DiscoveryServiceStub:
     """What this server offers: models, the token format and limits.
 
-    Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL.
+    Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED
+    (server busy: with a google.rpc.RetryInfo delay); with token auth on, UNAUTHENTICATED (no or
+    unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
     """
 
     def __init__(self, channel):
@@ -47,7 +49,9 @@ class DiscoveryServiceStub:
 class DiscoveryServiceServicer:
     """What this server offers: models, the token format and limits.
 
-    Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL.
+    Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED
+    (server busy: with a google.rpc.RetryInfo delay); with token auth on, UNAUTHENTICATED (no or
+    unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
     """
 
     def GetServerInfo(self, request, context):
@@ -76,7 +80,9 @@ def add_DiscoveryServiceServicer_to_server(servicer, server):
 class DiscoveryService:
     """What this server offers: models, the token format and limits.
 
-    Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL.
+    Errors of every RPC: UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED, INTERNAL, RESOURCE_EXHAUSTED
+    (server busy: with a google.rpc.RetryInfo delay); with token auth on, UNAUTHENTICATED (no or
+    unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
     """
 
     @staticmethod

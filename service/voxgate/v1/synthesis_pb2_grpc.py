@@ -31,7 +31,9 @@ class SynthesisServiceStub:
     Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
     GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
     server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
-    message over the size limit), INTERNAL (with the request id only).
+    message over the size limit, or the server busy: then with a google.rpc.RetryInfo delay),
+    INTERNAL (with the request id only); with token auth on, UNAUTHENTICATED (no or unknown
+    bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
     """
 
     def __init__(self, channel):
@@ -73,7 +75,9 @@ class SynthesisServiceServicer:
     Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
     GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
     server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
-    message over the size limit), INTERNAL (with the request id only).
+    message over the size limit, or the server busy: then with a google.rpc.RetryInfo delay),
+    INTERNAL (with the request id only); with token auth on, UNAUTHENTICATED (no or unknown
+    bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
     """
 
     def Synthesize(self, request, context):
@@ -172,7 +176,9 @@ class SynthesisService:
     Errors of every RPC: UNIMPLEMENTED (this deployment has no synthesis model; see
     GetServerInfo and grpc.health.v1 for "voxgate.v1.SynthesisService"), UNAVAILABLE (the model
     server is down or loading; retry), DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (a
-    message over the size limit), INTERNAL (with the request id only).
+    message over the size limit, or the server busy: then with a google.rpc.RetryInfo delay),
+    INTERNAL (with the request id only); with token auth on, UNAUTHENTICATED (no or unknown
+    bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
     """
 
     @staticmethod

@@ -29,8 +29,10 @@ class TokenizerServiceStub:
     """Turns speech into Step-Audio tokens and tokens back into speech.
 
     Every RPC may also return UNAVAILABLE (the model server is not ready; retry with backoff),
-    DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit) and
-    INTERNAL (an unexpected fault; the message never carries internal details).
+    DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit, or
+    the server busy: then with a google.rpc.RetryInfo delay) and INTERNAL (an unexpected fault;
+    the message never carries internal details); with token auth on, UNAUTHENTICATED (no or
+    unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
     """
 
     def __init__(self, channel):
@@ -60,8 +62,10 @@ class TokenizerServiceServicer:
     """Turns speech into Step-Audio tokens and tokens back into speech.
 
     Every RPC may also return UNAVAILABLE (the model server is not ready; retry with backoff),
-    DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit) and
-    INTERNAL (an unexpected fault; the message never carries internal details).
+    DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit, or
+    the server busy: then with a google.rpc.RetryInfo delay) and INTERNAL (an unexpected fault;
+    the message never carries internal details); with token auth on, UNAUTHENTICATED (no or
+    unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
     """
 
     def Tokenize(self, request, context):
@@ -69,7 +73,9 @@ class TokenizerServiceServicer:
 
         Errors: INVALID_ARGUMENT (no audio, empty/corrupt/truncated audio, unknown encoding, sample
         rate or channel count out of range, NaN/infinite samples, partial frames), OUT_OF_RANGE
-        (longer than the server's maximum duration), UNAVAILABLE, DEADLINE_EXCEEDED.
+        (longer than the server's maximum duration, declared or decoded; more decoded audio than
+        the server's whole budget), RESOURCE_EXHAUSTED (the decoded-audio budget is in use by other
+        calls: retry after the google.rpc.RetryInfo delay), UNAVAILABLE, DEADLINE_EXCEEDED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -82,8 +88,10 @@ class TokenizerServiceServicer:
         half-closes. The concatenated tokens equal what Tokenize returns for the same audio.
 
         Errors: INVALID_ARGUMENT (first message not a config, a second config, bad format, audio that
-        cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration), UNAVAILABLE,
-        DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work for the stream).
+        cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration; a FLAC/OGG/MP3
+        stream holding more than StreamAudioFormat allows), RESOURCE_EXHAUSTED (as Tokenize),
+        UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work
+        for the stream).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -94,7 +102,9 @@ class TokenizerServiceServicer:
 
         Errors: INVALID_ARGUMENT (no tokens, ids outside their vocabulary, a malformed text form, a
         count that is not whole groups, a bad output format), OUT_OF_RANGE (more tokens than the
-        server's maximum), UNAVAILABLE, DEADLINE_EXCEEDED.
+        server's maximum; audio larger than a response may carry: for RAW and WAV known before
+        anything is decoded, for FLAC and OGG once the encoder passes it), RESOURCE_EXHAUSTED (as
+        Tokenize), UNAVAILABLE, DEADLINE_EXCEEDED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -130,8 +140,10 @@ class TokenizerService:
     """Turns speech into Step-Audio tokens and tokens back into speech.
 
     Every RPC may also return UNAVAILABLE (the model server is not ready; retry with backoff),
-    DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit) and
-    INTERNAL (an unexpected fault; the message never carries internal details).
+    DEADLINE_EXCEEDED, CANCELLED, RESOURCE_EXHAUSTED (message over the server's size limit, or
+    the server busy: then with a google.rpc.RetryInfo delay) and INTERNAL (an unexpected fault;
+    the message never carries internal details); with token auth on, UNAUTHENTICATED (no or
+    unknown bearer token) and PERMISSION_DENIED (the token's tenant may not call this service).
     """
 
     @staticmethod

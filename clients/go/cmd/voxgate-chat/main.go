@@ -9,6 +9,9 @@
 // The WAV is sent in pieces (-chunk bytes) as container WAV with MANUAL turn detection, then the
 // end of the turn. The reply is asked for as WAV, which arrives whole in the reply's last audio
 // message. The server address comes from -addr, else $VOXGATE_ADDR, else 127.0.0.1:50051.
+// TLS: -tls (the system's CAs), -tls-ca CA.pem, -tls-cert/-tls-key for mutual TLS, or
+// $VOXGATE_TLS=1, $VOXGATE_TLS_CA, $VOXGATE_TLS_CERT, $VOXGATE_TLS_KEY; a bearer token:
+// -token-file FILE or $VOXGATE_TOKEN (use it with TLS).
 package main
 
 import (
@@ -22,6 +25,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/voxgate/voxgate/clients/go/gen/voxgate/v1"
+	"github.com/voxgate/voxgate/clients/go/internal/cliconn"
 	"github.com/voxgate/voxgate/clients/go/voxgate"
 )
 
@@ -42,7 +46,8 @@ func run() error {
 	if defAddr == "" {
 		defAddr = "127.0.0.1:50051"
 	}
-	addr := flag.String("addr", defAddr, "voxgate server host:port (plaintext)")
+	addr := flag.String("addr", defAddr, "voxgate server host:port")
+	conn := cliconn.Register(flag.CommandLine)
 	timeout := flag.Duration("timeout", 2*time.Minute, "deadline of the conversation")
 	audio := flag.String("audio", "", "WAV file to send as the user's spoken turn")
 	text := flag.String("text", "", "text to send as the user's turn (with -audio: typed text sent first)")
@@ -86,8 +91,12 @@ func run() error {
 		opts.InputFormat = &pb.StreamAudioFormat{Container: pb.AudioContainer_AUDIO_CONTAINER_WAV}
 	}
 
-	client, err := voxgate.Dial(*addr, voxgate.WithStreamTimeout(*timeout),
-		voxgate.WithWaitForReady(false)) // a command line fails at once when the server is down
+	connOpts, err := conn.Options()
+	if err != nil {
+		return err
+	}
+	client, err := voxgate.Dial(*addr, append(connOpts, voxgate.WithStreamTimeout(*timeout),
+		voxgate.WithWaitForReady(false))...) // a command line fails at once when the server is down
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,9 @@
 //	voxgate-synthesize -voices                            # list the voices
 //
 // The server address comes from -addr, else $VOXGATE_ADDR, else 127.0.0.1:50051.
+// TLS: -tls (the system's CAs), -tls-ca CA.pem, -tls-cert/-tls-key for mutual TLS, or
+// $VOXGATE_TLS=1, $VOXGATE_TLS_CA, $VOXGATE_TLS_CERT, $VOXGATE_TLS_KEY; a bearer token:
+// -token-file FILE or $VOXGATE_TOKEN (use it with TLS).
 package main
 
 import (
@@ -20,6 +23,7 @@ import (
 	"time"
 
 	pb "github.com/voxgate/voxgate/clients/go/gen/voxgate/v1"
+	"github.com/voxgate/voxgate/clients/go/internal/cliconn"
 	"github.com/voxgate/voxgate/clients/go/voxgate"
 )
 
@@ -40,7 +44,8 @@ func run() error {
 	if defAddr == "" {
 		defAddr = "127.0.0.1:50051"
 	}
-	addr := flag.String("addr", defAddr, "voxgate server host:port (plaintext)")
+	addr := flag.String("addr", defAddr, "voxgate server host:port")
+	conn := cliconn.Register(flag.CommandLine)
 	timeout := flag.Duration("timeout", voxgate.DefaultStreamTimeout, "deadline of the call")
 	out := flag.String("o", "out.wav", "WAV file to write")
 	voice := flag.String("voice", "", "a built-in voice or a registered voice's id (default: the server's)")
@@ -54,8 +59,12 @@ func run() error {
 	}
 	flag.Parse()
 
-	client, err := voxgate.Dial(*addr, voxgate.WithTimeout(*timeout), voxgate.WithStreamTimeout(*timeout),
-		voxgate.WithWaitForReady(false)) // a command line fails at once when the server is down
+	connOpts, err := conn.Options()
+	if err != nil {
+		return err
+	}
+	client, err := voxgate.Dial(*addr, append(connOpts, voxgate.WithTimeout(*timeout), voxgate.WithStreamTimeout(*timeout),
+		voxgate.WithWaitForReady(false))...) // a command line fails at once when the server is down
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,9 @@
 //	voxgate-tokenize -info                           # GetServerInfo as JSON
 //
 // The server address comes from -addr, else $VOXGATE_ADDR, else 127.0.0.1:50051.
+// TLS: -tls (the system's CAs), -tls-ca CA.pem, -tls-cert/-tls-key for mutual TLS, or
+// $VOXGATE_TLS=1, $VOXGATE_TLS_CA, $VOXGATE_TLS_CERT, $VOXGATE_TLS_KEY; a bearer token:
+// -token-file FILE or $VOXGATE_TOKEN (use it with TLS).
 package main
 
 import (
@@ -24,6 +27,7 @@ import (
 
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/voxgate/voxgate/clients/go/internal/cliconn"
 	"github.com/voxgate/voxgate/clients/go/voxgate"
 )
 
@@ -44,7 +48,8 @@ func run() error {
 	if defAddr == "" {
 		defAddr = "127.0.0.1:50051"
 	}
-	addr := flag.String("addr", defAddr, "voxgate server host:port (plaintext)")
+	addr := flag.String("addr", defAddr, "voxgate server host:port")
+	conn := cliconn.Register(flag.CommandLine)
 	timeout := flag.Duration("timeout", voxgate.DefaultTimeout, "deadline of each call")
 	stream := flag.Bool("stream", false, "use StreamTokenize, sending the file in pieces")
 	chunk := flag.Int("chunk", voxgate.DefaultChunkBytes, "piece size in bytes for -stream")
@@ -59,8 +64,12 @@ func run() error {
 	}
 	flag.Parse()
 
-	client, err := voxgate.Dial(*addr, voxgate.WithTimeout(*timeout), voxgate.WithStreamTimeout(*timeout),
-		voxgate.WithWaitForReady(false)) // a command line fails at once when the server is down
+	connOpts, err := conn.Options()
+	if err != nil {
+		return err
+	}
+	client, err := voxgate.Dial(*addr, append(connOpts, voxgate.WithTimeout(*timeout), voxgate.WithStreamTimeout(*timeout),
+		voxgate.WithWaitForReady(false))...) // a command line fails at once when the server is down
 	if err != nil {
 		return err
 	}

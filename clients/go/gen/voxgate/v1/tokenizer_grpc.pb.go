@@ -40,7 +40,9 @@ type TokenizerServiceClient interface {
 	//
 	// Errors: INVALID_ARGUMENT (no audio, empty/corrupt/truncated audio, unknown encoding, sample
 	// rate or channel count out of range, NaN/infinite samples, partial frames), OUT_OF_RANGE
-	// (longer than the server's maximum duration), UNAVAILABLE, DEADLINE_EXCEEDED.
+	// (longer than the server's maximum duration, declared or decoded; more decoded audio than
+	// the server's whole budget), RESOURCE_EXHAUSTED (the decoded-audio budget is in use by other
+	// calls: retry after the google.rpc.RetryInfo delay), UNAVAILABLE, DEADLINE_EXCEEDED.
 	Tokenize(ctx context.Context, in *TokenizeRequest, opts ...grpc.CallOption) (*TokenizeResponse, error)
 	// Tokenizes live audio. The first message carries the config, later ones carry audio pieces of
 	// any size. The server answers once per completed 120 ms group, as soon as the model's
@@ -48,14 +50,18 @@ type TokenizerServiceClient interface {
 	// half-closes. The concatenated tokens equal what Tokenize returns for the same audio.
 	//
 	// Errors: INVALID_ARGUMENT (first message not a config, a second config, bad format, audio that
-	// cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration), UNAVAILABLE,
-	// DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work for the stream).
+	// cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration; a FLAC/OGG/MP3
+	// stream holding more than StreamAudioFormat allows), RESOURCE_EXHAUSTED (as Tokenize),
+	// UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work
+	// for the stream).
 	StreamTokenize(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[StreamTokenizeRequest, StreamTokenizeResponse], error)
 	// Turns tokens back into audio.
 	//
 	// Errors: INVALID_ARGUMENT (no tokens, ids outside their vocabulary, a malformed text form, a
 	// count that is not whole groups, a bad output format), OUT_OF_RANGE (more tokens than the
-	// server's maximum), UNAVAILABLE, DEADLINE_EXCEEDED.
+	// server's maximum; audio larger than a response may carry: for RAW and WAV known before
+	// anything is decoded, for FLAC and OGG once the encoder passes it), RESOURCE_EXHAUSTED (as
+	// Tokenize), UNAVAILABLE, DEADLINE_EXCEEDED.
 	Detokenize(ctx context.Context, in *DetokenizeRequest, opts ...grpc.CallOption) (*DetokenizeResponse, error)
 }
 
@@ -116,7 +122,9 @@ type TokenizerServiceServer interface {
 	//
 	// Errors: INVALID_ARGUMENT (no audio, empty/corrupt/truncated audio, unknown encoding, sample
 	// rate or channel count out of range, NaN/infinite samples, partial frames), OUT_OF_RANGE
-	// (longer than the server's maximum duration), UNAVAILABLE, DEADLINE_EXCEEDED.
+	// (longer than the server's maximum duration, declared or decoded; more decoded audio than
+	// the server's whole budget), RESOURCE_EXHAUSTED (the decoded-audio budget is in use by other
+	// calls: retry after the google.rpc.RetryInfo delay), UNAVAILABLE, DEADLINE_EXCEEDED.
 	Tokenize(context.Context, *TokenizeRequest) (*TokenizeResponse, error)
 	// Tokenizes live audio. The first message carries the config, later ones carry audio pieces of
 	// any size. The server answers once per completed 120 ms group, as soon as the model's
@@ -124,14 +132,18 @@ type TokenizerServiceServer interface {
 	// half-closes. The concatenated tokens equal what Tokenize returns for the same audio.
 	//
 	// Errors: INVALID_ARGUMENT (first message not a config, a second config, bad format, audio that
-	// cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration), UNAVAILABLE,
-	// DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work for the stream).
+	// cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration; a FLAC/OGG/MP3
+	// stream holding more than StreamAudioFormat allows), RESOURCE_EXHAUSTED (as Tokenize),
+	// UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work
+	// for the stream).
 	StreamTokenize(grpc.BidiStreamingServer[StreamTokenizeRequest, StreamTokenizeResponse]) error
 	// Turns tokens back into audio.
 	//
 	// Errors: INVALID_ARGUMENT (no tokens, ids outside their vocabulary, a malformed text form, a
 	// count that is not whole groups, a bad output format), OUT_OF_RANGE (more tokens than the
-	// server's maximum), UNAVAILABLE, DEADLINE_EXCEEDED.
+	// server's maximum; audio larger than a response may carry: for RAW and WAV known before
+	// anything is decoded, for FLAC and OGG once the encoder passes it), RESOURCE_EXHAUSTED (as
+	// Tokenize), UNAVAILABLE, DEADLINE_EXCEEDED.
 	Detokenize(context.Context, *DetokenizeRequest) (*DetokenizeResponse, error)
 	mustEmbedUnimplementedTokenizerServiceServer()
 }

@@ -21,7 +21,10 @@ export enum PcmEncoding {
   PCM_ENCODING_S24LE = 2,
   /** PCM_ENCODING_S32LE - Signed 32-bit integers. */
   PCM_ENCODING_S32LE = 3,
-  /** PCM_ENCODING_F32LE - IEEE 754 32-bit floats in [-1, 1]. NaN or infinite samples are rejected. */
+  /**
+   * PCM_ENCODING_F32LE - IEEE 754 32-bit floats, full scale [-1, 1]. Finite samples outside it are clipped to it
+   * (float WAV samples too); NaN or infinite samples: INVALID_ARGUMENT.
+   */
   PCM_ENCODING_F32LE = 4,
   /** PCM_ENCODING_MULAW - G.711 mu-law, 8 bits per sample. */
   PCM_ENCODING_MULAW = 5,
@@ -163,7 +166,11 @@ export interface RawAudio {
  *
  * The service decodes it, mixes it down to mono and resamples it to the models' 16 kHz.
  * Empty, corrupt or truncated audio, rates outside 8-192 kHz and non-finite samples are rejected
- * with INVALID_ARGUMENT; audio longer than the server's limit (GetServerInfo) with OUT_OF_RANGE.
+ * with INVALID_ARGUMENT; audio longer than the server's limit (GetServerInfo) with OUT_OF_RANGE:
+ * at once when the header (or raw PCM's length) declares it, before anything is decoded, else
+ * as soon as decoding passes the limit. Float samples outside [-1, 1] are clipped. While the
+ * decoded audio of other calls fills the server's budget: RESOURCE_EXHAUSTED with a
+ * google.rpc.RetryInfo detail saying when to retry.
  */
 export interface AudioInput {
   /** Where the audio is. Exactly one is required. */
@@ -181,8 +188,11 @@ export interface AudioInput {
 export interface StreamAudioFormat {
   /**
    * AUDIO_CONTAINER_RAW: the pieces are PCM laid out as `raw`. AUDIO_CONTAINER_WAV: the pieces
-   * are a WAV file cut anywhere, read as it arrives. FLAC, OGG and MP3 are decoded when the
-   * client closes its side of the stream. UNSPECIFIED: INVALID_ARGUMENT.
+   * are a WAV file cut anywhere, read as it arrives (chunks before its data may take at most
+   * 1 MiB). FLAC, OGG and MP3 are held and decoded when the client closes its side of the
+   * stream: their bytes must begin as the declared container (INVALID_ARGUMENT), and may not
+   * exceed what the duration limit takes at the rate, channels and sample size their header
+   * declares, nor the server's request size limit (OUT_OF_RANGE). UNSPECIFIED: INVALID_ARGUMENT.
    */
   container: AudioContainer;
   /** Required when `container` is AUDIO_CONTAINER_RAW, ignored otherwise. */

@@ -1121,7 +1121,9 @@ export const TokenizerServiceService = {
    *
    * Errors: INVALID_ARGUMENT (no audio, empty/corrupt/truncated audio, unknown encoding, sample
    * rate or channel count out of range, NaN/infinite samples, partial frames), OUT_OF_RANGE
-   * (longer than the server's maximum duration), UNAVAILABLE, DEADLINE_EXCEEDED.
+   * (longer than the server's maximum duration, declared or decoded; more decoded audio than
+   * the server's whole budget), RESOURCE_EXHAUSTED (the decoded-audio budget is in use by other
+   * calls: retry after the google.rpc.RetryInfo delay), UNAVAILABLE, DEADLINE_EXCEEDED.
    */
   tokenize: {
     path: "/voxgate.v1.TokenizerService/Tokenize" as const,
@@ -1139,8 +1141,10 @@ export const TokenizerServiceService = {
    * half-closes. The concatenated tokens equal what Tokenize returns for the same audio.
    *
    * Errors: INVALID_ARGUMENT (first message not a config, a second config, bad format, audio that
-   * cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration), UNAVAILABLE,
-   * DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work for the stream).
+   * cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration; a FLAC/OGG/MP3
+   * stream holding more than StreamAudioFormat allows), RESOURCE_EXHAUSTED (as Tokenize),
+   * UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work
+   * for the stream).
    */
   streamTokenize: {
     path: "/voxgate.v1.TokenizerService/StreamTokenize" as const,
@@ -1158,7 +1162,9 @@ export const TokenizerServiceService = {
    *
    * Errors: INVALID_ARGUMENT (no tokens, ids outside their vocabulary, a malformed text form, a
    * count that is not whole groups, a bad output format), OUT_OF_RANGE (more tokens than the
-   * server's maximum), UNAVAILABLE, DEADLINE_EXCEEDED.
+   * server's maximum; audio larger than a response may carry: for RAW and WAV known before
+   * anything is decoded, for FLAC and OGG once the encoder passes it), RESOURCE_EXHAUSTED (as
+   * Tokenize), UNAVAILABLE, DEADLINE_EXCEEDED.
    */
   detokenize: {
     path: "/voxgate.v1.TokenizerService/Detokenize" as const,
@@ -1177,7 +1183,9 @@ export interface TokenizerServiceServer extends UntypedServiceImplementation {
    *
    * Errors: INVALID_ARGUMENT (no audio, empty/corrupt/truncated audio, unknown encoding, sample
    * rate or channel count out of range, NaN/infinite samples, partial frames), OUT_OF_RANGE
-   * (longer than the server's maximum duration), UNAVAILABLE, DEADLINE_EXCEEDED.
+   * (longer than the server's maximum duration, declared or decoded; more decoded audio than
+   * the server's whole budget), RESOURCE_EXHAUSTED (the decoded-audio budget is in use by other
+   * calls: retry after the google.rpc.RetryInfo delay), UNAVAILABLE, DEADLINE_EXCEEDED.
    */
   tokenize: handleUnaryCall<TokenizeRequest, TokenizeResponse>;
   /**
@@ -1187,8 +1195,10 @@ export interface TokenizerServiceServer extends UntypedServiceImplementation {
    * half-closes. The concatenated tokens equal what Tokenize returns for the same audio.
    *
    * Errors: INVALID_ARGUMENT (first message not a config, a second config, bad format, audio that
-   * cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration), UNAVAILABLE,
-   * DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work for the stream).
+   * cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration; a FLAC/OGG/MP3
+   * stream holding more than StreamAudioFormat allows), RESOURCE_EXHAUSTED (as Tokenize),
+   * UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work
+   * for the stream).
    */
   streamTokenize: handleBidiStreamingCall<StreamTokenizeRequest, StreamTokenizeResponse>;
   /**
@@ -1196,7 +1206,9 @@ export interface TokenizerServiceServer extends UntypedServiceImplementation {
    *
    * Errors: INVALID_ARGUMENT (no tokens, ids outside their vocabulary, a malformed text form, a
    * count that is not whole groups, a bad output format), OUT_OF_RANGE (more tokens than the
-   * server's maximum), UNAVAILABLE, DEADLINE_EXCEEDED.
+   * server's maximum; audio larger than a response may carry: for RAW and WAV known before
+   * anything is decoded, for FLAC and OGG once the encoder passes it), RESOURCE_EXHAUSTED (as
+   * Tokenize), UNAVAILABLE, DEADLINE_EXCEEDED.
    */
   detokenize: handleUnaryCall<DetokenizeRequest, DetokenizeResponse>;
 }
@@ -1207,7 +1219,9 @@ export interface TokenizerServiceClient extends Client {
    *
    * Errors: INVALID_ARGUMENT (no audio, empty/corrupt/truncated audio, unknown encoding, sample
    * rate or channel count out of range, NaN/infinite samples, partial frames), OUT_OF_RANGE
-   * (longer than the server's maximum duration), UNAVAILABLE, DEADLINE_EXCEEDED.
+   * (longer than the server's maximum duration, declared or decoded; more decoded audio than
+   * the server's whole budget), RESOURCE_EXHAUSTED (the decoded-audio budget is in use by other
+   * calls: retry after the google.rpc.RetryInfo delay), UNAVAILABLE, DEADLINE_EXCEEDED.
    */
   tokenize(
     request: TokenizeRequest,
@@ -1231,8 +1245,10 @@ export interface TokenizerServiceClient extends Client {
    * half-closes. The concatenated tokens equal what Tokenize returns for the same audio.
    *
    * Errors: INVALID_ARGUMENT (first message not a config, a second config, bad format, audio that
-   * cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration), UNAVAILABLE,
-   * DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work for the stream).
+   * cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration; a FLAC/OGG/MP3
+   * stream holding more than StreamAudioFormat allows), RESOURCE_EXHAUSTED (as Tokenize),
+   * UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work
+   * for the stream).
    */
   streamTokenize(): ClientDuplexStream<StreamTokenizeRequest, StreamTokenizeResponse>;
   streamTokenize(options: Partial<CallOptions>): ClientDuplexStream<StreamTokenizeRequest, StreamTokenizeResponse>;
@@ -1245,7 +1261,9 @@ export interface TokenizerServiceClient extends Client {
    *
    * Errors: INVALID_ARGUMENT (no tokens, ids outside their vocabulary, a malformed text form, a
    * count that is not whole groups, a bad output format), OUT_OF_RANGE (more tokens than the
-   * server's maximum), UNAVAILABLE, DEADLINE_EXCEEDED.
+   * server's maximum; audio larger than a response may carry: for RAW and WAV known before
+   * anything is decoded, for FLAC and OGG once the encoder passes it), RESOURCE_EXHAUSTED (as
+   * Tokenize), UNAVAILABLE, DEADLINE_EXCEEDED.
    */
   detokenize(
     request: DetokenizeRequest,

@@ -36,10 +36,16 @@ import dev.voxgate.v1.SynthesizeResponse;
 import dev.voxgate.v1.TokenizerServiceGrpc;
 import dev.voxgate.v1.VoicePrompt;
 import dev.voxgate.v1.Voice;
+import io.grpc.ChannelCredentials;
+import io.grpc.CompositeChannelCredentials;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import io.grpc.ManagedChannelRegistry;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
@@ -64,7 +70,9 @@ import java.util.function.Consumer;
 
 /**
  * A thin client for voxgate's {@code voxgate.v1} TokenizerService, SynthesisService, ChatService
- * and DiscoveryService over a plaintext gRPC channel.
+ * and DiscoveryService over a gRPC channel: plaintext by default, TLS with {@link Builder#tls()},
+ * {@link Builder#tlsCa} (mutual TLS with {@link Builder#tlsClientCertificate}), and a bearer
+ * token on every call with {@link Builder#token}.
  *
  * <p>Every call carries a deadline: {@link Builder#timeout} for unary calls (default 30 s) and
  * {@link Builder#streamTimeout} for the streaming calls, StreamTokenize, Synthesize,
@@ -129,14 +137,14 @@ public final class VoxgateClient implements AutoCloseable {
     return builder(address).build();
   }
 
-  /** A builder for a client of the server at {@code host:port} (plaintext). */
+  /** A builder for a client of the server at {@code host:port} (plaintext unless told otherwise). */
   public static Builder builder(String address) {
     return new Builder(address);
   }
 
   /**
-   * Wraps a channel the caller manages; {@link #close()} leaves it open. Useful for TLS or custom
-   * interceptors.
+   * Wraps a channel the caller manages; {@link #close()} leaves it open. Useful for custom
+   * credentials or interceptors.
    */
   public static VoxgateClient forChannel(ManagedChannel channel, Duration timeout, Duration streamTimeout) {
     return new VoxgateClient(Objects.requireNonNull(channel, "channel"), false, timeout, streamTimeout);
@@ -770,6 +778,12 @@ public final class VoxgateClient implements AutoCloseable {
     private boolean waitForReady = true;
     private Map<String, ?> serviceConfig;
     private boolean replaceServiceConfig;
+    private boolean tls;
+    private Path tlsCa;
+    private Path tlsCert;
+    private Path tlsKey;
+    private String tlsServerName;
+    private BearerToken token;
 
     private Builder(String address) {
       this.address = Objects.requireNonNull(address, "address");
@@ -824,12 +838,97 @@ public final class VoxgateClient implements AutoCloseable {
       return this;
     }
 
-    /** Opens the (lazy) plaintext channel. */
+    /**
+     * Connects over TLS (default: plaintext), trusting the system's roots unless {@link #tlsCa}
+     * names a CA. A server that fails the handshake (an untrusted certificate, or one requiring a
+     * client certificate that is not given) or a plaintext client of a TLS port gets UNAVAILABLE.
+     */
+    public Builder tls() {
+      this.tls = true;
+      return this;
+    }
+
+    /** Connects over TLS, trusting the CA certificate(s) in this PEM file instead of the system's. */
+    public Builder tlsCa(Path caPem) {
+      this.tlsCa = Objects.requireNonNull(caPem, "caPem");
+      this.tls = true;
+      return this;
+    }
+
+    /**
+     * Connects over TLS, presenting this client certificate (PEM, a chain) and its private key
+     * (PEM, PKCS#8) to servers that require one (mutual TLS: voxgate serve {@code
+     * --tls-client-ca}).
+     */
+    public Builder tlsClientCertificate(Path certPem, Path keyPem) {
+      this.tlsCert = Objects.requireNonNull(certPem, "certPem");
+      this.tlsKey = Objects.requireNonNull(keyPem, "keyPem");
+      this.tls = true;
+      return this;
+    }
+
+    /**
+     * Connects over TLS and checks the server's certificate for this name instead of the
+     * address's host (it is also sent as the call's authority).
+     */
+    public Builder tlsServerName(String serverName) {
+      this.tlsServerName = Objects.requireNonNull(serverName, "serverName");
+      this.tls = true;
+      return this;
+    }
+
+    /**
+     * Sends {@code authorization: Bearer <token>} with every call ({@link BearerToken}); {@code
+     * null} sends none. It is sent on plaintext channels too (for a mesh sidecar that does the
+     * TLS), but a token on a plaintext channel is readable by anyone on the path: use TLS. A
+     * missing or unknown token fails calls with UNAUTHENTICATED, a tenant calling a service it
+     * may not with PERMISSION_DENIED ({@link VoxgateException}).
+     */
+    public Builder token(String token) {
+      this.token = token == null ? null : new BearerToken(token);
+      return this;
+    }
+
+    /** The channel credentials of these settings. */
+    private ChannelCredentials credentials() {
+      ChannelCredentials creds;
+      if (tls) {
+        TlsChannelCredentials.Builder t = TlsChannelCredentials.newBuilder();
+        try {
+          if (tlsCa != null) {
+            t.trustManager(tlsCa.toFile());
+          }
+          if (tlsCert != null) {
+            t.keyManager(tlsCert.toFile(), tlsKey.toFile());
+          }
+        } catch (IOException e) {
+          throw new UncheckedIOException("TLS: cannot read " + e.getMessage(), e);
+        }
+        creds = t.build();
+      } else {
+        creds = InsecureChannelCredentials.create();
+      }
+      return token == null ? creds : CompositeChannelCredentials.create(creds, token);
+    }
+
+    /**
+     * Opens the (lazy) channel.
+     *
+     * @throws UncheckedIOException when a TLS file cannot be read
+     * @throws IllegalArgumentException when a TLS file holds no valid PEM certificate or key
+     */
     public VoxgateClient build() {
-      ManagedChannelBuilder<?> b =
-          ManagedChannelBuilder.forTarget(address)
-              .usePlaintext()
-              .maxInboundMessageSize(maxInboundMessageBytes);
+      ManagedChannelBuilder<?> b;
+      try {
+        b = Grpc.newChannelBuilder(address, credentials());
+      } catch (ManagedChannelRegistry.ProviderNotFoundException e) {
+        // How grpc-java reports TLS files it cannot use (e.g. no PEM certificate in the CA file).
+        throw new IllegalArgumentException("TLS: " + e.getMessage(), e);
+      }
+      b.maxInboundMessageSize(maxInboundMessageBytes);
+      if (tlsServerName != null) {
+        b.overrideAuthority(tlsServerName);
+      }
       Map<String, ?> config =
           replaceServiceConfig ? serviceConfig : VoxgateClient.serviceConfig(waitForReady);
       if (config != null) {

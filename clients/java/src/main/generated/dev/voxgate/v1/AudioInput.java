@@ -10,7 +10,11 @@ package dev.voxgate.v1;
  *
  * The service decodes it, mixes it down to mono and resamples it to the models' 16 kHz.
  * Empty, corrupt or truncated audio, rates outside 8-192 kHz and non-finite samples are rejected
- * with INVALID_ARGUMENT; audio longer than the server's limit (GetServerInfo) with OUT_OF_RANGE.
+ * with INVALID_ARGUMENT; audio longer than the server's limit (GetServerInfo) with OUT_OF_RANGE:
+ * at once when the header (or raw PCM's length) declares it, before anything is decoded, else
+ * as soon as decoding passes the limit. Float samples outside [-1, 1] are clipped. While the
+ * decoded audio of other calls fills the server's budget: RESOURCE_EXHAUSTED with a
+ * google.rpc.RetryInfo detail saying when to retry.
  * </pre>
  *
  * Protobuf type {@code voxgate.v1.AudioInput}
@@ -354,7 +358,11 @@ private static final long serialVersionUID = 0L;
    *
    * The service decodes it, mixes it down to mono and resamples it to the models' 16 kHz.
    * Empty, corrupt or truncated audio, rates outside 8-192 kHz and non-finite samples are rejected
-   * with INVALID_ARGUMENT; audio longer than the server's limit (GetServerInfo) with OUT_OF_RANGE.
+   * with INVALID_ARGUMENT; audio longer than the server's limit (GetServerInfo) with OUT_OF_RANGE:
+   * at once when the header (or raw PCM's length) declares it, before anything is decoded, else
+   * as soon as decoding passes the limit. Float samples outside [-1, 1] are clipped. While the
+   * decoded audio of other calls fills the server's budget: RESOURCE_EXHAUSTED with a
+   * google.rpc.RetryInfo detail saying when to retry.
    * </pre>
    *
    * Protobuf type {@code voxgate.v1.AudioInput}

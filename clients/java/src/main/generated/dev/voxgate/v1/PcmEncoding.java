@@ -47,7 +47,8 @@ public enum PcmEncoding
   PCM_ENCODING_S32LE(3),
   /**
    * <pre>
-   * IEEE 754 32-bit floats in [-1, 1]. NaN or infinite samples are rejected.
+   * IEEE 754 32-bit floats, full scale [-1, 1]. Finite samples outside it are clipped to it
+   * (float WAV samples too); NaN or infinite samples: INVALID_ARGUMENT.
    * </pre>
    *
    * <code>PCM_ENCODING_F32LE = 4;</code>
@@ -106,7 +107,8 @@ public enum PcmEncoding
   public static final int PCM_ENCODING_S32LE_VALUE = 3;
   /**
    * <pre>
-   * IEEE 754 32-bit floats in [-1, 1]. NaN or infinite samples are rejected.
+   * IEEE 754 32-bit floats, full scale [-1, 1]. Finite samples outside it are clipped to it
+   * (float WAV samples too); NaN or infinite samples: INVALID_ARGUMENT.
    * </pre>
    *
    * <code>PCM_ENCODING_F32LE = 4;</code>

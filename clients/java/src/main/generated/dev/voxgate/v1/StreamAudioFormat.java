@@ -50,8 +50,11 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * AUDIO_CONTAINER_RAW: the pieces are PCM laid out as `raw`. AUDIO_CONTAINER_WAV: the pieces
-   * are a WAV file cut anywhere, read as it arrives. FLAC, OGG and MP3 are decoded when the
-   * client closes its side of the stream. UNSPECIFIED: INVALID_ARGUMENT.
+   * are a WAV file cut anywhere, read as it arrives (chunks before its data may take at most
+   * 1 MiB). FLAC, OGG and MP3 are held and decoded when the client closes its side of the
+   * stream: their bytes must begin as the declared container (INVALID_ARGUMENT), and may not
+   * exceed what the duration limit takes at the rate, channels and sample size their header
+   * declares, nor the server's request size limit (OUT_OF_RANGE). UNSPECIFIED: INVALID_ARGUMENT.
    * </pre>
    *
    * <code>.voxgate.v1.AudioContainer container = 1 [json_name = "container"];</code>
@@ -63,8 +66,11 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * AUDIO_CONTAINER_RAW: the pieces are PCM laid out as `raw`. AUDIO_CONTAINER_WAV: the pieces
-   * are a WAV file cut anywhere, read as it arrives. FLAC, OGG and MP3 are decoded when the
-   * client closes its side of the stream. UNSPECIFIED: INVALID_ARGUMENT.
+   * are a WAV file cut anywhere, read as it arrives (chunks before its data may take at most
+   * 1 MiB). FLAC, OGG and MP3 are held and decoded when the client closes its side of the
+   * stream: their bytes must begin as the declared container (INVALID_ARGUMENT), and may not
+   * exceed what the duration limit takes at the rate, channels and sample size their header
+   * declares, nor the server's request size limit (OUT_OF_RANGE). UNSPECIFIED: INVALID_ARGUMENT.
    * </pre>
    *
    * <code>.voxgate.v1.AudioContainer container = 1 [json_name = "container"];</code>
@@ -490,8 +496,11 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * AUDIO_CONTAINER_RAW: the pieces are PCM laid out as `raw`. AUDIO_CONTAINER_WAV: the pieces
-     * are a WAV file cut anywhere, read as it arrives. FLAC, OGG and MP3 are decoded when the
-     * client closes its side of the stream. UNSPECIFIED: INVALID_ARGUMENT.
+     * are a WAV file cut anywhere, read as it arrives (chunks before its data may take at most
+     * 1 MiB). FLAC, OGG and MP3 are held and decoded when the client closes its side of the
+     * stream: their bytes must begin as the declared container (INVALID_ARGUMENT), and may not
+     * exceed what the duration limit takes at the rate, channels and sample size their header
+     * declares, nor the server's request size limit (OUT_OF_RANGE). UNSPECIFIED: INVALID_ARGUMENT.
      * </pre>
      *
      * <code>.voxgate.v1.AudioContainer container = 1 [json_name = "container"];</code>
@@ -503,8 +512,11 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * AUDIO_CONTAINER_RAW: the pieces are PCM laid out as `raw`. AUDIO_CONTAINER_WAV: the pieces
-     * are a WAV file cut anywhere, read as it arrives. FLAC, OGG and MP3 are decoded when the
-     * client closes its side of the stream. UNSPECIFIED: INVALID_ARGUMENT.
+     * are a WAV file cut anywhere, read as it arrives (chunks before its data may take at most
+     * 1 MiB). FLAC, OGG and MP3 are held and decoded when the client closes its side of the
+     * stream: their bytes must begin as the declared container (INVALID_ARGUMENT), and may not
+     * exceed what the duration limit takes at the rate, channels and sample size their header
+     * declares, nor the server's request size limit (OUT_OF_RANGE). UNSPECIFIED: INVALID_ARGUMENT.
      * </pre>
      *
      * <code>.voxgate.v1.AudioContainer container = 1 [json_name = "container"];</code>
@@ -520,8 +532,11 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * AUDIO_CONTAINER_RAW: the pieces are PCM laid out as `raw`. AUDIO_CONTAINER_WAV: the pieces
-     * are a WAV file cut anywhere, read as it arrives. FLAC, OGG and MP3 are decoded when the
-     * client closes its side of the stream. UNSPECIFIED: INVALID_ARGUMENT.
+     * are a WAV file cut anywhere, read as it arrives (chunks before its data may take at most
+     * 1 MiB). FLAC, OGG and MP3 are held and decoded when the client closes its side of the
+     * stream: their bytes must begin as the declared container (INVALID_ARGUMENT), and may not
+     * exceed what the duration limit takes at the rate, channels and sample size their header
+     * declares, nor the server's request size limit (OUT_OF_RANGE). UNSPECIFIED: INVALID_ARGUMENT.
      * </pre>
      *
      * <code>.voxgate.v1.AudioContainer container = 1 [json_name = "container"];</code>
@@ -535,8 +550,11 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * AUDIO_CONTAINER_RAW: the pieces are PCM laid out as `raw`. AUDIO_CONTAINER_WAV: the pieces
-     * are a WAV file cut anywhere, read as it arrives. FLAC, OGG and MP3 are decoded when the
-     * client closes its side of the stream. UNSPECIFIED: INVALID_ARGUMENT.
+     * are a WAV file cut anywhere, read as it arrives (chunks before its data may take at most
+     * 1 MiB). FLAC, OGG and MP3 are held and decoded when the client closes its side of the
+     * stream: their bytes must begin as the declared container (INVALID_ARGUMENT), and may not
+     * exceed what the duration limit takes at the rate, channels and sample size their header
+     * declares, nor the server's request size limit (OUT_OF_RANGE). UNSPECIFIED: INVALID_ARGUMENT.
      * </pre>
      *
      * <code>.voxgate.v1.AudioContainer container = 1 [json_name = "container"];</code>
@@ -555,8 +573,11 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * AUDIO_CONTAINER_RAW: the pieces are PCM laid out as `raw`. AUDIO_CONTAINER_WAV: the pieces
-     * are a WAV file cut anywhere, read as it arrives. FLAC, OGG and MP3 are decoded when the
-     * client closes its side of the stream. UNSPECIFIED: INVALID_ARGUMENT.
+     * are a WAV file cut anywhere, read as it arrives (chunks before its data may take at most
+     * 1 MiB). FLAC, OGG and MP3 are held and decoded when the client closes its side of the
+     * stream: their bytes must begin as the declared container (INVALID_ARGUMENT), and may not
+     * exceed what the duration limit takes at the rate, channels and sample size their header
+     * declares, nor the server's request size limit (OUT_OF_RANGE). UNSPECIFIED: INVALID_ARGUMENT.
      * </pre>
      *
      * <code>.voxgate.v1.AudioContainer container = 1 [json_name = "container"];</code>

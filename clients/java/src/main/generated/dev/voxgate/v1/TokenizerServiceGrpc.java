@@ -189,7 +189,9 @@ public final class TokenizerServiceGrpc {
      * Tokenizes one recording.
      * Errors: INVALID_ARGUMENT (no audio, empty/corrupt/truncated audio, unknown encoding, sample
      * rate or channel count out of range, NaN/infinite samples, partial frames), OUT_OF_RANGE
-     * (longer than the server's maximum duration), UNAVAILABLE, DEADLINE_EXCEEDED.
+     * (longer than the server's maximum duration, declared or decoded; more decoded audio than
+     * the server's whole budget), RESOURCE_EXHAUSTED (the decoded-audio budget is in use by other
+     * calls: retry after the google.rpc.RetryInfo delay), UNAVAILABLE, DEADLINE_EXCEEDED.
      * </pre>
      */
     default void tokenize(dev.voxgate.v1.TokenizeRequest request,
@@ -204,8 +206,10 @@ public final class TokenizerServiceGrpc {
      * look-ahead for that group has arrived, and once more, with `final` set, after the client
      * half-closes. The concatenated tokens equal what Tokenize returns for the same audio.
      * Errors: INVALID_ARGUMENT (first message not a config, a second config, bad format, audio that
-     * cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration), UNAVAILABLE,
-     * DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work for the stream).
+     * cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration; a FLAC/OGG/MP3
+     * stream holding more than StreamAudioFormat allows), RESOURCE_EXHAUSTED (as Tokenize),
+     * UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work
+     * for the stream).
      * </pre>
      */
     default io.grpc.stub.StreamObserver<dev.voxgate.v1.StreamTokenizeRequest> streamTokenize(
@@ -218,7 +222,9 @@ public final class TokenizerServiceGrpc {
      * Turns tokens back into audio.
      * Errors: INVALID_ARGUMENT (no tokens, ids outside their vocabulary, a malformed text form, a
      * count that is not whole groups, a bad output format), OUT_OF_RANGE (more tokens than the
-     * server's maximum), UNAVAILABLE, DEADLINE_EXCEEDED.
+     * server's maximum; audio larger than a response may carry: for RAW and WAV known before
+     * anything is decoded, for FLAC and OGG once the encoder passes it), RESOURCE_EXHAUSTED (as
+     * Tokenize), UNAVAILABLE, DEADLINE_EXCEEDED.
      * </pre>
      */
     default void detokenize(dev.voxgate.v1.DetokenizeRequest request,
@@ -275,7 +281,9 @@ public final class TokenizerServiceGrpc {
      * Tokenizes one recording.
      * Errors: INVALID_ARGUMENT (no audio, empty/corrupt/truncated audio, unknown encoding, sample
      * rate or channel count out of range, NaN/infinite samples, partial frames), OUT_OF_RANGE
-     * (longer than the server's maximum duration), UNAVAILABLE, DEADLINE_EXCEEDED.
+     * (longer than the server's maximum duration, declared or decoded; more decoded audio than
+     * the server's whole budget), RESOURCE_EXHAUSTED (the decoded-audio budget is in use by other
+     * calls: retry after the google.rpc.RetryInfo delay), UNAVAILABLE, DEADLINE_EXCEEDED.
      * </pre>
      */
     public void tokenize(dev.voxgate.v1.TokenizeRequest request,
@@ -291,8 +299,10 @@ public final class TokenizerServiceGrpc {
      * look-ahead for that group has arrived, and once more, with `final` set, after the client
      * half-closes. The concatenated tokens equal what Tokenize returns for the same audio.
      * Errors: INVALID_ARGUMENT (first message not a config, a second config, bad format, audio that
-     * cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration), UNAVAILABLE,
-     * DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work for the stream).
+     * cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration; a FLAC/OGG/MP3
+     * stream holding more than StreamAudioFormat allows), RESOURCE_EXHAUSTED (as Tokenize),
+     * UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work
+     * for the stream).
      * </pre>
      */
     public io.grpc.stub.StreamObserver<dev.voxgate.v1.StreamTokenizeRequest> streamTokenize(
@@ -306,7 +316,9 @@ public final class TokenizerServiceGrpc {
      * Turns tokens back into audio.
      * Errors: INVALID_ARGUMENT (no tokens, ids outside their vocabulary, a malformed text form, a
      * count that is not whole groups, a bad output format), OUT_OF_RANGE (more tokens than the
-     * server's maximum), UNAVAILABLE, DEADLINE_EXCEEDED.
+     * server's maximum; audio larger than a response may carry: for RAW and WAV known before
+     * anything is decoded, for FLAC and OGG once the encoder passes it), RESOURCE_EXHAUSTED (as
+     * Tokenize), UNAVAILABLE, DEADLINE_EXCEEDED.
      * </pre>
      */
     public void detokenize(dev.voxgate.v1.DetokenizeRequest request,
@@ -345,7 +357,9 @@ public final class TokenizerServiceGrpc {
      * Tokenizes one recording.
      * Errors: INVALID_ARGUMENT (no audio, empty/corrupt/truncated audio, unknown encoding, sample
      * rate or channel count out of range, NaN/infinite samples, partial frames), OUT_OF_RANGE
-     * (longer than the server's maximum duration), UNAVAILABLE, DEADLINE_EXCEEDED.
+     * (longer than the server's maximum duration, declared or decoded; more decoded audio than
+     * the server's whole budget), RESOURCE_EXHAUSTED (the decoded-audio budget is in use by other
+     * calls: retry after the google.rpc.RetryInfo delay), UNAVAILABLE, DEADLINE_EXCEEDED.
      * </pre>
      */
     public dev.voxgate.v1.TokenizeResponse tokenize(dev.voxgate.v1.TokenizeRequest request) throws io.grpc.StatusException {
@@ -360,8 +374,10 @@ public final class TokenizerServiceGrpc {
      * look-ahead for that group has arrived, and once more, with `final` set, after the client
      * half-closes. The concatenated tokens equal what Tokenize returns for the same audio.
      * Errors: INVALID_ARGUMENT (first message not a config, a second config, bad format, audio that
-     * cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration), UNAVAILABLE,
-     * DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work for the stream).
+     * cannot be decoded), OUT_OF_RANGE (stream longer than the maximum duration; a FLAC/OGG/MP3
+     * stream holding more than StreamAudioFormat allows), RESOURCE_EXHAUSTED (as Tokenize),
+     * UNAVAILABLE, DEADLINE_EXCEEDED, CANCELLED (the client went away; the server stops all work
+     * for the stream).
      * </pre>
      */
     @io.grpc.ExperimentalApi("https://github.com/grpc/grpc-java/issues/10918")
@@ -376,7 +392,9 @@ public final class TokenizerServiceGrpc {
      * Turns tokens back into audio.
      * Errors: INVALID_ARGUMENT (no tokens, ids outside their vocabulary, a malformed text form, a
      * count that is not whole groups, a bad output format), OUT_OF_RANGE (more tokens than the
-     * server's maximum), UNAVAILABLE, DEADLINE_EXCEEDED.
+     * server's maximum; audio larger than a response may carry: for RAW and WAV known before
+     * anything is decoded, for FLAC and OGG once the encoder passes it), RESOURCE_EXHAUSTED (as
+     * Tokenize), UNAVAILABLE, DEADLINE_EXCEEDED.
      * </pre>
      */
     public dev.voxgate.v1.DetokenizeResponse detokenize(dev.voxgate.v1.DetokenizeRequest request) throws io.grpc.StatusException {
@@ -414,7 +432,9 @@ public final class TokenizerServiceGrpc {
      * Tokenizes one recording.
      * Errors: INVALID_ARGUMENT (no audio, empty/corrupt/truncated audio, unknown encoding, sample
      * rate or channel count out of range, NaN/infinite samples, partial frames), OUT_OF_RANGE
-     * (longer than the server's maximum duration), UNAVAILABLE, DEADLINE_EXCEEDED.
+     * (longer than the server's maximum duration, declared or decoded; more decoded audio than
+     * the server's whole budget), RESOURCE_EXHAUSTED (the decoded-audio budget is in use by other
+     * calls: retry after the google.rpc.RetryInfo delay), UNAVAILABLE, DEADLINE_EXCEEDED.
      * </pre>
      */
     public dev.voxgate.v1.TokenizeResponse tokenize(dev.voxgate.v1.TokenizeRequest request) {
@@ -427,7 +447,9 @@ public final class TokenizerServiceGrpc {
      * Turns tokens back into audio.
      * Errors: INVALID_ARGUMENT (no tokens, ids outside their vocabulary, a malformed text form, a
      * count that is not whole groups, a bad output format), OUT_OF_RANGE (more tokens than the
-     * server's maximum), UNAVAILABLE, DEADLINE_EXCEEDED.
+     * server's maximum; audio larger than a response may carry: for RAW and WAV known before
+     * anything is decoded, for FLAC and OGG once the encoder passes it), RESOURCE_EXHAUSTED (as
+     * Tokenize), UNAVAILABLE, DEADLINE_EXCEEDED.
      * </pre>
      */
     public dev.voxgate.v1.DetokenizeResponse detokenize(dev.voxgate.v1.DetokenizeRequest request) {
@@ -465,7 +487,9 @@ public final class TokenizerServiceGrpc {
      * Tokenizes one recording.
      * Errors: INVALID_ARGUMENT (no audio, empty/corrupt/truncated audio, unknown encoding, sample
      * rate or channel count out of range, NaN/infinite samples, partial frames), OUT_OF_RANGE
-     * (longer than the server's maximum duration), UNAVAILABLE, DEADLINE_EXCEEDED.
+     * (longer than the server's maximum duration, declared or decoded; more decoded audio than
+     * the server's whole budget), RESOURCE_EXHAUSTED (the decoded-audio budget is in use by other
+     * calls: retry after the google.rpc.RetryInfo delay), UNAVAILABLE, DEADLINE_EXCEEDED.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.voxgate.v1.TokenizeResponse> tokenize(
@@ -479,7 +503,9 @@ public final class TokenizerServiceGrpc {
      * Turns tokens back into audio.
      * Errors: INVALID_ARGUMENT (no tokens, ids outside their vocabulary, a malformed text form, a
      * count that is not whole groups, a bad output format), OUT_OF_RANGE (more tokens than the
-     * server's maximum), UNAVAILABLE, DEADLINE_EXCEEDED.
+     * server's maximum; audio larger than a response may carry: for RAW and WAV known before
+     * anything is decoded, for FLAC and OGG once the encoder passes it), RESOURCE_EXHAUSTED (as
+     * Tokenize), UNAVAILABLE, DEADLINE_EXCEEDED.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.voxgate.v1.DetokenizeResponse> detokenize(

@@ -12,10 +12,12 @@ import dev.voxgate.v1.TurnDetection;
 import dev.voxgate.v1.TurnDetectionMode;
 import dev.voxgate.v1.TurnEnd;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -34,7 +36,7 @@ import java.util.logging.Logger;
  * whole in the reply's last audio message; without {@code --out} the reply is text only. Prints
  * {@code user: <what the server heard>} and {@code assistant: <the reply>}. Also run as {@code
  * VoxgateExample chat ...} (clients/java/example.sh chat ...). The address defaults to
- * $VOXGATE_ADDR, else 127.0.0.1:50051.
+ * $VOXGATE_ADDR, else 127.0.0.1:50051; TLS and token flags as {@link VoxgateExample}'s.
  */
 public final class ChatExample {
   private static final Logger GRPC_LOGGER = Logger.getLogger("io.grpc");
@@ -48,7 +50,7 @@ public final class ChatExample {
     } catch (VoxgateException e) {
       System.err.println("voxgate error " + e.getCodeName() + ": " + e.getStatusMessage());
       System.exit(1);
-    } catch (IOException e) {
+    } catch (IOException | UncheckedIOException e) {
       System.err.println("error: " + e.getMessage());
       System.exit(1);
     } catch (IllegalArgumentException e) {
@@ -58,7 +60,12 @@ public final class ChatExample {
   }
 
   static int run(String[] argv) throws IOException {
-    String addr = System.getenv().getOrDefault("VOXGATE_ADDR", "127.0.0.1:50051");
+    return run(argv, System.getenv());
+  }
+
+  /** {@link #run(String[])} with {@code env} in place of the process environment. */
+  static int run(String[] argv, Map<String, String> env) throws IOException {
+    ConnectionOptions conn = new ConnectionOptions(env);
     Duration timeout = Duration.ofSeconds(120);
     String audio = null;
     String text = null;
@@ -71,11 +78,13 @@ public final class ChatExample {
             .setOutputFormat(
                 OutputAudioFormat.newBuilder().setContainer(AudioContainer.AUDIO_CONTAINER_WAV));
     for (int i = 0; i < argv.length; i++) {
+      int last = conn.parse(argv, i);
+      if (last >= 0) {
+        i = last;
+        continue;
+      }
       String flag = argv[i];
       switch (flag) {
-        case "--addr":
-          addr = value(argv, ++i, flag);
-          break;
         case "--timeout":
           timeout = Duration.ofMillis((long) (Double.parseDouble(value(argv, ++i, flag)) * 1000));
           break;
@@ -125,7 +134,7 @@ public final class ChatExample {
     ChatReply reply;
     // waitForReady(false): a command line fails at once (UNAVAILABLE) when the server is down.
     try (VoxgateClient client =
-            VoxgateClient.builder(addr).streamTimeout(timeout).waitForReady(false).build();
+            conn.builder().streamTimeout(timeout).waitForReady(false).build();
         ChatSession chat = client.chat(config.build())) {
       if (audio != null) {
         try (InputStream in = Files.newInputStream(Path.of(audio))) {
@@ -176,6 +185,6 @@ public final class ChatExample {
             "  --audio   a WAV file sent as the user's spoken turn (with --text: typed text first)",
             "  --text    text sent as the user's turn",
             "  --out     WAV file for the spoken reply (without it the reply is text only)",
-            "address default: $VOXGATE_ADDR or 127.0.0.1:50051"));
+            ConnectionOptions.USAGE));
   }
 }

@@ -13,6 +13,7 @@ import dev.voxgate.v1.SynthesizeRequest;
 import dev.voxgate.v1.TokenizeResponse;
 import dev.voxgate.v1.Voice;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,6 +21,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Collectors;
@@ -42,7 +44,11 @@ import java.util.stream.Collectors;
  *                                     one conversation turn ({@link ChatExample})
  * </pre>
  *
- * <p>The address defaults to $VOXGATE_ADDR, else 127.0.0.1:50051.
+ * <p>The address defaults to $VOXGATE_ADDR, else 127.0.0.1:50051. TLS: {@code --tls} (the
+ * system's CAs), {@code --tls-ca CA.pem}, {@code --tls-cert C.pem --tls-key C.key} (mutual TLS),
+ * {@code --tls-server-name NAME}, or $VOXGATE_TLS=1, $VOXGATE_TLS_CA, $VOXGATE_TLS_CERT,
+ * $VOXGATE_TLS_KEY; a bearer token: {@code --token-file FILE} or $VOXGATE_TOKEN (see {@link
+ * ConnectionOptions}).
  */
 public final class VoxgateExample {
   /** Kept referenced so that the level sticks: grpc-java logs INFO lines at startup. */
@@ -57,7 +63,7 @@ public final class VoxgateExample {
     } catch (VoxgateException e) {
       System.err.println("voxgate error " + e.getCodeName() + ": " + e.getStatusMessage());
       System.exit(1);
-    } catch (IOException e) {
+    } catch (IOException | UncheckedIOException e) {
       System.err.println("error: " + e.getMessage());
       System.exit(1);
     } catch (IllegalArgumentException e) {
@@ -67,20 +73,28 @@ public final class VoxgateExample {
   }
 
   static int run(String[] argv) throws IOException {
+    return run(argv, System.getenv());
+  }
+
+  /** {@link #run(String[])} with {@code env} in place of the process environment. */
+  static int run(String[] argv, Map<String, String> env) throws IOException {
     // "chat" has flags of its own: hand the whole command line (less the word) to ChatExample.
     for (int i = 0; i < argv.length; i++) {
-      if (argv[i].equals("--addr") || argv[i].equals("--timeout")) {
+      if (ConnectionOptions.FLAGS_WITH_VALUE.contains(argv[i]) || argv[i].equals("--timeout")) {
         i++;
+        continue;
+      }
+      if (argv[i].equals("--tls")) {
         continue;
       }
       if (argv[i].equals("chat")) {
         List<String> rest = new ArrayList<>(Arrays.asList(argv));
         rest.remove(i);
-        return ChatExample.run(rest.toArray(new String[0]));
+        return ChatExample.run(rest.toArray(new String[0]), env);
       }
       break;
     }
-    String addr = System.getenv().getOrDefault("VOXGATE_ADDR", "127.0.0.1:50051");
+    ConnectionOptions conn = new ConnectionOptions(env);
     Duration timeout = VoxgateClient.DEFAULT_TIMEOUT;
     boolean text = false;
     boolean stream = false;
@@ -89,10 +103,12 @@ public final class VoxgateExample {
     int chunk = VoxgateClient.DEFAULT_CHUNK_BYTES;
     List<String> args = new ArrayList<>();
     for (int i = 0; i < argv.length; i++) {
+      int last = conn.parse(argv, i);
+      if (last >= 0) {
+        i = last;
+        continue;
+      }
       switch (argv[i]) {
-        case "--addr":
-          addr = value(argv, ++i, "--addr");
-          break;
         case "--timeout":
           timeout = Duration.ofMillis((long) (Double.parseDouble(value(argv, ++i, "--timeout")) * 1000));
           break;
@@ -126,7 +142,7 @@ public final class VoxgateExample {
     String command = args.get(0);
     // waitForReady(false): a command line fails at once (UNAVAILABLE) when the server is down.
     try (VoxgateClient client =
-        VoxgateClient.builder(addr)
+        conn.builder()
             .timeout(timeout)
             .streamTimeout(timeout.multipliedBy(4))
             .waitForReady(false)
@@ -257,7 +273,7 @@ public final class VoxgateExample {
     System.err.println(
         String.join(
             "\n",
-            "usage: VoxgateExample [--addr HOST:PORT] [--timeout SECONDS] COMMAND ...",
+            "usage: VoxgateExample [--addr HOST:PORT] [--timeout SECONDS] [TLS and token flags] COMMAND ...",
             "  info                              server token format and limits",
             "  tokenize IN.wav [--text]          print the interleaved ids",
             "  stream IN.wav [--chunk BYTES]     the same via StreamTokenize",
@@ -268,6 +284,6 @@ public final class VoxgateExample {
             "  voices                            list the voices",
             "  chat (--audio Q.wav | --text TEXT) [--out REPLY.wav] [--max-tokens N] [--temperature T]",
             "                                    one conversation turn (ChatExample --help)",
-            "address default: $VOXGATE_ADDR or 127.0.0.1:50051"));
+            ConnectionOptions.USAGE));
   }
 }
