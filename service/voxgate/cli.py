@@ -176,16 +176,12 @@ class _Client:
             raise from_rpc(err.code, err.message, self.address) from None
 
 
-def _client(args: argparse.Namespace) -> _Client:
-    return _Client(args)
-
-
 def _tokenize(args: argparse.Namespace) -> int:
     from voxgate.batch import emit, expand_inputs, run_ordered
     from voxgate.client import VoxgateClientError
 
     paths = expand_inputs(args.files)
-    with _client(args) as client:
+    with _Client(args) as client:
 
         def tokenize(path: Path):
             if path.is_dir():  # expand_inputs found no audio in it
@@ -249,7 +245,7 @@ def _read_ids(source: str) -> list[int]:
 
 def _detokenize(args: argparse.Namespace) -> int:
     ids = _read_ids(args.input)
-    with _client(args) as client:
+    with _Client(args) as client:
         response = client.detokenize(ids)
     write_output(Path(args.output), response.audio.data)
     print(f"wrote {args.output}: {response.audio.duration_seconds:.2f} s")
@@ -263,7 +259,7 @@ def _health(args: argparse.Namespace) -> int:
     from voxgate.client import VoxgateClientError
 
     deadline = time.monotonic() + args.wait
-    with _client(args) as client:
+    with _Client(args) as client:
         while True:
             try:
                 status = client.health(args.service)
@@ -280,7 +276,7 @@ def _health(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with _Client(args) as client:
         info = client.server_info()
     print(json.dumps(MessageToDict(info, preserving_proto_field_name=True), indent=2))
     return 0
@@ -298,7 +294,7 @@ def _synthesize(args: argparse.Namespace) -> int:
         request.prompt.audio.container = read_input(Path(args.prompt))
         request.prompt.transcript = args.prompt_text
     request.output_format.container = audio_pb2.AUDIO_CONTAINER_WAV
-    with _client(args) as client:
+    with _Client(args) as client:
         data, pieces = client.synthesize_to_wav(request)
     report = pieces[0].report
     write_output(Path(args.output), data)
@@ -345,7 +341,7 @@ def _print_turn(turn, output: Path | None) -> None:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    with _client(args) as client, client.chat(_chat_config(args)) as session:
+    with _Client(args) as client, client.chat(_chat_config(args)) as session:
         if args.audio:
             data = read_input(Path(args.audio))
             for at in range(0, len(data), 32768):
@@ -369,7 +365,7 @@ def _chat(args: argparse.Namespace) -> int:
 
 
 def _voices(args: argparse.Namespace) -> int:
-    with _client(args) as client:
+    with _Client(args) as client:
         if args.voices_command == "create":
             voice = client.create_voice(
                 read_input(Path(args.audio)),

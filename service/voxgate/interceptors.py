@@ -320,10 +320,10 @@ def _refusing_handler(kind, code: grpc.StatusCode, message: str, handler):
     return factory(behavior, handler.request_deserializer, handler.response_serializer)
 
 
-def _wrap_unary_unary(service: str, method: str, behavior: Callable, admit: Callable):
+def _wrap_unary_unary(service: str, method: str, behavior: Callable, gate: Callable):
     async def wrapper(request, context):
         async with _Call(service, method, context) as call:
-            admit(service, call)
+            gate(service, call)
             if isinstance(request, _Undecodable):
                 raise _malformed(method)
             return await behavior(request, context)
@@ -331,19 +331,19 @@ def _wrap_unary_unary(service: str, method: str, behavior: Callable, admit: Call
     return wrapper
 
 
-def _wrap_stream_unary(service: str, method: str, behavior: Callable, admit: Callable):
+def _wrap_stream_unary(service: str, method: str, behavior: Callable, gate: Callable):
     async def wrapper(requests, context):
         async with _Call(service, method, context) as call:
-            admit(service, call)
+            gate(service, call)
             return await behavior(_checked(method, requests), context)
 
     return wrapper
 
 
-def _wrap_unary_stream(service: str, method: str, behavior: Callable, admit: Callable):
+def _wrap_unary_stream(service: str, method: str, behavior: Callable, gate: Callable):
     async def wrapper(request, context):
         async with _Call(service, method, context) as call:
-            admit(service, call)
+            gate(service, call)
             if isinstance(request, _Undecodable):
                 raise _malformed(method)
             async for response in behavior(request, context):
@@ -353,10 +353,10 @@ def _wrap_unary_stream(service: str, method: str, behavior: Callable, admit: Cal
     return wrapper
 
 
-def _wrap_stream_stream(service: str, method: str, behavior: Callable, admit: Callable):
+def _wrap_stream_stream(service: str, method: str, behavior: Callable, gate: Callable):
     async def wrapper(requests, context):
         async with _Call(service, method, context) as call:
-            admit(service, call)
+            gate(service, call)
             async for response in behavior(_checked(method, requests), context):
                 call.sent()
                 yield response

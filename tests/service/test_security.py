@@ -86,11 +86,17 @@ async def test_tls_serves_tls_only_and_checks_the_server_certificate(start, cert
     assert await _calls(address, tls=TlsOptions(ca=certs / "other-ca.pem")) == "UNAVAILABLE"
 
 
-async def test_a_renewed_certificate_is_used_without_a_restart(start, certs, tmp_path):
+def _served_copy(certs, tmp_path):
+    """The server's certificate and key copied to a folder a test may overwrite."""
     served = tmp_path / "served"
     served.mkdir()
     for name in ("server.pem", "server.key"):
         shutil.copy(certs / name, served / name)
+    return served
+
+
+async def test_a_renewed_certificate_is_used_without_a_restart(start, certs, tmp_path):
+    served = _served_copy(certs, tmp_path)
     address = await start(tls_cert=served / "server.pem", tls_key=served / "server.key")
     assert await _calls(address, tls=TlsOptions(ca=certs / "ca.pem")) == "OK"
 
@@ -103,10 +109,7 @@ async def test_a_renewed_certificate_is_used_without_a_restart(start, certs, tmp
 
 
 async def test_a_half_written_renewal_keeps_the_previous_certificate(start, certs, tmp_path):
-    served = tmp_path / "served"
-    served.mkdir()
-    for name in ("server.pem", "server.key"):
-        shutil.copy(certs / name, served / name)
+    served = _served_copy(certs, tmp_path)
     address = await start(tls_cert=served / "server.pem", tls_key=served / "server.key")
     renewed = make_certs(tmp_path / "renewed")
     shutil.copy(renewed / "server.key", served / "server.key")  # the certificate not yet
