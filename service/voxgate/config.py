@@ -70,6 +70,8 @@ class Settings:
     max_streams: int = 0  # streaming calls in progress; 0 = 4 per usable CPU core
     max_calls_per_tenant: int = 0  # 0 = only the server's caps
     max_streams_per_connection: int = 32
+    max_stream_lag_s: float = 5.0  # a live stream this far behind real time ends (0 = no limit)
+    stream_write_timeout_s: float = 30.0  # a streaming call whose client reads nothing ends
     tls_cert: Path | None = None  # PEM certificate chain; with tls_key: serve TLS only
     tls_key: Path | None = None
     tls_client_ca: Path | None = None  # set: mutual TLS, client certificates required
@@ -137,6 +139,10 @@ _HELP = {
     "max_calls_per_tenant": "most calls in progress per token tenant (0 = no cap of its own)",
     "max_streams_per_connection": "most streaming calls open on one client connection "
     "(0 = no cap of its own)",
+    "max_stream_lag_s": "end a live StreamTokenize (RESOURCE_EXHAUSTED with a retry delay) "
+    "whose tokens fall this many seconds behind its real-time audio (0 = never)",
+    "stream_write_timeout_s": "end a streaming call (RESOURCE_EXHAUSTED) whose client takes "
+    "none of its responses for this many seconds",
     "tls_cert": "serve TLS with this PEM certificate (chain); reloaded when the file changes",
     "tls_key": "the PEM private key of --tls-cert",
     "tls_client_ca": "require client certificates signed by this PEM CA (mutual TLS)",
@@ -238,6 +244,8 @@ def _check(s: Settings) -> None:
         or min(s.max_streams, s.max_calls_per_tenant, s.max_streams_per_connection) < 0
     ):
         problems.append("call limits: max_calls at least 1, the others 0 (auto/off) or more")
+    if s.max_stream_lag_s < 0 or s.stream_write_timeout_s <= 0:
+        problems.append("max_stream_lag_s must not be negative, stream_write_timeout_s positive")
     if (s.tls_cert is None) != (s.tls_key is None):
         problems.append("--tls-cert and --tls-key go together")
     if s.tls_client_ca is not None and s.tls_cert is None:

@@ -11,6 +11,7 @@ All four RPC kinds are covered, including requests whose bytes do not parse as p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import re
 import time
@@ -256,7 +257,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
     In every voxgate call `authenticate(service, metadata)` (when tokens are on) and then
     `admit(service)` run first and may raise a domain error (the registry raises
-    Unimplemented for a service whose models the deployment lacks).
+    Unimplemented for a service whose models the deployment lacks). Streaming calls whose
+    client stops taking responses end after `write_timeout_s` (see `_send_all`).
     """
 
     def __init__(
@@ -264,8 +266,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         admit: Callable[[str], None] | None = None,
         authenticate: auth.TokenAuth | None = None,
         limits: CallLimits | None = None,
+        write_timeout_s: float = 30.0,
     ) -> None:
         self._admit = admit or (lambda service: None)
+        self._write_timeout_s = write_timeout_s
         self._auth = authenticate
         self._limits = limits
 
@@ -289,6 +293,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             return self._guard_other(service, kind, handler, details)
         wrap, behavior, factory = _KINDS[kind]
         gate = functools.partial(self._gate, streaming=kind != (False, False))
+        if handler.response_streaming:
+            wrap = functools.partial(wrap, write_timeout_s=self._write_timeout_s)
         wrapped = wrap(service, method, getattr(handler, behavior), gate)
         return factory(wrapped, _lenient(handler.request_deserializer), handler.response_serializer)
 
@@ -340,26 +346,50 @@ def _wrap_stream_unary(service: str, method: str, behavior: Callable, gate: Call
     return wrapper
 
 
-def _wrap_unary_stream(service: str, method: str, behavior: Callable, gate: Callable):
+async def _send_all(call: _Call, responses: AsyncIterator, write_timeout_s: float) -> None:
+    """Writes a streaming call's responses as the handler makes them.
+
+    A client that takes none of them for `write_timeout_s` (it stopped reading: HTTP/2 flow
+    control has stalled the write) gets RESOURCE_EXHAUSTED: its handler is closed at once (the
+    model work stops, what it held is freed). gRPC still holds the responses it buffered, and
+    the status has to queue behind them, so the call (and its admission slot) ends when the
+    client reads them or its connection closes: a client that never reads costs a stream slot
+    and at most a flow-control window, no work.
+    """
+    async with contextlib.aclosing(responses):  # the handler's `finally` runs now, not at GC
+        async for response in responses:
+            try:
+                async with asyncio.timeout(write_timeout_s):
+                    await call.context.write(response)
+            except TimeoutError:
+                raise errors.ResourceExhausted(
+                    f"responses: none taken by the client for {write_timeout_s:g} s; "
+                    "the call is ended"
+                ) from None
+            call.sent()
+
+
+def _wrap_unary_stream(
+    service: str, method: str, behavior: Callable, gate: Callable, write_timeout_s: float
+):
     async def wrapper(request, context):
         async with _Call(service, method, context) as call:
             gate(service, call)
             if isinstance(request, _Undecodable):
                 raise _malformed(method)
-            async for response in behavior(request, context):
-                call.sent()
-                yield response
+            await _send_all(call, behavior(request, context), write_timeout_s)
 
     return wrapper
 
 
-def _wrap_stream_stream(service: str, method: str, behavior: Callable, gate: Callable):
+def _wrap_stream_stream(
+    service: str, method: str, behavior: Callable, gate: Callable, write_timeout_s: float
+):
     async def wrapper(requests, context):
         async with _Call(service, method, context) as call:
             gate(service, call)
-            async for response in behavior(_checked(method, requests), context):
-                call.sent()
-                yield response
+            responses = behavior(_checked(method, requests), context)
+            await _send_all(call, responses, write_timeout_s)
 
     return wrapper
 

@@ -9,13 +9,14 @@ Adding a service: write its servicer module with a `SERVICE = ServiceEntry(...)`
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 
 from voxgate.config import Settings
+from voxgate.core.budget import AudioBudget, unlimited
 from voxgate.core.deployment import Availability, Deployment
 from voxgate.errors import Unimplemented
 
@@ -27,6 +28,8 @@ class ServiceContext:
     settings: Settings
     models: Any  # voxgate.replicas.TritonReplicas: implements every port of core.ports
     services: ServiceSet
+    # Decoded audio held by the calls in flight, every service's together.
+    budget: AudioBudget = field(default_factory=unlimited)
 
 
 @dataclass(frozen=True)

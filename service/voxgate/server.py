@@ -12,10 +12,12 @@ from collections.abc import Callable
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from prometheus_client import Gauge
 
 from voxgate import auth, tls, tracing
 from voxgate.call_limits import CallLimits, CallLimitSettings
 from voxgate.config import Settings, SettingsError
+from voxgate.core.budget import AudioBudget
 from voxgate.core.deployment import Deployment
 from voxgate.errors import ModelUnavailable
 from voxgate.interceptors import ServiceInterceptor
@@ -28,6 +30,10 @@ from voxgate.triton_auth import parse_header
 
 log = get_logger(__name__)
 
+DECODED_AUDIO = Gauge(
+    "voxgate_decoded_audio_bytes",
+    "Decoded audio held by the calls in flight (max_decoded_audio_bytes at most)",
+)
 _STATUS = {
     True: health_pb2.HealthCheckResponse.SERVING,
     False: health_pb2.HealthCheckResponse.NOT_SERVING,
@@ -189,7 +195,10 @@ def create_server(
     grpc_server = grpc.aio.server(
         interceptors=[
             ServiceInterceptor(
-                admit=service_set.admit, authenticate=token_auth, limits=call_limits(settings)
+                admit=service_set.admit,
+                authenticate=token_auth,
+                limits=call_limits(settings),
+                write_timeout_s=settings.stream_write_timeout_s,
             )
         ],
         options=[
@@ -200,7 +209,9 @@ def create_server(
         ],
     )
     server = Server(grpc_server, models, service_set, settings)
-    service_set.register(ServiceContext(settings, models, service_set), grpc_server)
+    budget = AudioBudget(settings.max_decoded_audio_bytes)
+    DECODED_AUDIO.set_function(lambda: budget.held)
+    service_set.register(ServiceContext(settings, models, service_set, budget), grpc_server)
     health_pb2_grpc.add_HealthServicer_to_server(server.health, grpc_server)
     reflection.enable_server_reflection(
         [*service_set.names, health.SERVICE_NAME, reflection.SERVICE_NAME], grpc_server

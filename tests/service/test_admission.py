@@ -11,7 +11,14 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2
 from voxgate.server import create_server
-from voxgate.v1 import audio_pb2, tokenizer_pb2, tokenizer_pb2_grpc
+from voxgate.servicers import synthesis as synthesis_servicer
+from voxgate.v1 import (
+    audio_pb2,
+    synthesis_pb2,
+    synthesis_pb2_grpc,
+    tokenizer_pb2,
+    tokenizer_pb2_grpc,
+)
 
 from tests.conftest import speechlike, wav_bytes
 
@@ -111,3 +118,74 @@ async def test_streams_over_the_caps_are_refused_fast_and_slots_come_back(capped
     finally:
         for channel in (a, b, c):
             await channel.close()
+
+
+@pytest.fixture
+async def strict(triton, settings):
+    """A server that ends streaming calls whose client reads nothing for 1 s, and live streams
+    more than 1 ms behind real time (so that any stream that does work falls behind)."""
+    server, port = create_server(
+        dataclasses.replace(
+            settings, max_streams=1, stream_write_timeout_s=1.0, max_stream_lag_s=0.001
+        ),
+        triton.url,
+    )
+    await server.start()
+    await asyncio.wait_for(server.serving.wait(), 60)
+    yield f"127.0.0.1:{port}"
+    await server.stop(grace=0.5)
+
+
+async def test_a_client_that_never_reads_stops_costing_work_and_gets_the_status_when_it_reads(
+    strict,
+):
+    # No BDP probing: the client's receive window stays at 64 KiB, about 1 s of F32 audio.
+    channel = grpc.aio.insecure_channel(strict, options=[("grpc.http2.bdp_probe", 0)])
+    other = grpc.aio.insecure_channel(strict, options=[("grpc.use_local_subchannel_pool", 1)])
+    try:
+        f32 = audio_pb2.OutputAudioFormat(
+            container=audio_pb2.AUDIO_CONTAINER_RAW, encoding=audio_pb2.PCM_ENCODING_F32LE
+        )
+        text = "The quick brown fox jumps over the lazy dog near the river bank. " * 8
+        call = synthesis_pb2_grpc.SynthesisServiceStub(channel).Synthesize(
+            synthesis_pb2.SynthesizeRequest(text=text, output_format=f32), timeout=120
+        )
+        await asyncio.wait_for(call.initial_metadata(), 10)
+        # Once its writes stall for 1 s, the synthesis stops (its handler is closed)...
+        start = time.perf_counter()
+        while synthesis_servicer.ACTIVE._value.get() > 0:
+            assert time.perf_counter() - start < 30, "the stalled synthesis went on"
+            await asyncio.sleep(0.1)
+        # ...while the call, its status queued behind what gRPC buffered, keeps its slot.
+        refused, _ = await _IdleStream(other).refused()
+        assert refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        # What was buffered still arrives, then the status that says why.
+        received = 0
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            async for reply in call:
+                received += len(reply.audio.data)
+        assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "none taken by the client for 1 s" in err.value.details()
+        assert 0 < received < 16000 * 4 * 4  # about the window's worth, far from all of it
+        # Read, the call is over and its slot free.
+        taker = _IdleStream(other)
+        await _admitted(taker)
+        taker.call.cancel()
+    finally:
+        await channel.close()
+        await other.close()
+
+
+async def test_a_live_stream_behind_real_time_is_ended_with_a_retry_delay(strict):
+    async with grpc.aio.insecure_channel(strict) as channel:
+        stream = _IdleStream(channel)
+        await _admitted(stream)
+        await stream._more.put(wav_bytes(speechlike(16000, 2.0), 16000))
+        tokens = 0
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            async for reply in stream.call:
+                tokens += len(reply.tokens.interleaved)
+        assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "behind real time (the limit is 0.001 s)" in err.value.details()
+        assert _retry_delay_s(err.value) == 1.0
+        assert tokens > 0  # the groups it did tokenize came first

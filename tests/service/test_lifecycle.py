@@ -68,7 +68,11 @@ async def test_server_info(channel):
     assert all(m.ready for m in info.models)
     assert {m.name for m in info.models} >= {"tokenize", "detokenize", "vocoder"}
     assert "voxgate.v1.TokenizerService" in info.implemented_services
-    assert info.limits.max_audio_seconds == 40.0
+    limits = info.limits
+    assert limits.max_audio_seconds == 40.0
+    # The admission caps of the session's settings (tests/service/conftest.py), as enforced.
+    assert (limits.max_calls, limits.max_streams, limits.max_streams_per_connection) == (64, 64, 32)
+    assert limits.max_stream_lag_seconds == 5.0 and limits.stream_write_timeout_seconds == 30.0
 
 
 def _active_streams() -> float:

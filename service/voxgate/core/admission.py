@@ -7,9 +7,15 @@ from collections.abc import Iterator
 
 from voxgate.errors import ResourceExhausted
 
+# The RetryInfo delay of a refusal, as the server-wide caps send (call_limits).
+RETRY_AFTER_S = 1.0
+
 
 class Admission:
     """Counts calls in; refuses one when `limit` are already in progress.
+
+    A use case's own cap (syntheses, conversations), inside the server-wide ones of
+    `voxgate.call_limits` that every call passes first.
 
     Refusing at once beats queueing: on a saturated CPU a queued call would only time out.
     """
@@ -24,7 +30,8 @@ class Admission:
         if self.active >= self.limit:
             raise ResourceExhausted(
                 f"{self._what}: {self.active} {self._unit} in progress, the server's limit; "
-                "retry later"
+                "retry later",
+                retry_after_s=RETRY_AFTER_S,
             )
         self.active += 1
         try:

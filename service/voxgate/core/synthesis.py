@@ -188,7 +188,10 @@ class Synthesis:
         """A voice for a prompt recording, and the recording at 16 kHz."""
         if not prompt.transcript.strip():
             raise InvalidArgument(f"{field_name}.transcript: required with prompt audio")
-        wav = load_16k(prompt.audio, self.limits.max_prompt_seconds)
+        with self.tokenization.budget.hold("audio") as hold:  # what decoding it takes
+            wav = await asyncio.to_thread(
+                load_16k, prompt.audio, self.limits.max_prompt_seconds, hold
+            )
         features = await asyncio.to_thread(speaker_features, wav, prompt.transcript)
         return Voice("prompt", "prompt", False, features, prompt.transcript), wav
 

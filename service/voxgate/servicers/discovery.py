@@ -6,6 +6,7 @@ import grpc
 
 from voxgate import __version__, interleave, model_names
 from voxgate.audio import MAX_RATE, MIN_RATE
+from voxgate.call_limits import default_max_streams
 from voxgate.errors import ModelUnavailable
 from voxgate.logs import request_id
 from voxgate.registry import ServiceContext, ServiceEntry
@@ -57,6 +58,12 @@ class DiscoveryServicer(discovery_pb2_grpc.DiscoveryServiceServicer):
                 max_detokenize_tokens=s.max_detokenize_tokens,
                 pcm_encodings=convert.PCM_ENCODINGS,
                 containers=convert.CONTAINERS,
+                max_calls=s.max_calls,
+                max_streams=s.max_streams or default_max_streams(),
+                max_calls_per_tenant=s.max_calls_per_tenant,
+                max_streams_per_connection=s.max_streams_per_connection,
+                max_stream_lag_seconds=s.max_stream_lag_s,
+                stream_write_timeout_seconds=s.stream_write_timeout_s,
             ),
             implemented_services=self._services.implemented(),
         )

@@ -173,6 +173,7 @@ def build_synthesis(ctx: ServiceContext) -> Synthesis:
             chunk_groups=s.chunk_groups,
             decode_chunk_groups=s.decode_chunk_groups,
         ),
+        ctx.budget,
     )
     return Synthesis(
         ctx.models.generator(model_names.TTS_GENERATOR),

@@ -8,27 +8,24 @@ import grpc
 from prometheus_client import Gauge
 
 from voxgate import model_names
-from voxgate.core.budget import AudioBudget
+from voxgate.core.pacing import RealTimeLag
 from voxgate.core.tokenization import Limits, Tokenization
 from voxgate.errors import InvalidArgument
-from voxgate.interleave import Tokens
+from voxgate.interleave import SAMPLE_RATE, Tokens
 from voxgate.logs import request_id
 from voxgate.registry import ServiceContext, ServiceEntry
 from voxgate.servicers import convert
 from voxgate.v1 import tokenizer_pb2, tokenizer_pb2_grpc
 
 ACTIVE_STREAMS = Gauge("voxgate_active_token_streams", "StreamTokenize calls in progress")
-DECODED_AUDIO = Gauge(
-    "voxgate_decoded_audio_bytes",
-    "Decoded audio held by TokenizerService calls in flight (max_decoded_audio_bytes at most)",
-)
 # A DetokenizeResponse's fields besides the audio bytes (request id, format, counts).
 RESPONSE_ENVELOPE_BYTES = 1024
 
 
 class TokenizerServicer(tokenizer_pb2_grpc.TokenizerServiceServicer):
-    def __init__(self, tokenization: Tokenization) -> None:
+    def __init__(self, tokenization: Tokenization, max_lag_s: float = 0.0) -> None:
         self._tok = tokenization
+        self._max_lag_s = max_lag_s  # 0: live streams may fall behind without limit
 
     async def Tokenize(
         self, request: tokenizer_pb2.TokenizeRequest, context: grpc.aio.ServicerContext
@@ -62,11 +59,15 @@ class TokenizerServicer(tokenizer_pb2_grpc.TokenizerServiceServicer):
                     final=final,
                 )
 
+            lag = RealTimeLag(self._max_lag_s if stream.live else 0)
             async for message in request_iterator:
+                lag.arrived()
                 if message.WhichOneof("message") != "audio":
                     raise InvalidArgument("config: only the first message may carry a config")
+                before = stream.samples
                 for index, tokens in await stream.push(message.audio):
                     yield response(index, tokens)
+                lag.done((stream.samples - before) / SAMPLE_RATE)
             rest = await stream.finish()
             for n, (index, tokens) in enumerate(rest):
                 yield response(index, tokens, final=n == len(rest) - 1)
@@ -100,9 +101,9 @@ def _build(ctx: ServiceContext) -> TokenizerServicer:
         max_output_bytes=s.max_response_bytes - RESPONSE_ENVELOPE_BYTES,
         max_container_stream_bytes=s.max_request_bytes,
     )
-    budget = AudioBudget(s.max_decoded_audio_bytes)
-    DECODED_AUDIO.set_function(lambda: budget.held)
-    return TokenizerServicer(Tokenization(ctx.models, ctx.models, limits, budget))
+    return TokenizerServicer(
+        Tokenization(ctx.models, ctx.models, limits, ctx.budget), s.max_stream_lag_s
+    )
 
 
 SERVICE = ServiceEntry(

@@ -64,7 +64,7 @@ class TokenSpec(_message.Message):
     def __init__(self, streams: _Optional[_Iterable[_Union[TokenStreamSpec, _Mapping]]] = ..., group_ms: _Optional[int] = ..., group_pattern: _Optional[str] = ..., vocabulary_size: _Optional[int] = ..., llm_vocabulary_offset: _Optional[int] = ..., text_form: _Optional[str] = ..., input_sample_rate_hz: _Optional[int] = ..., output_sample_rate_hz: _Optional[int] = ..., tokenizer_lookahead_groups: _Optional[int] = ...) -> None: ...
 
 class Limits(_message.Message):
-    __slots__ = ("max_audio_seconds", "max_request_bytes", "max_response_bytes", "min_sample_rate_hz", "max_sample_rate_hz", "max_detokenize_tokens", "pcm_encodings", "containers")
+    __slots__ = ("max_audio_seconds", "max_request_bytes", "max_response_bytes", "min_sample_rate_hz", "max_sample_rate_hz", "max_detokenize_tokens", "pcm_encodings", "containers", "max_calls", "max_streams", "max_calls_per_tenant", "max_streams_per_connection", "max_stream_lag_seconds", "stream_write_timeout_seconds")
     MAX_AUDIO_SECONDS_FIELD_NUMBER: _ClassVar[int]
     MAX_REQUEST_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_RESPONSE_BYTES_FIELD_NUMBER: _ClassVar[int]
@@ -73,6 +73,12 @@ class Limits(_message.Message):
     MAX_DETOKENIZE_TOKENS_FIELD_NUMBER: _ClassVar[int]
     PCM_ENCODINGS_FIELD_NUMBER: _ClassVar[int]
     CONTAINERS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CALLS_FIELD_NUMBER: _ClassVar[int]
+    MAX_STREAMS_FIELD_NUMBER: _ClassVar[int]
+    MAX_CALLS_PER_TENANT_FIELD_NUMBER: _ClassVar[int]
+    MAX_STREAMS_PER_CONNECTION_FIELD_NUMBER: _ClassVar[int]
+    MAX_STREAM_LAG_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    STREAM_WRITE_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     max_audio_seconds: float
     max_request_bytes: int
     max_response_bytes: int
@@ -81,7 +87,13 @@ class Limits(_message.Message):
     max_detokenize_tokens: int
     pcm_encodings: _containers.RepeatedScalarFieldContainer[_audio_pb2.PcmEncoding]
     containers: _containers.RepeatedScalarFieldContainer[_audio_pb2.AudioContainer]
-    def __init__(self, max_audio_seconds: _Optional[float] = ..., max_request_bytes: _Optional[int] = ..., max_response_bytes: _Optional[int] = ..., min_sample_rate_hz: _Optional[int] = ..., max_sample_rate_hz: _Optional[int] = ..., max_detokenize_tokens: _Optional[int] = ..., pcm_encodings: _Optional[_Iterable[_Union[_audio_pb2.PcmEncoding, str]]] = ..., containers: _Optional[_Iterable[_Union[_audio_pb2.AudioContainer, str]]] = ...) -> None: ...
+    max_calls: int
+    max_streams: int
+    max_calls_per_tenant: int
+    max_streams_per_connection: int
+    max_stream_lag_seconds: float
+    stream_write_timeout_seconds: float
+    def __init__(self, max_audio_seconds: _Optional[float] = ..., max_request_bytes: _Optional[int] = ..., max_response_bytes: _Optional[int] = ..., min_sample_rate_hz: _Optional[int] = ..., max_sample_rate_hz: _Optional[int] = ..., max_detokenize_tokens: _Optional[int] = ..., pcm_encodings: _Optional[_Iterable[_Union[_audio_pb2.PcmEncoding, str]]] = ..., containers: _Optional[_Iterable[_Union[_audio_pb2.AudioContainer, str]]] = ..., max_calls: _Optional[int] = ..., max_streams: _Optional[int] = ..., max_calls_per_tenant: _Optional[int] = ..., max_streams_per_connection: _Optional[int] = ..., max_stream_lag_seconds: _Optional[float] = ..., stream_write_timeout_seconds: _Optional[float] = ...) -> None: ...
 
 class GetServerInfoResponse(_message.Message):
     __slots__ = ("request_id", "version", "profile", "models", "token_spec", "limits", "implemented_services", "voices")

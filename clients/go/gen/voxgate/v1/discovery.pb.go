@@ -367,9 +367,23 @@ type Limits struct {
 	// Raw PCM encodings accepted.
 	PcmEncodings []PcmEncoding `protobuf:"varint,7,rep,packed,name=pcm_encodings,json=pcmEncodings,proto3,enum=voxgate.v1.PcmEncoding" json:"pcm_encodings,omitempty"`
 	// Input containers accepted.
-	Containers    []AudioContainer `protobuf:"varint,8,rep,packed,name=containers,proto3,enum=voxgate.v1.AudioContainer" json:"containers,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Containers []AudioContainer `protobuf:"varint,8,rep,packed,name=containers,proto3,enum=voxgate.v1.AudioContainer" json:"containers,omitempty"`
+	// Most voxgate calls in progress at once (RESOURCE_EXHAUSTED with RetryInfo beyond).
+	MaxCalls int32 `protobuf:"varint,9,opt,name=max_calls,json=maxCalls,proto3" json:"max_calls,omitempty"`
+	// Most streaming calls in progress at once (RESOURCE_EXHAUSTED with RetryInfo beyond).
+	MaxStreams int32 `protobuf:"varint,10,opt,name=max_streams,json=maxStreams,proto3" json:"max_streams,omitempty"`
+	// Most calls in progress for one tenant (token); 0 = only the server's caps.
+	MaxCallsPerTenant int32 `protobuf:"varint,11,opt,name=max_calls_per_tenant,json=maxCallsPerTenant,proto3" json:"max_calls_per_tenant,omitempty"`
+	// Most streaming calls open on one client connection; 0 = only the server's caps.
+	MaxStreamsPerConnection int32 `protobuf:"varint,12,opt,name=max_streams_per_connection,json=maxStreamsPerConnection,proto3" json:"max_streams_per_connection,omitempty"`
+	// A live StreamTokenize whose tokens fall this far behind real time ends
+	// (RESOURCE_EXHAUSTED with RetryInfo); 0 = no limit.
+	MaxStreamLagSeconds float64 `protobuf:"fixed64,13,opt,name=max_stream_lag_seconds,json=maxStreamLagSeconds,proto3" json:"max_stream_lag_seconds,omitempty"`
+	// A streaming call whose client takes none of its responses for this long ends
+	// (RESOURCE_EXHAUSTED).
+	StreamWriteTimeoutSeconds float64 `protobuf:"fixed64,14,opt,name=stream_write_timeout_seconds,json=streamWriteTimeoutSeconds,proto3" json:"stream_write_timeout_seconds,omitempty"`
+	unknownFields             protoimpl.UnknownFields
+	sizeCache                 protoimpl.SizeCache
 }
 
 func (x *Limits) Reset() {
@@ -456,6 +470,48 @@ func (x *Limits) GetContainers() []AudioContainer {
 		return x.Containers
 	}
 	return nil
+}
+
+func (x *Limits) GetMaxCalls() int32 {
+	if x != nil {
+		return x.MaxCalls
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxStreams() int32 {
+	if x != nil {
+		return x.MaxStreams
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxCallsPerTenant() int32 {
+	if x != nil {
+		return x.MaxCallsPerTenant
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxStreamsPerConnection() int32 {
+	if x != nil {
+		return x.MaxStreamsPerConnection
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxStreamLagSeconds() float64 {
+	if x != nil {
+		return x.MaxStreamLagSeconds
+	}
+	return 0
+}
+
+func (x *Limits) GetStreamWriteTimeoutSeconds() float64 {
+	if x != nil {
+		return x.StreamWriteTimeoutSeconds
+	}
+	return 0
 }
 
 // Response of GetServerInfo.
@@ -597,7 +653,7 @@ const file_voxgate_v1_discovery_proto_rawDesc = "" +
 	"\ttext_form\x18\x06 \x01(\tR\btextForm\x12/\n" +
 	"\x14input_sample_rate_hz\x18\a \x01(\x05R\x11inputSampleRateHz\x121\n" +
 	"\x15output_sample_rate_hz\x18\b \x01(\x05R\x12outputSampleRateHz\x12<\n" +
-	"\x1atokenizer_lookahead_groups\x18\t \x01(\x05R\x18tokenizerLookaheadGroups\"\x96\x03\n" +
+	"\x1atokenizer_lookahead_groups\x18\t \x01(\x05R\x18tokenizerLookaheadGroups\"\xb8\x05\n" +
 	"\x06Limits\x12*\n" +
 	"\x11max_audio_seconds\x18\x01 \x01(\x01R\x0fmaxAudioSeconds\x12*\n" +
 	"\x11max_request_bytes\x18\x02 \x01(\x03R\x0fmaxRequestBytes\x12,\n" +
@@ -608,7 +664,15 @@ const file_voxgate_v1_discovery_proto_rawDesc = "" +
 	"\rpcm_encodings\x18\a \x03(\x0e2\x17.voxgate.v1.PcmEncodingR\fpcmEncodings\x12:\n" +
 	"\n" +
 	"containers\x18\b \x03(\x0e2\x1a.voxgate.v1.AudioContainerR\n" +
-	"containers\"\xc6\x02\n" +
+	"containers\x12\x1b\n" +
+	"\tmax_calls\x18\t \x01(\x05R\bmaxCalls\x12\x1f\n" +
+	"\vmax_streams\x18\n" +
+	" \x01(\x05R\n" +
+	"maxStreams\x12/\n" +
+	"\x14max_calls_per_tenant\x18\v \x01(\x05R\x11maxCallsPerTenant\x12;\n" +
+	"\x1amax_streams_per_connection\x18\f \x01(\x05R\x17maxStreamsPerConnection\x123\n" +
+	"\x16max_stream_lag_seconds\x18\r \x01(\x01R\x13maxStreamLagSeconds\x12?\n" +
+	"\x1cstream_write_timeout_seconds\x18\x0e \x01(\x01R\x19streamWriteTimeoutSeconds\"\xc6\x02\n" +
 	"\x15GetServerInfoResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x18\n" +

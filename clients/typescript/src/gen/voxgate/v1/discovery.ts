@@ -105,6 +105,24 @@ export interface Limits {
   pcmEncodings: PcmEncoding[];
   /** Input containers accepted. */
   containers: AudioContainer[];
+  /** Most voxgate calls in progress at once (RESOURCE_EXHAUSTED with RetryInfo beyond). */
+  maxCalls: number;
+  /** Most streaming calls in progress at once (RESOURCE_EXHAUSTED with RetryInfo beyond). */
+  maxStreams: number;
+  /** Most calls in progress for one tenant (token); 0 = only the server's caps. */
+  maxCallsPerTenant: number;
+  /** Most streaming calls open on one client connection; 0 = only the server's caps. */
+  maxStreamsPerConnection: number;
+  /**
+   * A live StreamTokenize whose tokens fall this far behind real time ends
+   * (RESOURCE_EXHAUSTED with RetryInfo); 0 = no limit.
+   */
+  maxStreamLagSeconds: number;
+  /**
+   * A streaming call whose client takes none of its responses for this long ends
+   * (RESOURCE_EXHAUSTED).
+   */
+  streamWriteTimeoutSeconds: number;
 }
 
 /** Response of GetServerInfo. */
@@ -739,6 +757,12 @@ function createBaseLimits(): Limits {
     maxDetokenizeTokens: 0,
     pcmEncodings: [],
     containers: [],
+    maxCalls: 0,
+    maxStreams: 0,
+    maxCallsPerTenant: 0,
+    maxStreamsPerConnection: 0,
+    maxStreamLagSeconds: 0,
+    streamWriteTimeoutSeconds: 0,
   };
 }
 
@@ -775,6 +799,24 @@ export const Limits: MessageFns<Limits> = {
         writer.int32(v);
       }
       writer.join();
+    }
+    if (message.maxCalls !== 0) {
+      writer.uint32(72).int32(message.maxCalls);
+    }
+    if (message.maxStreams !== 0) {
+      writer.uint32(80).int32(message.maxStreams);
+    }
+    if (message.maxCallsPerTenant !== 0) {
+      writer.uint32(88).int32(message.maxCallsPerTenant);
+    }
+    if (message.maxStreamsPerConnection !== 0) {
+      writer.uint32(96).int32(message.maxStreamsPerConnection);
+    }
+    if (message.maxStreamLagSeconds !== 0) {
+      writer.uint32(105).double(message.maxStreamLagSeconds);
+    }
+    if (message.streamWriteTimeoutSeconds !== 0) {
+      writer.uint32(113).double(message.streamWriteTimeoutSeconds);
     }
     return writer;
   },
@@ -876,6 +918,54 @@ export const Limits: MessageFns<Limits> = {
 
             break;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.maxCalls = reader.int32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.maxStreams = reader.int32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.maxCallsPerTenant = reader.int32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.maxStreamsPerConnection = reader.int32();
+            continue;
+          }
+          case 13: {
+            if (tag !== 105) {
+              break;
+            }
+
+            message.maxStreamLagSeconds = reader.double();
+            continue;
+          }
+          case 14: {
+            if (tag !== 113) {
+              break;
+            }
+
+            message.streamWriteTimeoutSeconds = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -928,6 +1018,36 @@ export const Limits: MessageFns<Limits> = {
       containers: globalThis.Array.isArray(object?.containers)
         ? object.containers.map((e: any) => audioContainerFromJSON(e))
         : [],
+      maxCalls: isSet(object.maxCalls)
+        ? globalThis.Number(object.maxCalls)
+        : isSet(object.max_calls)
+        ? globalThis.Number(object.max_calls)
+        : 0,
+      maxStreams: isSet(object.maxStreams)
+        ? globalThis.Number(object.maxStreams)
+        : isSet(object.max_streams)
+        ? globalThis.Number(object.max_streams)
+        : 0,
+      maxCallsPerTenant: isSet(object.maxCallsPerTenant)
+        ? globalThis.Number(object.maxCallsPerTenant)
+        : isSet(object.max_calls_per_tenant)
+        ? globalThis.Number(object.max_calls_per_tenant)
+        : 0,
+      maxStreamsPerConnection: isSet(object.maxStreamsPerConnection)
+        ? globalThis.Number(object.maxStreamsPerConnection)
+        : isSet(object.max_streams_per_connection)
+        ? globalThis.Number(object.max_streams_per_connection)
+        : 0,
+      maxStreamLagSeconds: isSet(object.maxStreamLagSeconds)
+        ? globalThis.Number(object.maxStreamLagSeconds)
+        : isSet(object.max_stream_lag_seconds)
+        ? globalThis.Number(object.max_stream_lag_seconds)
+        : 0,
+      streamWriteTimeoutSeconds: isSet(object.streamWriteTimeoutSeconds)
+        ? globalThis.Number(object.streamWriteTimeoutSeconds)
+        : isSet(object.stream_write_timeout_seconds)
+        ? globalThis.Number(object.stream_write_timeout_seconds)
+        : 0,
     };
   },
 
@@ -957,6 +1077,24 @@ export const Limits: MessageFns<Limits> = {
     if (message.containers?.length) {
       obj.containers = message.containers.map((e) => audioContainerToJSON(e));
     }
+    if (message.maxCalls !== 0) {
+      obj.maxCalls = Math.round(message.maxCalls);
+    }
+    if (message.maxStreams !== 0) {
+      obj.maxStreams = Math.round(message.maxStreams);
+    }
+    if (message.maxCallsPerTenant !== 0) {
+      obj.maxCallsPerTenant = Math.round(message.maxCallsPerTenant);
+    }
+    if (message.maxStreamsPerConnection !== 0) {
+      obj.maxStreamsPerConnection = Math.round(message.maxStreamsPerConnection);
+    }
+    if (message.maxStreamLagSeconds !== 0) {
+      obj.maxStreamLagSeconds = floatToJson(message.maxStreamLagSeconds);
+    }
+    if (message.streamWriteTimeoutSeconds !== 0) {
+      obj.streamWriteTimeoutSeconds = floatToJson(message.streamWriteTimeoutSeconds);
+    }
     return obj;
   },
 
@@ -973,6 +1111,12 @@ export const Limits: MessageFns<Limits> = {
     message.maxDetokenizeTokens = object.maxDetokenizeTokens ?? 0;
     message.pcmEncodings = object.pcmEncodings?.map((e) => e) || [];
     message.containers = object.containers?.map((e) => e) || [];
+    message.maxCalls = object.maxCalls ?? 0;
+    message.maxStreams = object.maxStreams ?? 0;
+    message.maxCallsPerTenant = object.maxCallsPerTenant ?? 0;
+    message.maxStreamsPerConnection = object.maxStreamsPerConnection ?? 0;
+    message.maxStreamLagSeconds = object.maxStreamLagSeconds ?? 0;
+    message.streamWriteTimeoutSeconds = object.streamWriteTimeoutSeconds ?? 0;
     return message;
   },
 };

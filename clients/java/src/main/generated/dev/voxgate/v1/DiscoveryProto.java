@@ -75,7 +75,7 @@ public final class DiscoveryProto {
       "mpleRateHz\0221\n\025output_sample_rate_hz\030\010 \001(" +
       "\005R\022outputSampleRateHz\022<\n\032tokenizer_looka" +
       "head_groups\030\t \001(\005R\030tokenizerLookaheadGro" +
-      "ups\"\226\003\n\006Limits\022*\n\021max_audio_seconds\030\001 \001(" +
+      "ups\"\270\005\n\006Limits\022*\n\021max_audio_seconds\030\001 \001(" +
       "\001R\017maxAudioSeconds\022*\n\021max_request_bytes\030" +
       "\002 \001(\003R\017maxRequestBytes\022,\n\022max_response_b" +
       "ytes\030\003 \001(\003R\020maxResponseBytes\022+\n\022min_samp" +
@@ -85,21 +85,28 @@ public final class DiscoveryProto {
       "nizeTokens\022<\n\rpcm_encodings\030\007 \003(\0162\027.voxg" +
       "ate.v1.PcmEncodingR\014pcmEncodings\022:\n\ncont" +
       "ainers\030\010 \003(\0162\032.voxgate.v1.AudioContainer" +
-      "R\ncontainers\"\306\002\n\025GetServerInfoResponse\022\035" +
-      "\n\nrequest_id\030\001 \001(\tR\trequestId\022\030\n\007version" +
-      "\030\002 \001(\tR\007version\022\030\n\007profile\030\003 \001(\tR\007profil" +
-      "e\022-\n\006models\030\004 \003(\0132\025.voxgate.v1.ModelInfo" +
-      "R\006models\0224\n\ntoken_spec\030\005 \001(\0132\025.voxgate.v" +
-      "1.TokenSpecR\ttokenSpec\022*\n\006limits\030\006 \001(\0132\022" +
-      ".voxgate.v1.LimitsR\006limits\0221\n\024implemente" +
-      "d_services\030\007 \003(\tR\023implementedServices\022\026\n" +
-      "\006voices\030\010 \003(\tR\006voices2h\n\020DiscoveryServic" +
-      "e\022T\n\rGetServerInfo\022 .voxgate.v1.GetServe" +
-      "rInfoRequest\032!.voxgate.v1.GetServerInfoR" +
-      "esponseBi\n\016dev.voxgate.v1B\016DiscoveryProt" +
-      "oP\001\242\002\003VXX\252\002\nVoxgate.V1\312\002\nVoxgate\\V1\342\002\026Vo" +
-      "xgate\\V1\\GPBMetadata\352\002\013Voxgate::V1b\006prot" +
-      "o3"
+      "R\ncontainers\022\033\n\tmax_calls\030\t \001(\005R\010maxCall" +
+      "s\022\037\n\013max_streams\030\n \001(\005R\nmaxStreams\022/\n\024ma" +
+      "x_calls_per_tenant\030\013 \001(\005R\021maxCallsPerTen" +
+      "ant\022;\n\032max_streams_per_connection\030\014 \001(\005R" +
+      "\027maxStreamsPerConnection\0223\n\026max_stream_l" +
+      "ag_seconds\030\r \001(\001R\023maxStreamLagSeconds\022?\n" +
+      "\034stream_write_timeout_seconds\030\016 \001(\001R\031str" +
+      "eamWriteTimeoutSeconds\"\306\002\n\025GetServerInfo" +
+      "Response\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\022" +
+      "\030\n\007version\030\002 \001(\tR\007version\022\030\n\007profile\030\003 \001" +
+      "(\tR\007profile\022-\n\006models\030\004 \003(\0132\025.voxgate.v1" +
+      ".ModelInfoR\006models\0224\n\ntoken_spec\030\005 \001(\0132\025" +
+      ".voxgate.v1.TokenSpecR\ttokenSpec\022*\n\006limi" +
+      "ts\030\006 \001(\0132\022.voxgate.v1.LimitsR\006limits\0221\n\024" +
+      "implemented_services\030\007 \003(\tR\023implementedS" +
+      "ervices\022\026\n\006voices\030\010 \003(\tR\006voices2h\n\020Disco" +
+      "veryService\022T\n\rGetServerInfo\022 .voxgate.v" +
+      "1.GetServerInfoRequest\032!.voxgate.v1.GetS" +
+      "erverInfoResponseBi\n\016dev.voxgate.v1B\016Dis" +
+      "coveryProtoP\001\242\002\003VXX\252\002\nVoxgate.V1\312\002\nVoxga" +
+      "te\\V1\342\002\026Voxgate\\V1\\GPBMetadata\352\002\013Voxgate" +
+      "::V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -135,7 +142,7 @@ public final class DiscoveryProto {
     internal_static_voxgate_v1_Limits_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_voxgate_v1_Limits_descriptor,
-        new java.lang.String[] { "MaxAudioSeconds", "MaxRequestBytes", "MaxResponseBytes", "MinSampleRateHz", "MaxSampleRateHz", "MaxDetokenizeTokens", "PcmEncodings", "Containers", });
+        new java.lang.String[] { "MaxAudioSeconds", "MaxRequestBytes", "MaxResponseBytes", "MinSampleRateHz", "MaxSampleRateHz", "MaxDetokenizeTokens", "PcmEncodings", "Containers", "MaxCalls", "MaxStreams", "MaxCallsPerTenant", "MaxStreamsPerConnection", "MaxStreamLagSeconds", "StreamWriteTimeoutSeconds", });
     internal_static_voxgate_v1_GetServerInfoResponse_descriptor =
       getDescriptor().getMessageTypes().get(5);
     internal_static_voxgate_v1_GetServerInfoResponse_fieldAccessorTable = new

@@ -291,6 +291,98 @@ private static final long serialVersionUID = 0L;
   }
   private int containersMemoizedSerializedSize;
 
+  public static final int MAX_CALLS_FIELD_NUMBER = 9;
+  private int maxCalls_ = 0;
+  /**
+   * <pre>
+   * Most voxgate calls in progress at once (RESOURCE_EXHAUSTED with RetryInfo beyond).
+   * </pre>
+   *
+   * <code>int32 max_calls = 9 [json_name = "maxCalls"];</code>
+   * @return The maxCalls.
+   */
+  @java.lang.Override
+  public int getMaxCalls() {
+    return maxCalls_;
+  }
+
+  public static final int MAX_STREAMS_FIELD_NUMBER = 10;
+  private int maxStreams_ = 0;
+  /**
+   * <pre>
+   * Most streaming calls in progress at once (RESOURCE_EXHAUSTED with RetryInfo beyond).
+   * </pre>
+   *
+   * <code>int32 max_streams = 10 [json_name = "maxStreams"];</code>
+   * @return The maxStreams.
+   */
+  @java.lang.Override
+  public int getMaxStreams() {
+    return maxStreams_;
+  }
+
+  public static final int MAX_CALLS_PER_TENANT_FIELD_NUMBER = 11;
+  private int maxCallsPerTenant_ = 0;
+  /**
+   * <pre>
+   * Most calls in progress for one tenant (token); 0 = only the server's caps.
+   * </pre>
+   *
+   * <code>int32 max_calls_per_tenant = 11 [json_name = "maxCallsPerTenant"];</code>
+   * @return The maxCallsPerTenant.
+   */
+  @java.lang.Override
+  public int getMaxCallsPerTenant() {
+    return maxCallsPerTenant_;
+  }
+
+  public static final int MAX_STREAMS_PER_CONNECTION_FIELD_NUMBER = 12;
+  private int maxStreamsPerConnection_ = 0;
+  /**
+   * <pre>
+   * Most streaming calls open on one client connection; 0 = only the server's caps.
+   * </pre>
+   *
+   * <code>int32 max_streams_per_connection = 12 [json_name = "maxStreamsPerConnection"];</code>
+   * @return The maxStreamsPerConnection.
+   */
+  @java.lang.Override
+  public int getMaxStreamsPerConnection() {
+    return maxStreamsPerConnection_;
+  }
+
+  public static final int MAX_STREAM_LAG_SECONDS_FIELD_NUMBER = 13;
+  private double maxStreamLagSeconds_ = 0D;
+  /**
+   * <pre>
+   * A live StreamTokenize whose tokens fall this far behind real time ends
+   * (RESOURCE_EXHAUSTED with RetryInfo); 0 = no limit.
+   * </pre>
+   *
+   * <code>double max_stream_lag_seconds = 13 [json_name = "maxStreamLagSeconds"];</code>
+   * @return The maxStreamLagSeconds.
+   */
+  @java.lang.Override
+  public double getMaxStreamLagSeconds() {
+    return maxStreamLagSeconds_;
+  }
+
+  public static final int STREAM_WRITE_TIMEOUT_SECONDS_FIELD_NUMBER = 14;
+  private double streamWriteTimeoutSeconds_ = 0D;
+  /**
+   * <pre>
+   * A streaming call whose client takes none of its responses for this long ends
+   * (RESOURCE_EXHAUSTED).
+   * </pre>
+   *
+   * <code>double stream_write_timeout_seconds = 14 [json_name = "streamWriteTimeoutSeconds"];</code>
+   * @return The streamWriteTimeoutSeconds.
+   */
+  @java.lang.Override
+  public double getStreamWriteTimeoutSeconds() {
+    return streamWriteTimeoutSeconds_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -337,6 +429,24 @@ private static final long serialVersionUID = 0L;
     }
     for (int i = 0; i < containers_.size(); i++) {
       output.writeEnumNoTag(containers_.get(i));
+    }
+    if (maxCalls_ != 0) {
+      output.writeInt32(9, maxCalls_);
+    }
+    if (maxStreams_ != 0) {
+      output.writeInt32(10, maxStreams_);
+    }
+    if (maxCallsPerTenant_ != 0) {
+      output.writeInt32(11, maxCallsPerTenant_);
+    }
+    if (maxStreamsPerConnection_ != 0) {
+      output.writeInt32(12, maxStreamsPerConnection_);
+    }
+    if (java.lang.Double.doubleToRawLongBits(maxStreamLagSeconds_) != 0) {
+      output.writeDouble(13, maxStreamLagSeconds_);
+    }
+    if (java.lang.Double.doubleToRawLongBits(streamWriteTimeoutSeconds_) != 0) {
+      output.writeDouble(14, streamWriteTimeoutSeconds_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -395,6 +505,30 @@ private static final long serialVersionUID = 0L;
           .computeUInt32SizeNoTag(dataSize);
       }containersMemoizedSerializedSize = dataSize;
     }
+    if (maxCalls_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt32Size(9, maxCalls_);
+    }
+    if (maxStreams_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt32Size(10, maxStreams_);
+    }
+    if (maxCallsPerTenant_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt32Size(11, maxCallsPerTenant_);
+    }
+    if (maxStreamsPerConnection_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt32Size(12, maxStreamsPerConnection_);
+    }
+    if (java.lang.Double.doubleToRawLongBits(maxStreamLagSeconds_) != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeDoubleSize(13, maxStreamLagSeconds_);
+    }
+    if (java.lang.Double.doubleToRawLongBits(streamWriteTimeoutSeconds_) != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeDoubleSize(14, streamWriteTimeoutSeconds_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -425,6 +559,20 @@ private static final long serialVersionUID = 0L;
         != other.getMaxDetokenizeTokens()) return false;
     if (!pcmEncodings_.equals(other.pcmEncodings_)) return false;
     if (!containers_.equals(other.containers_)) return false;
+    if (getMaxCalls()
+        != other.getMaxCalls()) return false;
+    if (getMaxStreams()
+        != other.getMaxStreams()) return false;
+    if (getMaxCallsPerTenant()
+        != other.getMaxCallsPerTenant()) return false;
+    if (getMaxStreamsPerConnection()
+        != other.getMaxStreamsPerConnection()) return false;
+    if (java.lang.Double.doubleToLongBits(getMaxStreamLagSeconds())
+        != java.lang.Double.doubleToLongBits(
+            other.getMaxStreamLagSeconds())) return false;
+    if (java.lang.Double.doubleToLongBits(getStreamWriteTimeoutSeconds())
+        != java.lang.Double.doubleToLongBits(
+            other.getStreamWriteTimeoutSeconds())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -459,6 +607,20 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + CONTAINERS_FIELD_NUMBER;
       hash = (53 * hash) + containers_.hashCode();
     }
+    hash = (37 * hash) + MAX_CALLS_FIELD_NUMBER;
+    hash = (53 * hash) + getMaxCalls();
+    hash = (37 * hash) + MAX_STREAMS_FIELD_NUMBER;
+    hash = (53 * hash) + getMaxStreams();
+    hash = (37 * hash) + MAX_CALLS_PER_TENANT_FIELD_NUMBER;
+    hash = (53 * hash) + getMaxCallsPerTenant();
+    hash = (37 * hash) + MAX_STREAMS_PER_CONNECTION_FIELD_NUMBER;
+    hash = (53 * hash) + getMaxStreamsPerConnection();
+    hash = (37 * hash) + MAX_STREAM_LAG_SECONDS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        java.lang.Double.doubleToLongBits(getMaxStreamLagSeconds()));
+    hash = (37 * hash) + STREAM_WRITE_TIMEOUT_SECONDS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        java.lang.Double.doubleToLongBits(getStreamWriteTimeoutSeconds()));
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -604,6 +766,12 @@ private static final long serialVersionUID = 0L;
       bitField0_ = (bitField0_ & ~0x00000040);
       containers_ = java.util.Collections.emptyList();
       bitField0_ = (bitField0_ & ~0x00000080);
+      maxCalls_ = 0;
+      maxStreams_ = 0;
+      maxCallsPerTenant_ = 0;
+      maxStreamsPerConnection_ = 0;
+      maxStreamLagSeconds_ = 0D;
+      streamWriteTimeoutSeconds_ = 0D;
       return this;
     }
 
@@ -668,6 +836,24 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000020) != 0)) {
         result.maxDetokenizeTokens_ = maxDetokenizeTokens_;
+      }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.maxCalls_ = maxCalls_;
+      }
+      if (((from_bitField0_ & 0x00000200) != 0)) {
+        result.maxStreams_ = maxStreams_;
+      }
+      if (((from_bitField0_ & 0x00000400) != 0)) {
+        result.maxCallsPerTenant_ = maxCallsPerTenant_;
+      }
+      if (((from_bitField0_ & 0x00000800) != 0)) {
+        result.maxStreamsPerConnection_ = maxStreamsPerConnection_;
+      }
+      if (((from_bitField0_ & 0x00001000) != 0)) {
+        result.maxStreamLagSeconds_ = maxStreamLagSeconds_;
+      }
+      if (((from_bitField0_ & 0x00002000) != 0)) {
+        result.streamWriteTimeoutSeconds_ = streamWriteTimeoutSeconds_;
       }
     }
 
@@ -752,6 +938,24 @@ private static final long serialVersionUID = 0L;
           containers_.addAll(other.containers_);
         }
         onChanged();
+      }
+      if (other.getMaxCalls() != 0) {
+        setMaxCalls(other.getMaxCalls());
+      }
+      if (other.getMaxStreams() != 0) {
+        setMaxStreams(other.getMaxStreams());
+      }
+      if (other.getMaxCallsPerTenant() != 0) {
+        setMaxCallsPerTenant(other.getMaxCallsPerTenant());
+      }
+      if (other.getMaxStreamsPerConnection() != 0) {
+        setMaxStreamsPerConnection(other.getMaxStreamsPerConnection());
+      }
+      if (other.getMaxStreamLagSeconds() != 0D) {
+        setMaxStreamLagSeconds(other.getMaxStreamLagSeconds());
+      }
+      if (other.getStreamWriteTimeoutSeconds() != 0D) {
+        setStreamWriteTimeoutSeconds(other.getStreamWriteTimeoutSeconds());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -843,6 +1047,36 @@ private static final long serialVersionUID = 0L;
               input.popLimit(oldLimit);
               break;
             } // case 66
+            case 72: {
+              maxCalls_ = input.readInt32();
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 72
+            case 80: {
+              maxStreams_ = input.readInt32();
+              bitField0_ |= 0x00000200;
+              break;
+            } // case 80
+            case 88: {
+              maxCallsPerTenant_ = input.readInt32();
+              bitField0_ |= 0x00000400;
+              break;
+            } // case 88
+            case 96: {
+              maxStreamsPerConnection_ = input.readInt32();
+              bitField0_ |= 0x00000800;
+              break;
+            } // case 96
+            case 105: {
+              maxStreamLagSeconds_ = input.readDouble();
+              bitField0_ |= 0x00001000;
+              break;
+            } // case 105
+            case 113: {
+              streamWriteTimeoutSeconds_ = input.readDouble();
+              bitField0_ |= 0x00002000;
+              break;
+            } // case 113
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1496,6 +1730,276 @@ private static final long serialVersionUID = 0L;
       for (int value : values) {
         containers_.add(value);
       }
+      onChanged();
+      return this;
+    }
+
+    private int maxCalls_ ;
+    /**
+     * <pre>
+     * Most voxgate calls in progress at once (RESOURCE_EXHAUSTED with RetryInfo beyond).
+     * </pre>
+     *
+     * <code>int32 max_calls = 9 [json_name = "maxCalls"];</code>
+     * @return The maxCalls.
+     */
+    @java.lang.Override
+    public int getMaxCalls() {
+      return maxCalls_;
+    }
+    /**
+     * <pre>
+     * Most voxgate calls in progress at once (RESOURCE_EXHAUSTED with RetryInfo beyond).
+     * </pre>
+     *
+     * <code>int32 max_calls = 9 [json_name = "maxCalls"];</code>
+     * @param value The maxCalls to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMaxCalls(int value) {
+
+      maxCalls_ = value;
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Most voxgate calls in progress at once (RESOURCE_EXHAUSTED with RetryInfo beyond).
+     * </pre>
+     *
+     * <code>int32 max_calls = 9 [json_name = "maxCalls"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMaxCalls() {
+      bitField0_ = (bitField0_ & ~0x00000100);
+      maxCalls_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private int maxStreams_ ;
+    /**
+     * <pre>
+     * Most streaming calls in progress at once (RESOURCE_EXHAUSTED with RetryInfo beyond).
+     * </pre>
+     *
+     * <code>int32 max_streams = 10 [json_name = "maxStreams"];</code>
+     * @return The maxStreams.
+     */
+    @java.lang.Override
+    public int getMaxStreams() {
+      return maxStreams_;
+    }
+    /**
+     * <pre>
+     * Most streaming calls in progress at once (RESOURCE_EXHAUSTED with RetryInfo beyond).
+     * </pre>
+     *
+     * <code>int32 max_streams = 10 [json_name = "maxStreams"];</code>
+     * @param value The maxStreams to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMaxStreams(int value) {
+
+      maxStreams_ = value;
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Most streaming calls in progress at once (RESOURCE_EXHAUSTED with RetryInfo beyond).
+     * </pre>
+     *
+     * <code>int32 max_streams = 10 [json_name = "maxStreams"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMaxStreams() {
+      bitField0_ = (bitField0_ & ~0x00000200);
+      maxStreams_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private int maxCallsPerTenant_ ;
+    /**
+     * <pre>
+     * Most calls in progress for one tenant (token); 0 = only the server's caps.
+     * </pre>
+     *
+     * <code>int32 max_calls_per_tenant = 11 [json_name = "maxCallsPerTenant"];</code>
+     * @return The maxCallsPerTenant.
+     */
+    @java.lang.Override
+    public int getMaxCallsPerTenant() {
+      return maxCallsPerTenant_;
+    }
+    /**
+     * <pre>
+     * Most calls in progress for one tenant (token); 0 = only the server's caps.
+     * </pre>
+     *
+     * <code>int32 max_calls_per_tenant = 11 [json_name = "maxCallsPerTenant"];</code>
+     * @param value The maxCallsPerTenant to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMaxCallsPerTenant(int value) {
+
+      maxCallsPerTenant_ = value;
+      bitField0_ |= 0x00000400;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Most calls in progress for one tenant (token); 0 = only the server's caps.
+     * </pre>
+     *
+     * <code>int32 max_calls_per_tenant = 11 [json_name = "maxCallsPerTenant"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMaxCallsPerTenant() {
+      bitField0_ = (bitField0_ & ~0x00000400);
+      maxCallsPerTenant_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private int maxStreamsPerConnection_ ;
+    /**
+     * <pre>
+     * Most streaming calls open on one client connection; 0 = only the server's caps.
+     * </pre>
+     *
+     * <code>int32 max_streams_per_connection = 12 [json_name = "maxStreamsPerConnection"];</code>
+     * @return The maxStreamsPerConnection.
+     */
+    @java.lang.Override
+    public int getMaxStreamsPerConnection() {
+      return maxStreamsPerConnection_;
+    }
+    /**
+     * <pre>
+     * Most streaming calls open on one client connection; 0 = only the server's caps.
+     * </pre>
+     *
+     * <code>int32 max_streams_per_connection = 12 [json_name = "maxStreamsPerConnection"];</code>
+     * @param value The maxStreamsPerConnection to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMaxStreamsPerConnection(int value) {
+
+      maxStreamsPerConnection_ = value;
+      bitField0_ |= 0x00000800;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Most streaming calls open on one client connection; 0 = only the server's caps.
+     * </pre>
+     *
+     * <code>int32 max_streams_per_connection = 12 [json_name = "maxStreamsPerConnection"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMaxStreamsPerConnection() {
+      bitField0_ = (bitField0_ & ~0x00000800);
+      maxStreamsPerConnection_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private double maxStreamLagSeconds_ ;
+    /**
+     * <pre>
+     * A live StreamTokenize whose tokens fall this far behind real time ends
+     * (RESOURCE_EXHAUSTED with RetryInfo); 0 = no limit.
+     * </pre>
+     *
+     * <code>double max_stream_lag_seconds = 13 [json_name = "maxStreamLagSeconds"];</code>
+     * @return The maxStreamLagSeconds.
+     */
+    @java.lang.Override
+    public double getMaxStreamLagSeconds() {
+      return maxStreamLagSeconds_;
+    }
+    /**
+     * <pre>
+     * A live StreamTokenize whose tokens fall this far behind real time ends
+     * (RESOURCE_EXHAUSTED with RetryInfo); 0 = no limit.
+     * </pre>
+     *
+     * <code>double max_stream_lag_seconds = 13 [json_name = "maxStreamLagSeconds"];</code>
+     * @param value The maxStreamLagSeconds to set.
+     * @return This builder for chaining.
+     */
+    public Builder setMaxStreamLagSeconds(double value) {
+
+      maxStreamLagSeconds_ = value;
+      bitField0_ |= 0x00001000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * A live StreamTokenize whose tokens fall this far behind real time ends
+     * (RESOURCE_EXHAUSTED with RetryInfo); 0 = no limit.
+     * </pre>
+     *
+     * <code>double max_stream_lag_seconds = 13 [json_name = "maxStreamLagSeconds"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearMaxStreamLagSeconds() {
+      bitField0_ = (bitField0_ & ~0x00001000);
+      maxStreamLagSeconds_ = 0D;
+      onChanged();
+      return this;
+    }
+
+    private double streamWriteTimeoutSeconds_ ;
+    /**
+     * <pre>
+     * A streaming call whose client takes none of its responses for this long ends
+     * (RESOURCE_EXHAUSTED).
+     * </pre>
+     *
+     * <code>double stream_write_timeout_seconds = 14 [json_name = "streamWriteTimeoutSeconds"];</code>
+     * @return The streamWriteTimeoutSeconds.
+     */
+    @java.lang.Override
+    public double getStreamWriteTimeoutSeconds() {
+      return streamWriteTimeoutSeconds_;
+    }
+    /**
+     * <pre>
+     * A streaming call whose client takes none of its responses for this long ends
+     * (RESOURCE_EXHAUSTED).
+     * </pre>
+     *
+     * <code>double stream_write_timeout_seconds = 14 [json_name = "streamWriteTimeoutSeconds"];</code>
+     * @param value The streamWriteTimeoutSeconds to set.
+     * @return This builder for chaining.
+     */
+    public Builder setStreamWriteTimeoutSeconds(double value) {
+
+      streamWriteTimeoutSeconds_ = value;
+      bitField0_ |= 0x00002000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * A streaming call whose client takes none of its responses for this long ends
+     * (RESOURCE_EXHAUSTED).
+     * </pre>
+     *
+     * <code>double stream_write_timeout_seconds = 14 [json_name = "streamWriteTimeoutSeconds"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearStreamWriteTimeoutSeconds() {
+      bitField0_ = (bitField0_ & ~0x00002000);
+      streamWriteTimeoutSeconds_ = 0D;
       onChanged();
       return this;
     }

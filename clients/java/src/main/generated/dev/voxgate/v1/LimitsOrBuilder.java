@@ -165,4 +165,66 @@ public interface LimitsOrBuilder extends
    * @return The enum numeric value on the wire of containers at the given index.
    */
   int getContainersValue(int index);
+
+  /**
+   * <pre>
+   * Most voxgate calls in progress at once (RESOURCE_EXHAUSTED with RetryInfo beyond).
+   * </pre>
+   *
+   * <code>int32 max_calls = 9 [json_name = "maxCalls"];</code>
+   * @return The maxCalls.
+   */
+  int getMaxCalls();
+
+  /**
+   * <pre>
+   * Most streaming calls in progress at once (RESOURCE_EXHAUSTED with RetryInfo beyond).
+   * </pre>
+   *
+   * <code>int32 max_streams = 10 [json_name = "maxStreams"];</code>
+   * @return The maxStreams.
+   */
+  int getMaxStreams();
+
+  /**
+   * <pre>
+   * Most calls in progress for one tenant (token); 0 = only the server's caps.
+   * </pre>
+   *
+   * <code>int32 max_calls_per_tenant = 11 [json_name = "maxCallsPerTenant"];</code>
+   * @return The maxCallsPerTenant.
+   */
+  int getMaxCallsPerTenant();
+
+  /**
+   * <pre>
+   * Most streaming calls open on one client connection; 0 = only the server's caps.
+   * </pre>
+   *
+   * <code>int32 max_streams_per_connection = 12 [json_name = "maxStreamsPerConnection"];</code>
+   * @return The maxStreamsPerConnection.
+   */
+  int getMaxStreamsPerConnection();
+
+  /**
+   * <pre>
+   * A live StreamTokenize whose tokens fall this far behind real time ends
+   * (RESOURCE_EXHAUSTED with RetryInfo); 0 = no limit.
+   * </pre>
+   *
+   * <code>double max_stream_lag_seconds = 13 [json_name = "maxStreamLagSeconds"];</code>
+   * @return The maxStreamLagSeconds.
+   */
+  double getMaxStreamLagSeconds();
+
+  /**
+   * <pre>
+   * A streaming call whose client takes none of its responses for this long ends
+   * (RESOURCE_EXHAUSTED).
+   * </pre>
+   *
+   * <code>double stream_write_timeout_seconds = 14 [json_name = "streamWriteTimeoutSeconds"];</code>
+   * @return The streamWriteTimeoutSeconds.
+   */
+  double getStreamWriteTimeoutSeconds();
 }
