@@ -404,6 +404,23 @@ def _models_build(args: argparse.Namespace) -> int:
     return build_main(args.build_args)
 
 
+def _models_convert(args: argparse.Namespace) -> int:
+    from voxgate.step_audio.convert import OutputError, convert
+    from voxgate.step_audio.sources import SourceError
+
+    try:
+        manifest = convert(
+            args.tokenizer_dir, args.output, args.tts_dir, args.speaker_wav, args.force
+        )
+    except SourceError as err:
+        raise UserError(str(err), Exit.BAD_INPUT) from None
+    except OutputError as err:
+        raise UserError(str(err), Exit.CANNOT_WRITE) from None
+    models = sorted({f.split("/")[0] for f in manifest["files"]})
+    print(f"wrote {args.output}: step-audio profile ({', '.join(models)})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="voxgate", description=__doc__, epilog=EXIT_CODES_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -559,11 +576,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     token.set_defaults(run=_auth_token)
 
-    models = sub.add_parser("models", help="reference model tools")
+    models = sub.add_parser("models", help="build the reference models, convert Step-Audio's")
     models_sub = models.add_subparsers(dest="models_command", required=True)
     build = models_sub.add_parser("build", help="build the reference models (see --help)")
     build.add_argument("build_args", nargs=argparse.REMAINDER)
     build.set_defaults(run=_models_build)
+    convert = models_sub.add_parser(
+        "convert",
+        help="convert Step-Audio's artifacts into a Triton repository (docs/step-audio.md)",
+    )
+    convert_sub = convert.add_subparsers(dest="convert_profile", required=True)
+    step = convert_sub.add_parser(
+        "step-audio",
+        help="Step-Audio-Tokenizer (+ Step-Audio-TTS-3B decoder) -> the step-audio profile",
+        description="Checks the source files, then writes OUT: tokenize and, with --tts-dir "
+        "(which voxgate's TokenizerService needs), detokenize at 22050 Hz, with CPU and GPU "
+        "configs (serve with --model-repository OUT; --model-config-name cpu or gpu). "
+        "Missing or malformed sources exit 4, an OUT that "
+        "cannot be written 5. Files expected: docs/step-audio.md.",
+    )
+    step.add_argument("tokenizer_dir", type=Path, help="the Step-Audio-Tokenizer folder")
+    step.add_argument("-o", "--output", type=Path, required=True, help="repository to write")
+    step.add_argument("--tts-dir", type=Path, help="the Step-Audio-TTS-3B folder (decoder)")
+    step.add_argument(
+        "--speaker-wav", type=Path, help="the default speaker's recording (else a neutral one)"
+    )
+    step.add_argument("--force", action="store_true", help="replace a non-empty OUT")
+    step.set_defaults(run=_models_convert)
 
     from voxgate.demo import add_parser as add_demo_parser  # `voxgate demo` (browser demo)
 

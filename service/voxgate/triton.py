@@ -204,6 +204,7 @@ class TritonModels:
                 decoder_context_groups=int(_param(dec, "decoder_context_groups")),
                 output_sample_rate=int(_param(voc, "sample_rate")),
                 profile=_param(tok, "profile", "reference"),
+                window_groups=int(_param(tok, "window_groups", "0")),
             )
         return self._spec
 

@@ -55,6 +55,17 @@ def plan_cuts(cuts: Iterable[int], total: int, context: int) -> list[Window]:
     ]
 
 
+def plan_aligned(first: int, stop: int, total: int, window: int) -> list[Window]:
+    """Windows keeping groups [first, stop), each request covering a whole fixed window
+    [k * window, (k + 1) * window) clipped to `total`: for tokenizers whose output depends on
+    their whole input (Step-Audio cuts audio into 30 s chunks the same way)."""
+    cuts = sorted({first, stop, *range((first // window + 1) * window, stop, window)})
+    return [
+        Window(a, b, a // window * window, min(total, (a // window + 1) * window))
+        for a, b in itertools.pairwise(cuts)
+    ]
+
+
 def sample_span(window: Window, n_samples: int, buffer_start: int = 0) -> slice:
     """The samples a tokenizer window needs, relative to a buffer starting at `buffer_start`.
 

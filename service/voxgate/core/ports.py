@@ -20,6 +20,9 @@ class ModelSpec:
     decoder_context_groups: int  # decoder context on each side, in groups
     output_sample_rate: int  # the decoder's native rate
     profile: str  # "reference" or "step-audio"
+    # > 0: the tokenizers see whole fixed windows of this many groups, aligned to the start of
+    # the recording, with no context (step-audio: Whisper's 30 s chunks); 0: context windows.
+    window_groups: int = 0
 
 
 @dataclass(frozen=True)

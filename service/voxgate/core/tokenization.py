@@ -10,7 +10,7 @@ import numpy as np
 
 from voxgate import audio as audiolib
 from voxgate.core.budget import AudioBudget, Hold, unlimited
-from voxgate.core.chunking import Window, plan, sample_span
+from voxgate.core.chunking import Window, plan, plan_aligned, sample_span
 from voxgate.core.decoding import decode_all
 from voxgate.core.ports import Decoder, Tokenizer
 from voxgate.errors import InvalidArgument, ModelFailed, OutOfRange
@@ -124,7 +124,10 @@ class Tokenization:
             return Tokens.empty()
         spec = await self.models.spec()
         total = -(-n_samples // GROUP_SAMPLES)
-        windows = plan(first, stop, total, self.limits.chunk_groups, spec.context_groups)
+        if spec.window_groups:  # step-audio: Step-Audio's own fixed chunks, no context
+            windows = plan_aligned(first, stop, total, spec.window_groups)
+        else:
+            windows = plan(first, stop, total, self.limits.chunk_groups, spec.context_groups)
         parts = await asyncio.gather(
             *(self._tokenize_window(buffer, w, n_samples, buffer_start) for w in windows)
         )
@@ -204,6 +207,16 @@ class TokenStream:
         self._n_samples = 0
         self.groups_done = 0  # groups already returned
 
+    @property
+    def live(self) -> bool:
+        """Whether audio is tokenized as it arrives (RAW, WAV), not held until the end."""
+        return self._whole is None
+
+    @property
+    def samples(self) -> int:
+        """16 kHz samples decoded so far."""
+        return self._n_samples
+
     def close(self) -> None:
         """Gives back what the stream held of the decoded-audio budget."""
         if self._whole is not None:  # first, so that memory given back can go to the system
@@ -222,6 +235,8 @@ class TokenStream:
         self._append(self._decoder.push(piece))
         spec = await self._owner.models.spec()
         ready = self._n_samples // GROUP_SAMPLES - spec.context_groups
+        if spec.window_groups:  # a window is final only when whole (or at the end)
+            ready = self._n_samples // GROUP_SAMPLES // spec.window_groups * spec.window_groups
         return await self._emit(ready)
 
     async def finish(self) -> list[tuple[int, Tokens]]:
