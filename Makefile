@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BUF := tools/node_modules/.bin/buf
 
-.PHONY: serve test check lint gen check-gen buf bench clients-test vectors system-deps models deploy-check
+.PHONY: serve test check lint gen check-gen buf bench perf perf-smoke clients-test vectors system-deps models deploy-check
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -65,6 +65,15 @@ models: $(VENV)/.installed system-deps
 
 bench: $(VENV)/.installed
 	$(PY) bench/tokenize_latency.py
+
+## perf_analyzer sweeps over every model and ensemble, voxgate's gRPC load generator and the
+## FastAPI peer, side by side (~15 min on 2 cores): bench/results/perf/. See docs/benchmarks.md.
+perf: $(VENV)/.installed system-deps
+	$(PY) -m bench.perf
+
+## The same, shortest form (~1 min): one model at one concurrency, a few seconds of load.
+perf-smoke: $(VENV)/.installed system-deps
+	$(PY) -m bench.perf --smoke --out $(or $(OUT),bench/results/perf/smoke)
 
 ## Images and Kubernetes: hadolint both Dockerfiles, render the kustomize overlays and validate
 ## them (kubernetes-validate, vendored CRD and Compose schemas), check the images' package lists

@@ -9,6 +9,8 @@ for pair in espeak-ng:espeak-ng flite:flite sox:sox cmake:cmake g++:g++ \
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
+# libb64-0d: perf_analyzer (bench/perf) links libb64.so.0d.
+ldconfig -p 2>/dev/null | grep -q 'libb64\.so\.0d' || need+=(libb64-0d)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "missing: ${need[*]} - install them with: sudo apt-get install -y ${need[*]}" >&2

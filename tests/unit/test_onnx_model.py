@@ -240,3 +240,12 @@ def test_repository_has_no_per_model_python() -> None:
     leaves = [p.parent for p in (ROOT / "triton_models").glob("*/configs")]
     assert leaves
     assert not [leaf for leaf in leaves if (leaf / "1" / "model.py").exists()]
+
+
+def test_session_options_keep_no_arena_unless_asked(backend) -> None:
+    plain = backend.session_options({})
+    assert not plain.enable_cpu_mem_arena  # memory goes back after each run
+    assert (plain.intra_op_num_threads, plain.inter_op_num_threads) == (1, 1)
+    assert plain.graph_optimization_level == backend.ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    tuned = backend.session_options({"cpu_mem_arena": "True", "intra_op_threads": "2"})
+    assert tuned.enable_cpu_mem_arena and tuned.intra_op_num_threads == 2

@@ -1,0 +1,1 @@
+"""Peer servers that voxgate is measured against (bench/perf/loadgen.py)."""

@@ -1,0 +1,1 @@
+"""perf_analyzer suite and voxgate load generator (`python -m bench.perf`, `make perf`)."""
