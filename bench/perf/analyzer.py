@@ -25,6 +25,10 @@ class Target:
     concurrency: tuple[int, ...]
     streaming: bool = False  # decoupled models: gRPC streaming API
     kind: str = "model"  # model | ensemble | decoupled
+    # Windows whose latencies differ by more than this (%) are not stable: a shared 2-core
+    # machine rarely settles at 10 % (the default).
+    stability_percentage: int = 25
+    args: tuple[str, ...] = ()  # more perf_analyzer flags
 
 
 # Decoupled generators take seconds per request: windows of a request count, looser stability.
@@ -34,14 +38,24 @@ STREAMING_ARGS = [
     "count_windows",
     "--measurement-request-count",
     "4",
-    "--stability-percentage",
-    "50",
 ]
+# The CI smoke run checks that the suite works, not how fast: windows of a request count, and
+# any three accepted as stable, so a loaded machine still gives figures.
+SMOKE_ARGS = ("--measurement-mode", "count_windows", "--measurement-request-count", "5")
 
 
 def targets(smoke: bool) -> list[Target]:
     if smoke:
-        return [Target("tokenize", "waveform", (1,), kind="ensemble")]
+        return [
+            Target(
+                "tokenize",
+                "waveform",
+                (1,),
+                kind="ensemble",
+                stability_percentage=10_000,
+                args=SMOKE_ARGS,
+            )
+        ]
     wide, narrow = (1, 2, 4, 8, 16), (1, 4, 16)
     return [
         Target("tokenize", "waveform", wide, kind="ensemble"),
@@ -50,8 +64,8 @@ def targets(smoke: bool) -> list[Target]:
         Target("detokenize", "audio_tokens", narrow, kind="ensemble"),
         Target("token_decoder", "audio_tokens", narrow),
         Target("vocoder", "acoustic_features", narrow),
-        Target("tts_generator", "text", (1, 2, 4), streaming=True, kind="decoupled"),
-        Target("chat_llm", "messages", (1, 2), streaming=True, kind="decoupled"),
+        Target("tts_generator", "text", (1, 2, 4), True, "decoupled", stability_percentage=50),
+        Target("chat_llm", "messages", (1, 2), True, "decoupled", stability_percentage=50),
     ]
 
 
@@ -91,12 +105,13 @@ def run_point(
             "--max-trials",
             "5",
             "--stability-percentage",
-            "25",  # a shared 2-core machine: 10 % (the default) rarely settles
+            str(target.stability_percentage),
             "--percentile",
             "99",
             "-f",
             str(out),
             *(STREAMING_ARGS if target.streaming else []),
+            *target.args,
         ]
         load = load_snapshot([server_pid] if server_pid else [])
         t0 = time.monotonic()
