@@ -35,11 +35,17 @@ from bench.perf.machine import TreeRss, breakdown, load_snapshot  # noqa: E402
 from bench.perf.server import loopback_triton  # noqa: E402
 from bench.perf.tools import ToolMissing, perf_analyzer  # noqa: E402
 
-# Raised for the benchmark only: the defaults (4 streams per core, 64 calls) would refuse the
-# 200-stream and concurrency-64 steps with RESOURCE_EXHAUSTED before anything is measured.
+# The load generator calls the TokenizerService only: the server is deployed as a platform
+# team would for that path (`--services tokenizer`: Triton loads the tokenizer and decoder
+# models, not the TTS, chat LLM, VAD and ASR), like the peer, which holds the tokenizers only.
+# The caps are raised for the benchmark only: the defaults (4 streams per core, 64 calls)
+# would refuse the 200-stream and concurrency-64 steps with RESOURCE_EXHAUSTED before anything
+# is measured.
 SERVE_ARGS = (
     "--log-level",
     "warning",
+    "--services",
+    "tokenizer",
     "--max-calls",
     "512",
     "--max-streams",

@@ -77,6 +77,7 @@ class Settings:
     tls_client_ca: Path | None = None  # set: mutual TLS, client certificates required
     auth_tokens_file: Path | None = None  # bearer tokens (also VOXGATE_AUTH_TOKENS); see auth.py
     auth_open: str = "health,reflection"  # services that need no token
+    services: str = ""  # only these (tokenizer, synthesis, chat); "" = all of them
 
     @property
     def voices_path(self) -> Path:
@@ -139,6 +140,9 @@ _HELP = {
     "max_calls_per_tenant": "most calls in progress per token tenant (0 = no cap of its own)",
     "max_streams_per_connection": "most streaming calls open on one client connection "
     "(0 = no cap of its own)",
+    "services": "serve only these services, comma-separated: tokenizer, synthesis, chat "
+    "(DiscoveryService always); the embedded Triton then loads only the models they need, "
+    "so a tokenizer-only server is a fraction of the memory (default: all)",
     "max_stream_lag_s": "end a live StreamTokenize (RESOURCE_EXHAUSTED with a retry delay) "
     "whose tokens fall this many seconds behind its real-time audio (0 = never)",
     "stream_write_timeout_s": "end a streaming call (RESOURCE_EXHAUSTED) whose client takes "

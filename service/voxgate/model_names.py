@@ -28,6 +28,27 @@ CHAT_LLM = "chat_llm"  # engine llama_cpp (scripts/llama-cpp-wheel.sh installs i
 VAD = "vad"  # voice activity detection: where the user's turns start and end
 ASR = "asr"  # speech recognition: the user's turn as text for the chat LLM
 
+# What loading a model takes besides itself: an ensemble's steps, a Python model's BLS calls.
+NEEDS: dict[str, tuple[str, ...]] = {
+    TOKENIZE: (LINGUISTIC_TOKENIZER, SEMANTIC_TOKENIZER),
+    DETOKENIZE: (TOKEN_DECODER, VOCODER),
+    DETOKENIZE_VOICE: (TOKEN_DECODER, SPEAKER_ADAPTER, VOCODER),
+    TTS_GENERATOR: (TOKENIZE,),  # the reference engine tokenizes Piper's audio through BLS
+}
+
+
+def with_needs(models: tuple[str, ...] | list[str]) -> list[str]:
+    """`models` and everything they need, transitively, sorted."""
+    out: set[str] = set()
+    todo = list(models)
+    while todo:
+        name = todo.pop()
+        if name not in out:
+            out.add(name)
+            todo.extend(NEEDS.get(name, ()))
+    return sorted(out)
+
+
 # What each model does, as GetServerInfo reports it ("" for models voxgate does not know).
 ROLES = {
     LINGUISTIC_TOKENIZER: "tokenizer",

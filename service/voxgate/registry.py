@@ -49,6 +49,29 @@ class ServiceEntry:
         return self.proto.full_name
 
 
+# `--services` names -> full service names; DiscoveryService is always served.
+SHORT_NAMES = {
+    "tokenizer": "voxgate.v1.TokenizerService",
+    "synthesis": "voxgate.v1.SynthesisService",
+    "chat": "voxgate.v1.ChatService",
+}
+
+
+def selected_services(names: str) -> tuple[ServiceEntry, ...]:
+    """The services `--services` names (comma-separated short names; "" = every service)."""
+    entries = default_services()
+    wanted = {n.strip() for n in names.split(",") if n.strip()}
+    if not wanted:
+        return entries
+    unknown = wanted - SHORT_NAMES.keys()
+    if unknown:
+        raise ValueError(
+            f"services: unknown {', '.join(sorted(unknown))} (choose from {', '.join(SHORT_NAMES)})"
+        )
+    keep = {SHORT_NAMES[n] for n in wanted} | {"voxgate.v1.DiscoveryService"}
+    return tuple(e for e in entries if e.name in keep)
+
+
 def default_services() -> tuple[ServiceEntry, ...]:
     """Every service of the v1 API, in the order GetServerInfo lists them."""
     from voxgate.servicers import chat, discovery, synthesis, tokenizer

@@ -555,8 +555,11 @@ class EmbeddedTriton:
         restart_delay_s: float = RESTART_DELAY_S,
         max_restart_delay_s: float = MAX_RESTART_DELAY_S,
         stable_s: float = STABLE_S,
+        models: list[str] | None = None,
     ) -> None:
         self.install = TritonInstall.find()
+        # Load only these (Triton's explicit model control); None = the whole repository.
+        self.models = models
         self.model_repository = model_repository
         self.model_config_name = model_config_name
         self.parent_dir = run_dir
@@ -659,6 +662,11 @@ class EmbeddedTriton:
             raise
         self._supervisor = asyncio.create_task(self._supervise(), name="triton-supervisor")
 
+    def _model_control_args(self) -> list[str]:
+        if self.models is None:
+            return []
+        return ["--model-control-mode=explicit", *(f"--load-model={m}" for m in self.models)]
+
     def _endpoint_args(self) -> list[str]:
         if self._socket is not None:
             address, _, port = str(self._socket).rpartition(":")
@@ -677,6 +685,7 @@ class EmbeddedTriton:
             f"--model-repository={self.model_repository}",
             f"--backend-directory={self._backends}",
             f"--model-config-name={self.model_config_name}",
+            *self._model_control_args(),
             *self._endpoint_args(),
             f"--grpc-restricted-protocol={','.join(RESTRICTED_PROTOCOLS)}:{AUTH_KEY}={self.secret}",
             "--allow-http=false",  # were it on: --http-restricted-api as well

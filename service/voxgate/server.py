@@ -23,7 +23,8 @@ from voxgate.errors import ModelUnavailable
 from voxgate.interceptors import ServiceInterceptor
 from voxgate.logs import get_logger
 from voxgate.metrics import start_metrics
-from voxgate.registry import ServiceContext, ServiceEntry, ServiceSet, default_services
+from voxgate.model_names import with_needs
+from voxgate.registry import ServiceContext, ServiceEntry, ServiceSet, selected_services
 from voxgate.replicas import TritonReplicas
 from voxgate.runtime import EmbeddedTriton
 from voxgate.triton_auth import parse_header
@@ -164,6 +165,13 @@ def _tls(settings: Settings) -> tls.TlsFiles | None:
     return tls.TlsFiles(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
 
 
+def _services(settings: Settings) -> tuple[ServiceEntry, ...]:
+    try:
+        return selected_services(settings.services)
+    except ValueError as err:
+        raise SettingsError(str(err)) from None
+
+
 class PortInUse(OSError):
     """The gRPC port cannot be bound (another process holds it)."""
 
@@ -175,7 +183,8 @@ def create_server(
 ) -> tuple[Server, int]:
     """Builds the server on settings.host:port (0 = any free port); returns it and its port.
 
-    `services` defaults to every service of the v1 API (`registry.default_services()`).
+    `services` defaults to those `settings.services` names (every service of the v1 API when
+    it is empty).
     """
     url = triton_url or settings.triton_url
     if not url:
@@ -186,7 +195,7 @@ def create_server(
         headers=parse_header(settings.triton_header),
         probe_timeout_s=settings.triton_probe_timeout_s,
     )
-    service_set = ServiceSet(services if services is not None else default_services())
+    service_set = ServiceSet(services if services is not None else _services(settings))
     try:
         token_auth = auth.from_settings(settings.auth_tokens_file, settings.auth_open, os.environ)
         credentials = tls.server_credentials(tls_files) if (tls_files := _tls(settings)) else None
@@ -233,13 +242,16 @@ async def serve(settings: Settings) -> None:
     """Runs voxgate until SIGTERM/SIGINT: embedded Triton (unless --triton-url), then gRPC."""
     if settings.otlp_endpoint:
         tracing.setup(settings.otlp_endpoint)
+    services = _services(settings)
     triton = None
     if not settings.triton_url:
+        # Only some services: Triton loads only their models (and what those need).
+        models = with_needs([m for e in services for m in e.models]) if settings.services else None
         triton = EmbeddedTriton(
-            settings.model_repository, settings.model_config_name, settings.run_dir
+            settings.model_repository, settings.model_config_name, settings.run_dir, models=models
         )
     # Bind first: a port in use fails at once, before Triton spends seconds loading models.
-    server, port = create_server(settings, triton.url if triton else None)
+    server, port = create_server(settings, triton.url if triton else None, services)
     if triton:
         server.follow(triton)
         await triton.start()
