@@ -2,9 +2,11 @@
 
 Modules: ``corpus`` (espeak-ng/flite/sox training speech, template sentences, held-out split
 and voices for the benchmark), ``dsp`` (constants, fixed matrices), ``encoder`` / ``decoder``
-(numpy references), ``speaker`` (a recording's mean envelope and pitch in the decoder's
-feature space; the speaker adapter's numpy reference), ``fit`` (codebook), ``onnx_export``
-(the four fitted graphs and the parameter-free speaker adapter), ``build``
+(numpy references), ``refiner`` (the token decoder's learned stage: features from a window
+of tokens, trained at build time with torch), ``speaker`` (a recording's mean envelope and
+pitch in the decoder's feature space; the speaker adapter's numpy reference), ``fit``
+(codebook, the refiner's training data), ``onnx_export`` (the four fitted graphs and the
+parameter-free speaker adapter), ``build``
 (``python -m voxgate.reference.build``) and ``codec`` (onnxruntime convenience API, chunked
 tokenize/decode helpers). The token format (rates, code counts, interleaving) comes from
 ``voxgate.interleave``, the model names from ``voxgate.model_names``, and the window planning

@@ -18,12 +18,12 @@ import onnx
 
 from .. import __version__
 from ..interleave import LINGUISTIC_CODES
-from . import corpus, decoder, dsp, fit, onnx_export, speaker
+from . import corpus, decoder, dsp, fit, onnx_export, refiner, speaker
 
 DEFAULT_OUT = Path(__file__).resolve().parents[3] / "triton_models"
 CONTEXT_GROUPS = 2
-FULL = {"sentences": 300, "espeak_per_sentence": 2, "warps": fit.WARPS}
-REDUCED = {"sentences": 36, "espeak_per_sentence": 2, "warps": (1.0, 1.15)}
+FULL = {"sentences": 300, "espeak_per_sentence": 2, "warps": fit.WARPS, "epochs": refiner.EPOCHS}
+REDUCED = {"sentences": 36, "espeak_per_sentence": 2, "warps": (1.0, 1.15), "epochs": 4}
 
 
 def _sha256(path: Path) -> str:
@@ -85,9 +85,21 @@ def main(argv: list[str] | None = None) -> int:
     wavs = corpus.synthesize_all(items, workers=min(4, os.cpu_count() or 1))
     seconds = float(sum(len(w) for w in wavs)) / dsp.SR
     log(f"corpus: {len(wavs)} utterances, {seconds / 60:.1f} min")
-    prm = fit.fit(wavs, args.context_groups, args.seed, warps=cfg["warps"], log=log)
-    dprm = decoder.DecoderParams(prm.dec_table)
-    log("codebook fitted; exporting")
+    analyses: list = []
+    prm = fit.fit(
+        wavs, args.context_groups, args.seed, warps=cfg["warps"], log=log, analyses=analyses
+    )
+    log("codebook fitted; training the refiner")
+    seqs = fit.refiner_sequences(wavs, analyses, prm)
+    del analyses
+    rprm = refiner.train(seqs, prm.dec_table, args.seed, epochs=cfg["epochs"], log=log)
+    row_scale, row_offset = decoder.postfilter_rows(
+        prm.mu, decoder.POSTFILTER_SHARPEN, decoder.LEVEL_TRIM_DB
+    )
+    dprm = decoder.DecoderParams(
+        prm.dec_table, refiner=rprm, row_scale=row_scale, row_offset=row_offset
+    )
+    log("refiner trained; exporting")
     models = onnx_export.export_all(prm, dprm)
     hashes = {name: _save(model, args.out, name) for name, model in models.items()}
     manifest = {
@@ -111,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
         },
         "context_groups": args.context_groups,
         "decoder_context_groups": decoder.DECODER_CONTEXT_GROUPS,
+        "refiner": {
+            "window_semantic_tokens": refiner.WINDOW,
+            "hidden": refiner.HIDDEN,
+            "epochs": cfg["epochs"],
+            "targets": "analysed c0 and aperiodicity; envelope shape normalised as the tokens",
+            "postfilter_sharpen": decoder.POSTFILTER_SHARPEN,
+            "level_trim_db": decoder.LEVEL_TRIM_DB,
+        },
         "sample_rate": dsp.SR,
         "linguistic": {
             "hop": dsp.LING_HOP,

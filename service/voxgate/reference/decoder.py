@@ -24,10 +24,15 @@ from voxgate.interleave import (
 )
 
 from . import dsp
+from .refiner import RefinerParams, refine, token_inputs
 
 SQRT_MEL = float(np.sqrt(dsp.N_MEL))
 DEFAULT_LF0 = float(np.log(120.0))
 DECODER_CONTEXT_GROUPS = 2
+# Postfilter of the built decoder (`postfilter_rows`), chosen on the quality bench (issue 13):
+# envelope shape 15 % further from the training mean, level trimmed by 0.15 dB.
+POSTFILTER_SHARPEN = 1.15
+LEVEL_TRIM_DB = -0.15
 
 
 @dataclass
@@ -35,6 +40,30 @@ class DecoderParams:
     dec_table: np.ndarray  # [4096, 2 * N_CEP + 2]
     ap_offset: float = 0.4  # aperiodicity that still counts as fully periodic (tuned, STOI)
     ap_scale: float = 2.0
+    refiner: RefinerParams | None = None  # None: the codebook lookup alone
+    # Per-column affine map of the (refined) rows, `row * row_scale + row_offset` ([50] each):
+    # the envelope postfilter and the level trim (`postfilter_rows`); None: identity.
+    row_scale: np.ndarray | None = None
+    row_offset: np.ndarray | None = None
+
+
+def postfilter_rows(
+    shape_mean: np.ndarray, sharpen: float, gain_db: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(row_scale, row_offset) of the envelope postfilter and level trim.
+
+    Each sub-frame's envelope shape c1..c23 moves away from the training mean ``shape_mean``
+    by the factor ``sharpen`` (formants and spectral contrast that quantisation and regression
+    flattened), and c0 rises by ``gain_db`` (c0 / sqrt(40) is the mean log-mel power in nats).
+    """
+    scale = np.ones(2 * dsp.N_CEP + 2, np.float32)
+    offset = np.zeros(2 * dsp.N_CEP + 2, np.float32)
+    for s in range(2):
+        shape = slice(s * dsp.N_CEP + 1, (s + 1) * dsp.N_CEP)
+        scale[shape] = sharpen
+        offset[shape] = (1.0 - sharpen) * np.asarray(shape_mean, np.float32)
+        offset[s * dsp.N_CEP] = gain_db * SQRT_MEL / (10.0 * np.log10(np.e))
+    return scale.astype(np.float32), offset.astype(np.float32)
 
 
 def split_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -63,14 +92,14 @@ def token_decoder(ids: np.ndarray, prm: DecoderParams) -> np.ndarray:
     n_g = ids.shape[1] // 5
     ling, sem = split_ids(ids[:, : 5 * n_g])
     n_sub = 6 * n_g
-    row = prm.dec_table[sem]  # [B, 3G, 50]
+    u, row = token_inputs(ling, sem, prm.dec_table)  # row: lookup + gain correction on c0
+    if prm.refiner is not None:
+        row = refine(u, row, prm.refiner)
+    if prm.row_scale is not None:
+        row = (row * prm.row_scale + prm.row_offset).astype(np.float32)
     nc = dsp.N_CEP
     cep = np.stack([row[..., :nc], row[..., nc : 2 * nc]], 2).reshape(b, n_sub, nc)
     ap = row[..., 2 * nc :].reshape(b, n_sub)
-    gq = (ling % dsp.N_GAIN).astype(np.float32) - dsp.N_GAIN // 2
-    corr = np.repeat(gq, 3, axis=1) * np.float32(dsp.GAIN_STEP * SQRT_MEL)
-    cep = cep.copy()
-    cep[..., 0] += corr
     sub = np.concatenate([cep, ap[..., None]], -1)  # [B, 6G, 25]
     # Sub-frames (20 ms) -> frames (10 ms): frame 2j = .75 s_j + .25 s_{j-1}, 2j+1 with s_{j+1}.
     e = _edge(sub, 1, 1)

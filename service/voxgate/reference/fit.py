@@ -36,12 +36,17 @@ def fit(
     n_codes: int = SEMANTIC_CODES,
     warps: tuple[float, ...] = WARPS,
     log=print,
+    analyses: list | None = None,
 ) -> EncoderParams:
-    """Analyse the corpus (with frequency-warp copies) and fit the semantic codebook."""
+    """Analyse the corpus (with frequency-warp copies) and fit the semantic codebook.
+
+    ``analyses``, when given, receives each utterance's list of analyses (one per warp), for
+    the refiner's training data.
+    """
     from sklearn.cluster import MiniBatchKMeans
 
     w_ = encoder.half_window_for(context_groups)
-    analyses = []
+    analyses = [] if analyses is None else analyses
     for wav in wavs:
         fr = _frames(wav, w_)
         analyses.append([encoder.analyse(fr, warp) for warp in warps])
@@ -100,4 +105,37 @@ def decode_table(c: np.ndarray, mu: np.ndarray) -> np.ndarray:
         out[:, s * dsp.N_CEP] = c[:, 2 * NC + s] * SQRT_MEL
         out[:, s * dsp.N_CEP + 1 : (s + 1) * dsp.N_CEP] = c[:, s * NC : (s + 1) * NC] + mu
     out[:, 2 * dsp.N_CEP :] = c[:, 2 * NC + 2 :]
+    return out
+
+
+def refiner_sequences(
+    wavs: list[np.ndarray], analyses: list, prm: EncoderParams
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Training data of the learned decoder stage: per utterance and warp, the tokens the
+    tokenizers give (whole groups) and the rows they should decode to.
+
+    The target rows are the analysed gains (c0) and aperiodicities, and the envelope shape
+    c1..c23 *as the tokens carry it*: minus its bounded local mean, plus the training mean
+    (`encoder.normalise` + mu), the codebook's own domain. The refiner so undoes quantisation
+    but does not guess a speaker's long-term envelope from the tokens (which only
+    `speaker_adapter` supplies); a refiner trained on the raw envelopes did guess it, and
+    pocketsphinx's WER on the held-out flite voice got worse by 8 points.
+    """
+    from .refiner import targets
+
+    w_ = prm.norm_half_window
+    out = []
+    for wav, per in zip(wavs, analyses, strict=True):
+        n_g = len(wav) // dsp.GROUP
+        if n_g < 2:
+            continue
+        n_sem = 3 * n_g
+        for an in per:
+            sem = encoder.vq(encoder.semantic_vectors(an, prm), prm)[:, :n_sem]
+            ling = encoder.linguistic_from(an, sem, 2 * n_g, prm)
+            y = targets(an, w_, n_sem)
+            shape = encoder.normalise(an["cep"], prm)[0, : 2 * n_sem] + prm.mu
+            y[:, 1 : dsp.N_CEP] = shape[0::2]
+            y[:, dsp.N_CEP + 1 : 2 * dsp.N_CEP] = shape[1::2]
+            out.append((ling[0], sem[0], y))
     return out

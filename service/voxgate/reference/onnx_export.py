@@ -22,7 +22,7 @@ from voxgate.model_names import (
     VOCODER,
 )
 
-from . import decoder, dsp, speaker
+from . import decoder, dsp, refiner, speaker
 from .encoder import NC, SQRT_MEL, EncoderParams
 
 OPSET = 17
@@ -278,6 +278,54 @@ def _edge(g: _G, x: str, axis: int, n: int = 1) -> str:
     return g.op("Concat", first, x, last, axis=axis)
 
 
+def _refined_rows(g: _G, ling: str, row: str, prm: decoder.DecoderParams) -> str:
+    """refiner.token_inputs (+ refiner.refine when fitted) on [B, 2G] ids and [B, 3G, 50] rows."""
+    nc = dsp.N_CEP
+    gq = g.op(
+        "Sub",
+        g.op("Cast", g.op("Mod", ling, g.i64(dsp.N_GAIN)), to=TensorProto.FLOAT),
+        g.f32(dsp.N_GAIN // 2),
+    )
+    gcorr = g.op("Mul", gq, g.f32(dsp.GAIN_STEP))  # [B, 2G]
+    fq = g.op("Div", ling, g.i64(dsp.N_GAIN))
+    voiced = g.op("Cast", g.op("Less", fq, g.i64(dsp.N_F0)), to=TensorProto.FLOAT)
+    step = np.float32(np.log(dsp.F0_MAX / dsp.F0_MIN) / (dsp.N_F0 - 1))
+    lf = g.op(
+        "Add",
+        g.f32(np.log(dsp.F0_MIN)),
+        g.op(
+            "Mul",
+            g.op("Cast", g.op("Min", fq, g.i64(dsp.N_F0 - 1)), to=TensorProto.FLOAT),
+            g.const(step),
+        ),
+    )
+    lfv = g.op("Mul", g.op("Sub", lf, g.f32(refiner.LF0_REF)), voiced)
+    per = g.op(
+        "Concat", *(g.op("Unsqueeze", v, g.i64(2, 3)) for v in (gcorr, voiced, lfv)), axis=3
+    )  # [B, 2G, 1, 3]
+    per = g.op("Tile", per, g.i64(1, 1, 3, 1))  # each linguistic token's three sub-frames
+    # Gain correction onto c0 of both sub-frames: [B, 3G, 6] @ [6, 50] picks columns 0 and 3.
+    ling6 = g.op("Reshape", per, g.i64(0, -1, refiner.LING))
+    pick = np.zeros((refiner.LING, refiner.ROW), np.float32)
+    pick[0, 0] = pick[3, nc] = refiner.SQRT_MEL
+    base = g.op("Add", row, g.op("MatMul", ling6, g.const(pick)))
+    rp = prm.refiner
+    if rp is None:
+        return base
+    arr = {k: g.const(v.astype(np.float32), name=k) for k, v in rp.arrays().items()}
+    u = g.op("Concat", row, ling6, axis=2)
+    x = g.op("Mul", g.op("Sub", u, arr["refiner_mean"]), arr["refiner_scale"])
+    w_ = refiner.WINDOW
+    e = _edge(g, x, 1, w_)
+    n = 2 * w_ + 1
+    shifted = [g.slice(e, k, k - n + 1 if k < n - 1 else BIG, 1) for k in range(n)]
+    x = g.op("Concat", *shifted, axis=2)
+    h = g.op("Relu", g.op("Add", g.op("MatMul", x, arr["refiner_w1"]), arr["refiner_b1"]))
+    h = g.op("Relu", g.op("Add", g.op("MatMul", h, arr["refiner_w2"]), arr["refiner_b2"]))
+    out = g.op("Add", g.op("MatMul", h, arr["refiner_w3"]), arr["refiner_b3"])
+    return g.op("Add", base, out)
+
+
 def token_decoder_model(prm: decoder.DecoderParams) -> onnx.ModelProto:
     g = _G(TOKEN_DECODER)
     nc = dsp.N_CEP
@@ -291,23 +339,15 @@ def token_decoder_model(prm: decoder.DecoderParams) -> onnx.ModelProto:
     row = g.op(
         "Gather", g.const(prm.dec_table.astype(np.float32), name="dec_table"), sem
     )  # [B, 3G, 50]
+    row = _refined_rows(g, ling, row, prm)  # gain correction on c0 included
+    if prm.row_scale is not None:
+        row = g.op("Mul", row, g.const(prm.row_scale.astype(np.float32), name="row_scale"))
+        row = g.op("Add", row, g.const(prm.row_offset.astype(np.float32), name="row_offset"))
     ca = g.op("Unsqueeze", g.slice(row, 0, nc, 2), g.i64(2))
     cb = g.op("Unsqueeze", g.slice(row, nc, 2 * nc, 2), g.i64(2))
     cep = g.op("Reshape", g.op("Concat", ca, cb, axis=2), g.i64(0, -1, nc))
     ap = g.op("Reshape", g.slice(row, 2 * nc, 2 * nc + 2, 2), g.i64(0, -1, 1))
-    gq = g.op(
-        "Sub",
-        g.op("Cast", g.op("Mod", ling, g.i64(dsp.N_GAIN)), to=TensorProto.FLOAT),
-        g.f32(dsp.N_GAIN // 2),
-    )
     b_ = g.op("Slice", g.op("Shape", ling), g.i64(0), g.i64(1))
-    rep3 = g.op(
-        "Expand", g.op("Unsqueeze", gq, g.i64(2)), g.op("Concat", b_, g.i64(1), g.i64(3), axis=0)
-    )
-    corr = g.op("Mul", g.op("Reshape", rep3, g.i64(0, -1, 1)), g.f32(dsp.GAIN_STEP * SQRT_MEL))
-    onehot = np.zeros(nc, np.float32)
-    onehot[0] = 1.0
-    cep = g.op("Add", cep, g.op("Mul", corr, g.const(onehot)))
     sub = g.op("Concat", cep, ap, axis=2)  # [B, 6G, 25]
     e = _edge(g, sub, 1)
     mid = g.slice(e, 1, -1, 1)
@@ -535,7 +575,12 @@ def decoder_params(model: onnx.ModelProto) -> decoder.DecoderParams:
     inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
     meta = {p.key: p.value for p in model.metadata_props}
     return decoder.DecoderParams(
-        inits["dec_table"], float(meta["ap_offset"]), float(meta["ap_scale"])
+        inits["dec_table"],
+        float(meta.get("ap_offset", decoder.DecoderParams.ap_offset)),
+        float(meta.get("ap_scale", decoder.DecoderParams.ap_scale)),
+        refiner.RefinerParams.from_arrays(inits),
+        inits.get("row_scale"),
+        inits.get("row_offset"),
     )
 
 
