@@ -189,16 +189,21 @@ class TritonModels:
     async def spec(self) -> ModelSpec:
         """Reads (once) the context sizes and output rate declared in the model configs."""
         if self._spec is None:
+
+            async def config(name: str) -> dict:
+                got = await self._client.get_model_config(name, as_json=True, client_timeout=5.0)
+                return got["config"]
+
             try:
+                # The tokenizer's parameters sit on the tokenize ensemble's first step (the joint
+                # tokenizer of the reference profile, step-audio's linguistic tokenizer).
+                steps = (await config(names.TOKENIZE)).get("ensemble_scheduling", {}).get("step")
+                first = steps[0]["model_name"] if steps else names.TOKENIZE
                 tok, dec, voc = await asyncio.gather(
-                    *(
-                        self._client.get_model_config(n, as_json=True, client_timeout=5.0)
-                        for n in (names.LINGUISTIC_TOKENIZER, names.TOKEN_DECODER, names.VOCODER)
-                    )
+                    *(config(n) for n in (first, names.TOKEN_DECODER, names.VOCODER))
                 )
             except InferenceServerException as err:
                 raise ModelUnavailable("model server not reachable") from err
-            tok, dec, voc = tok["config"], dec["config"], voc["config"]
             self._spec = ModelSpec(
                 context_groups=int(_param(tok, "context_groups")),
                 decoder_context_groups=int(_param(dec, "decoder_context_groups")),

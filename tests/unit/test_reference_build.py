@@ -29,3 +29,8 @@ def test_reduced_build_is_deterministic(tmp_path):
         for name in man["models"]:
             assert (out / name / "1" / "model.onnx").is_file()
     assert hashes[0] == hashes[1]
+    # Adding the joint tokenizer to a build (as the committed one got it) writes the same bytes
+    full = (out / "joint_tokenizer" / "1" / "model.onnx").read_bytes()
+    (out / "joint_tokenizer" / "1" / "model.onnx").unlink()
+    assert build.main(["--only", "joint_tokenizer", "--out", str(out)]) == 0
+    assert (out / "joint_tokenizer" / "1" / "model.onnx").read_bytes() == full

@@ -1,7 +1,9 @@
 """Reproducible build of the reference models: ``python -m voxgate.reference.build``.
 
 ``--only speaker_adapter`` writes just that graph (it has no fitted constants, so it needs no
-corpus) and records it in the existing manifest, leaving the fitted models as they are.
+corpus) and records it in the existing manifest, leaving the fitted models as they are;
+``--only joint_tokenizer`` does the same for the joint tokenizer, from the fitted tokenizer's
+constants (the same bytes a full build writes).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ SPEAKER_SHIFT = {
 
 
 def _only(out: Path, names: list[str]) -> int:
-    """Writes the parameter-free graphs `names` and records them in the existing manifest."""
+    """Writes the graphs `names` (onnx_export.ADDABLE) and records them in the existing manifest."""
     path = out / "reference_manifest.json"
     if not path.exists():
         print(f"{path} missing: run a full build first", file=sys.stderr)
@@ -53,7 +55,7 @@ def _only(out: Path, names: list[str]) -> int:
     manifest = json.loads(path.read_text())
     models = manifest.pop("models")
     for name in names:
-        models[name] = _save(onnx_export.PARAMETER_FREE[name](), out, name)
+        models[name] = _save(onnx_export.ADDABLE[name](out), out, name)
         print(f"wrote {out / name / '1' / 'model.onnx'}", file=sys.stderr)
     manifest |= {"speaker_shift": SPEAKER_SHIFT, "models": models}  # a full build's key order
     path.write_text(json.dumps(manifest, indent=2) + "\n")
@@ -69,8 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only",
         action="append",
-        choices=sorted(onnx_export.PARAMETER_FREE),
-        help="write only this parameter-free graph into the existing build (repeatable)",
+        choices=sorted(onnx_export.ADDABLE),
+        help="write only this graph (parameter-free or derived) into the existing build (repeatable)",
     )
     args = ap.parse_args(argv)
     if args.only:

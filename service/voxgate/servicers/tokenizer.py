@@ -108,7 +108,7 @@ def _build(ctx: ServiceContext) -> TokenizerServicer:
 
 SERVICE = ServiceEntry(
     proto=tokenizer_pb2.DESCRIPTOR.services_by_name["TokenizerService"],
-    models=(*model_names.ENSEMBLES, *model_names.ONNX_MODELS),
+    models=model_names.ENSEMBLES,  # their steps come from the repository's ensemble configs
     build=_build,
     add_to_server=tokenizer_pb2_grpc.add_TokenizerServiceServicer_to_server,
 )
