@@ -26,6 +26,8 @@ def summary(report: dict) -> list[dict]:
                     "fastapi_req_per_s": r["fastapi_req_per_s"],
                     "voxgate_p99_ms": r["voxgate_p99_ms"],
                     "fastapi_p99_ms": r["fastapi_p99_ms"],
+                    # against a peer that also runs the joint graph: what serving alone gives
+                    "ratio_vs_joint_graph_peer": r.get("throughput_ratio_joint"),
                 },
                 ">= 1.5x at equal or better p99",
                 met,

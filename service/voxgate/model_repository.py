@@ -27,7 +27,9 @@ def ensemble_steps(repository: Path, name: str, config_name: str) -> tuple[str, 
     return tuple(step.model_name for step in config.ensemble_scheduling.step)
 
 
-def with_needs(models: list[str] | tuple[str, ...], repository: Path, config_name: str) -> list[str]:
+def with_needs(
+    models: list[str] | tuple[str, ...], repository: Path, config_name: str
+) -> list[str]:
     """`models` and everything they need (ensemble steps, BLS calls), transitively, sorted.
 
     Names without a folder in the repository are left out: a profile without a service's

@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         action="append",
         choices=sorted(onnx_export.ADDABLE),
-        help="write only this graph (parameter-free or derived) into the existing build (repeatable)",
+        help="write only this graph (parameter-free or derived) into a build (repeatable)",
     )
     args = ap.parse_args(argv)
     if args.only:
