@@ -10,6 +10,9 @@ SEMANTIC_TOKENIZER = "semantic_tokenizer"
 # The reference profile's tokenize step: both streams from one shared analysis (the two models
 # above compute that analysis twice; they stay as the per-stream models of the contract).
 JOINT_TOKENIZER = "joint_tokenizer"
+# StreamTokenize's stateful path (reference profile): per-stream analysis in Triton, under the
+# sequence batcher; without it (step-audio) live streams go to tokenize in context windows.
+STREAM_TOKENIZER = "stream_tokenizer"
 TOKEN_DECODER = "token_decoder"
 VOCODER = "vocoder"
 TOKENIZE = "tokenize"  # ensemble: waveform -> both token streams
@@ -33,10 +36,12 @@ CHAT_LLM = "chat_llm"  # engine llama_cpp (scripts/llama-cpp-wheel.sh installs i
 VAD = "vad"  # voice activity detection: where the user's turns start and end
 ASR = "asr"  # speech recognition: the user's turn as text for the chat LLM
 
-# What a Python model calls through BLS (its config cannot say; an ensemble's config lists its
-# steps, which voxgate.model_repository reads).
-BLS_NEEDS: dict[str, tuple[str, ...]] = {
+# What loading a model brings along besides its ensemble steps (which voxgate.model_repository
+# reads from the configs): a Python model's BLS calls, and companions used where the
+# repository has them.
+ALSO_LOADS: dict[str, tuple[str, ...]] = {
     TTS_GENERATOR: (TOKENIZE,),  # the reference engine tokenizes Piper's audio through BLS
+    TOKENIZE: (STREAM_TOKENIZER,),  # live StreamTokenize, where the profile has it
 }
 
 
@@ -45,6 +50,7 @@ ROLES = {
     LINGUISTIC_TOKENIZER: "tokenizer",
     SEMANTIC_TOKENIZER: "tokenizer",
     JOINT_TOKENIZER: "tokenizer",
+    STREAM_TOKENIZER: "tokenizer",
     TOKEN_DECODER: "decoder",
     VOCODER: "vocoder",
     TOKENIZE: "ensemble",

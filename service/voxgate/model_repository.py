@@ -9,7 +9,7 @@ from pathlib import Path
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
-from voxgate.model_names import BLS_NEEDS
+from voxgate.model_names import ALSO_LOADS
 
 
 def config_path(repository: Path, name: str, config_name: str) -> Path:
@@ -30,7 +30,7 @@ def ensemble_steps(repository: Path, name: str, config_name: str) -> tuple[str, 
 def with_needs(
     models: list[str] | tuple[str, ...], repository: Path, config_name: str
 ) -> list[str]:
-    """`models` and everything they need (ensemble steps, BLS calls), transitively, sorted.
+    """`models` and everything they bring (ensemble steps, ALSO_LOADS), transitively, sorted.
 
     Names without a folder in the repository are left out: a profile without a service's
     models serves without that service (it answers UNIMPLEMENTED), as when Triton loads all.
@@ -42,5 +42,5 @@ def with_needs(
         if name not in out and (repository / name).is_dir():
             out.add(name)
             todo.extend(ensemble_steps(repository, name, config_name))
-            todo.extend(BLS_NEEDS.get(name, ()))
+            todo.extend(ALSO_LOADS.get(name, ()))
     return sorted(out)

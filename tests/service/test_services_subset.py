@@ -24,7 +24,14 @@ from tests.service.conftest import MODEL_REPOSITORY
 
 pytestmark = pytest.mark.triton
 
-TOKENIZER_MODELS = {"tokenize", "detokenize", "joint_tokenizer", "token_decoder", "vocoder"}
+TOKENIZER_MODELS = {
+    "tokenize",
+    "detokenize",
+    "joint_tokenizer",
+    "stream_tokenizer",
+    "token_decoder",
+    "vocoder",
+}
 
 
 def test_the_models_a_selection_needs_include_ensemble_steps():

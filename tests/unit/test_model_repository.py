@@ -25,20 +25,27 @@ def test_reference_tokenize_runs_the_joint_tokenizer_only():
     assert ensemble_steps(REPO, model_names.TOKENIZE, "cpu") == (model_names.JOINT_TOKENIZER,)
     assert ensemble_steps(REPO, model_names.JOINT_TOKENIZER, "cpu") == ()
     assert with_needs([model_names.TOKENIZE, model_names.DETOKENIZE], REPO, "cpu") == sorted(
-        ["tokenize", "joint_tokenizer", "detokenize", "token_decoder", "vocoder"]
+        [
+            "tokenize",
+            "joint_tokenizer",
+            "stream_tokenizer",
+            "detokenize",
+            "token_decoder",
+            "vocoder",
+        ]
     )
 
 
-def test_bls_calls_bring_their_ensemble_and_its_steps():
+def test_bls_calls_and_companions_come_along():
     got = with_needs([model_names.TTS_GENERATOR], REPO, "cpu")
-    assert got == sorted(["tts_generator", "tokenize", "joint_tokenizer"])
+    assert got == sorted(["tts_generator", "tokenize", "joint_tokenizer", "stream_tokenizer"])
 
 
 def test_another_profile_gets_its_own_steps_and_missing_models_are_left_out(tmp_path: Path):
     for name in ("tokenize", "linguistic_tokenizer", "semantic_tokenizer"):
         (tmp_path / name).mkdir()
     (tmp_path / "tokenize" / "config.pbtxt").write_text(STEP_AUDIO_TOKENIZE)
-    # a step-audio repository without a TTS generator: synthesis's models are not asked for
+    # a step-audio repository (no TTS generator, no stream tokenizer): not asked for
     got = with_needs(["tokenize", "tts_generator"], tmp_path, "cpu")
     assert got == ["linguistic_tokenizer", "semantic_tokenizer", "tokenize"]
 

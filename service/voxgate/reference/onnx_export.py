@@ -22,6 +22,7 @@ from voxgate.model_names import (
     LINGUISTIC_TOKENIZER,
     SEMANTIC_TOKENIZER,
     SPEAKER_ADAPTER,
+    STREAM_TOKENIZER,
     TOKEN_DECODER,
     VOCODER,
 )
@@ -32,6 +33,7 @@ from .encoder import NC, SQRT_MEL, EncoderParams
 OPSET = 17
 IR_VERSION = 9
 BIG = np.iinfo(np.int64).max
+FRAME_OFFSET = dsp.NFFT - 352  # sub-frame j's frame starts at padded sample j * SUB + this
 
 
 class _G:
@@ -100,9 +102,13 @@ def _analyse(g: _G, wav: str, n_sub: str, prm: EncoderParams) -> dict[str, str]:
     idx = g.op(
         "Add",
         g.op("Unsqueeze", starts, g.i64(1)),
-        g.const((dsp.NFFT - 352 + np.arange(dsp.NFFT))[None, :].astype(np.int64)),
+        g.const((FRAME_OFFSET + np.arange(dsp.NFFT))[None, :].astype(np.int64)),
     )
-    frames = g.op("Gather", padded, idx, axis=1)  # [B, J, NFFT]
+    return _analyse_frames(g, g.op("Gather", padded, idx, axis=1))
+
+
+def _analyse_frames(g: _G, frames: str) -> dict[str, str]:
+    """encoder.analyse of [B, J, NFFT] frames: each sub-frame's features from its frame alone."""
     wp, ws = dsp.analysis_windows()
     pp = _power(g, frames, wp)
     r = g.op("MatMul", pp, g.const(dsp.autocorr_matrix()))
@@ -299,6 +305,74 @@ def joint_tokenizer_model(prm: EncoderParams) -> onnx.ModelProto:
             _io("semantic_tokens", TensorProto.INT64, ["B", "NS"]),
         ],
     )
+
+
+# The stream tokenizer's two stages: per sub-frame analysis of new frames, then the ids of whole
+# groups from the analysis of their sub-frames and W on each side (Triton keeps the state).
+STREAM_FEATURES = (
+    ("cep", TensorProto.FLOAT, ["B", "J", dsp.N_CEP]),
+    ("ap", TensorProto.FLOAT, ["B", "J"]),
+    ("voiced", TensorProto.BOOL, ["B", "J"]),
+    ("f0", TensorProto.FLOAT, ["B", "J"]),
+)
+
+
+def stream_frontend_model(prm: EncoderParams) -> onnx.ModelProto:
+    """[B, J, NFFT] frames -> the analysis of each (what the tokenizers compute per sub-frame)."""
+    g = _G("stream_frontend")
+    an = _analyse_frames(g, "frames")
+    for name, _, _ in STREAM_FEATURES:
+        g.op("Identity", an[name], out=name)
+    model = g.model(
+        [_io("frames", TensorProto.FLOAT, ["B", "J", dsp.NFFT])],
+        [_io(*f) for f in STREAM_FEATURES],
+    )
+    return _meta(model, **stream_layout(prm))
+
+
+def stream_head_model(prm: EncoderParams) -> onnx.ModelProto:
+    """The analysis of 6G + 2W sub-frames -> the ids of the G groups in their middle."""
+    g = _G("stream_head")
+    core = g.op(
+        "Sub",
+        g.op("Slice", g.op("Shape", "ap"), g.i64(1), g.i64(2)),
+        g.i64(2 * prm.norm_half_window),
+    )
+    n_sem = g.op("Div", core, g.i64(2))
+    an = {name: name for name, _, _ in STREAM_FEATURES}
+    codes = _semantic_codes(g, an, n_sem, prm)
+    g.op("Identity", codes, out="semantic_tokens")
+    g.op(
+        "Identity",
+        _linguistic_ids(g, an, codes, g.op("Div", core, g.i64(3)), prm),
+        out="linguistic_tokens",
+    )
+    model = g.model(
+        [_io(*f) for f in STREAM_FEATURES],
+        [
+            _io("linguistic_tokens", TensorProto.INT64, ["B", "NL"]),
+            _io("semantic_tokens", TensorProto.INT64, ["B", "NS"]),
+        ],
+    )
+    return _meta(model, **stream_layout(prm))
+
+
+def stream_layout(prm: EncoderParams) -> dict[str, int]:
+    """What the stream tokenizer needs to cut frames and groups (ONNX metadata of both stages)."""
+    return {
+        "pad": prm.pad,  # zeros before the first sample and after the last
+        "hop": dsp.SUB,
+        "frame_offset": FRAME_OFFSET,
+        "frame_length": dsp.NFFT,
+        "subframes_per_group": dsp.SUB_PER_GROUP,
+        "norm_half_window": prm.norm_half_window,
+        "group_samples": dsp.GROUP,
+    }
+
+
+def stream_graphs(prm: EncoderParams) -> dict[str, onnx.ModelProto]:
+    """The stream tokenizer's files in its version folder."""
+    return {"frontend.onnx": stream_frontend_model(prm), "head.onnx": stream_head_model(prm)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -602,3 +676,30 @@ def _meta(m: onnx.ModelProto, **kv) -> onnx.ModelProto:
         p = m.metadata_props.add()
         p.key, p.value = k, str(v)
     return m
+
+
+def encoder_from_build(model_dir: Path) -> tuple[EncoderParams, dict[str, str]]:
+    """The encoder constants (gain table included) and metadata of a build's linguistic
+    tokenizer, which holds every one of them: to add derived graphs to an existing build."""
+    ling = onnx.load(str(model_dir / LINGUISTIC_TOKENIZER / "1" / "model.onnx"))
+    prm = encoder_params(ling)
+    gain = {i.name: numpy_helper.to_array(i) for i in ling.graph.initializer}["gain_table"]
+    prm.dec_table[:, [0, dsp.N_CEP]] = gain
+    return prm, {p.key: p.value for p in ling.metadata_props}
+
+
+def _joint_from_build(model_dir: Path) -> dict[str, onnx.ModelProto]:
+    prm, meta = encoder_from_build(model_dir)
+    return {"model.onnx": _meta(joint_tokenizer_model(prm), **meta)}
+
+
+# Graphs `build --only` can add to an existing build (file name -> graph per model folder),
+# from nothing or from the fitted tokenizer's constants: the bytes a full build writes.
+ADDABLE: dict[str, Callable[[Path], dict[str, onnx.ModelProto]]] = {
+    **{
+        name: (lambda _dir, make=make: {"model.onnx": make()})
+        for name, make in PARAMETER_FREE.items()
+    },
+    JOINT_TOKENIZER: _joint_from_build,
+    STREAM_TOKENIZER: lambda model_dir: stream_graphs(encoder_from_build(model_dir)[0]),
+}

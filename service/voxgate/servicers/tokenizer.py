@@ -102,7 +102,14 @@ def _build(ctx: ServiceContext) -> TokenizerServicer:
         max_container_stream_bytes=s.max_request_bytes,
     )
     return TokenizerServicer(
-        Tokenization(ctx.models, ctx.models, limits, ctx.budget), s.max_stream_lag_s
+        Tokenization(
+            ctx.models,
+            ctx.models,
+            limits,
+            ctx.budget,
+            stream=ctx.models.sequence_model(model_names.STREAM_TOKENIZER),
+        ),
+        s.max_stream_lag_s,
     )
 
 
