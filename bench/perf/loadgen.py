@@ -152,9 +152,11 @@ class StreamStats:
     first_ms: list[float] = field(default_factory=list)  # per stream: first response
     gaps_ms: list[float] = field(default_factory=list)  # between messages of a stream
     codes: Counter = field(default_factory=Counter)
+    details: list[str] = field(default_factory=list)  # the first errors' messages
 
     def summary(self) -> dict:
         return {
+            "error_details": self.details,
             "streams": sum(self.codes.values()),
             "ok": self.codes.get("OK", 0),
             "errors": {k: v for k, v in self.codes.items() if k != "OK"},
@@ -212,6 +214,8 @@ async def one_stream(stub, pieces: list[bytes], stats: StreamStats, delay_s: flo
                 stats.group_ms.append((now - ready) * 1000)
     except grpc.aio.AioRpcError as err:
         stats.codes[err.code().name] += 1
+        if len(stats.details) < 5:
+            stats.details.append(f"{err.code().name}: {err.details()}")
         return
     stats.codes["OK"] += 1
 
@@ -219,9 +223,11 @@ async def one_stream(stub, pieces: list[bytes], stats: StreamStats, delay_s: flo
 async def streams(address: str, pcm: np.ndarray, n: int, per_channel: int = 16) -> StreamStats:
     """`n` concurrent real-time streams of `pcm`, `per_channel` of them per connection."""
     stats, pieces = StreamStats(), _pieces(pcm)
+    # A channel of its own subchannel pool: its own connection (channels with equal options
+    # would otherwise share one, and the server caps streams per connection).
+    own = [*CHANNEL_OPTIONS, ("grpc.use_local_subchannel_pool", 1)]
     channels = [
-        grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
-        for _ in range(-(-n // per_channel))
+        grpc.aio.insecure_channel(address, options=own) for _ in range(-(-n // per_channel))
     ]
     rng = random.Random(n)
     try:
@@ -283,7 +289,7 @@ class Plan:
     rates: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)  # × voxgate's saturated closed-loop rate
     step_s: float = 12.0
     repeats: int = 2
-    stream_counts: tuple[int, ...] = (10, 50, 200)
+    stream_counts: tuple[int, ...] = (10, 50, 100, 200)
     stream_clip_s: float = 10.0
     overhead_repeats: int = 60
 
