@@ -64,7 +64,9 @@ def perf_analyzer_part(args, out: Path) -> list[dict]:
         if args.url:
             rows = analyzer.sweep(tool, args.url, plan, data, window, None, args.model_config_name)
         else:
-            models = sorted({t.model for t in plan if t.kind != "model"} | {"tokenize"})
+            # Every target by name (an ensemble brings only the steps its config wires: not
+            # the per-stream tokenizers the reference tokenize no longer runs).
+            models = sorted({t.model for t in plan} | {"tokenize"})
             rows = _local_sweep(tool, plan, data, window, models)
     analyzer.write_csv(out / "perf_analyzer.csv", rows)
     analyzer.plot(out / "perf_analyzer.png", rows)

@@ -100,3 +100,10 @@ async def until_freed(triton, before: dict[str, float]) -> dict[str, float]:
             return after
         await asyncio.sleep(0.1)
     raise AssertionError(f"stream states not freed: {after}")
+
+
+async def test_a_piece_longer_than_one_model_request_is_sent_in_several(channel):
+    data = wav_bytes(speechlike(11.0, seed=12), 16000)  # one piece: 176000 samples > 160000
+    unary = (await tokenize(channel, data)).tokens
+    replies = await stream(channel, [data], WAV)
+    assert joined(replies) == list(unary.interleaved)

@@ -28,6 +28,9 @@ from voxgate.interleave import (
 LINGUISTIC_HOP = GROUP_SAMPLES // LINGUISTIC_PER_GROUP
 SEMANTIC_HOP = GROUP_SAMPLES // SEMANTIC_PER_GROUP
 STREAM_OUTPUTS = ("linguistic_tokens", "semantic_tokens", "first_group")
+# Samples per stream tokenizer request: a client's big piece goes in several (the model's
+# max_samples_per_request is 320000; its frames of one request run in one batch).
+STREAM_REQUEST_SAMPLES = 160000
 # END requests of streams that closed before their end: kept referenced until they are sent.
 _ENDING: set[asyncio.Task] = set()
 
@@ -287,7 +290,16 @@ class TokenStream:
         return spec.stream_model and self._owner.stream_model is not None
 
     async def _stream_step(self, samples: np.ndarray, end: bool) -> list[tuple[int, Tokens]]:
-        """One request of the stream tokenizer's sequence: the groups it made final."""
+        """Requests of the stream tokenizer's sequence (one per STREAM_REQUEST_SAMPLES): the
+        groups they made final."""
+        out: list[tuple[int, Tokens]] = []
+        cuts = range(STREAM_REQUEST_SAMPLES, len(samples), STREAM_REQUEST_SAMPLES)
+        pieces = np.split(samples, list(cuts))
+        for n, piece in enumerate(pieces):
+            out += await self._stream_request(piece, end and n == len(pieces) - 1)
+        return out
+
+    async def _stream_request(self, samples: np.ndarray, end: bool) -> list[tuple[int, Tokens]]:
         model = self._owner.stream_model
         assert model is not None
         start = self._sequence is None
