@@ -217,16 +217,17 @@ class TritonModels:
         except InferenceServerException as err:
             raise ModelUnavailable("model server not reachable") from err
         try:  # optional: a profile without it streams through tokenize
-            stream_model = bool(await config(names.STREAM_TOKENIZER))
+            stream = await config(names.STREAM_TOKENIZER)
+            lookahead: int | None = int(_param(stream, "lookahead_samples"))
         except InferenceServerException:
-            stream_model = False
+            lookahead = None
         return ModelSpec(
             context_groups=int(_param(tok, "context_groups")),
             decoder_context_groups=int(_param(dec, "decoder_context_groups")),
             output_sample_rate=int(_param(voc, "sample_rate")),
             profile=_param(tok, "profile", "reference"),
             window_groups=int(_param(tok, "window_groups", "0")),
-            stream_model=stream_model,
+            stream_lookahead_samples=lookahead,
         )
 
     # -- unary models ----------------------------------------------------------------------

@@ -107,3 +107,17 @@ async def test_a_piece_longer_than_one_model_request_is_sent_in_several(channel)
     unary = (await tokenize(channel, data)).tokens
     replies = await stream(channel, [data], WAV)
     assert joined(replies) == list(unary.interleaved)
+
+
+async def test_tiny_pieces_make_one_model_request_per_group(channel, triton):
+    """Samples are held until they complete a group's look-ahead: a client sending 3 bytes at
+    a time makes about one stream tokenizer request per group, not one per sample."""
+    wav = speechlike(0.9, seed=14)
+    data = wav_bytes(wav, 16000)
+    unary = (await tokenize(channel, data)).tokens
+    before = await inference_counts(triton, "stream_tokenizer")
+    replies = await stream(channel, cut(data, [3]), WAV)
+    after = await inference_counts(triton, "stream_tokenizer")
+    assert joined(replies) == list(unary.interleaved)
+    groups = len(wav) // 1920
+    assert after["stream_tokenizer"] - before["stream_tokenizer"] <= groups + 1

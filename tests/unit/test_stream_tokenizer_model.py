@@ -166,6 +166,16 @@ def test_bad_requests_are_refused_and_state_is_freed(model):
     assert metric(ACTIVE) == 0
 
 
+def test_the_declared_look_ahead_must_be_the_models(module, model):
+    assert model.layout.lookahead == 3552  # W = 10 sub-frames of 320, a 1024-sample frame
+    cfg = config()
+    cfg["parameters"]["lookahead_samples"] = {"string_value": "3840"}
+    with pytest.raises(triton_stub.TritonModelException, match="lookahead_samples"):
+        module.TritonPythonModel().initialize(
+            {"model_config": json.dumps(cfg), "model_repository": str(FOLDER), "model_version": "1"}
+        )
+
+
 def test_config_must_be_a_direct_sequence_batcher(module):
     m = module.TritonPythonModel()
     cfg = config()

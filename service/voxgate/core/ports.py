@@ -24,9 +24,10 @@ class ModelSpec:
     # > 0: the tokenizers see whole fixed windows of this many groups, aligned to the start of
     # the recording, with no context (step-audio: Whisper's 30 s chunks); 0: context windows.
     window_groups: int = 0
-    # The repository serves stream_tokenizer: live streams keep their analysis in Triton (one
-    # request per piece of audio) instead of re-sending context windows to tokenize.
-    stream_model: bool = False
+    # Where the repository serves stream_tokenizer (live streams keep their analysis in Triton
+    # instead of re-sending context windows to tokenize): the samples after a group's end that
+    # its ids need. None: no stream tokenizer.
+    stream_lookahead_samples: int | None = None
 
 
 @dataclass(frozen=True)

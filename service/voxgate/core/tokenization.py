@@ -262,8 +262,13 @@ class TokenStream:
         samples = self._decoder.push(piece)
         spec = await self._owner.models.spec()
         if self._stateful(spec):
-            self._n_samples += len(samples)
-            return await self._stream_step(samples, end=False) if len(samples) else []
+            # Held until they complete a group's look-ahead: a request per group at most, however
+            # small the client's pieces (a request per sample would fall behind real time).
+            self._append(samples)
+            lookahead = spec.stream_lookahead_samples or 0
+            if self._n_samples < (self.groups_done + 1) * GROUP_SAMPLES + lookahead:
+                return []
+            return await self._stream_step(self._take_buffer(), end=False)
         self._append(samples)
         ready = self._n_samples // GROUP_SAMPLES - spec.context_groups
         if spec.window_groups:  # a window is final only when whole (or at the end)
@@ -279,15 +284,19 @@ class TokenStream:
             self._append(await asyncio.to_thread(load_16k, source, max_seconds, self._hold))
         else:
             assert self._decoder is not None
-            samples = self._decoder.finish()
+            self._append(self._decoder.finish())
             if self._stateful(await self._owner.models.spec()):
-                self._n_samples += len(samples)
-                return await self._stream_step(samples, end=True)
-            self._append(samples)
+                return await self._stream_step(self._take_buffer(), end=True)
         return await self._emit(self._n_samples // GROUP_SAMPLES)
 
     def _stateful(self, spec: ModelSpec) -> bool:
-        return spec.stream_model and self._owner.stream_model is not None
+        return spec.stream_lookahead_samples is not None and self._owner.stream_model is not None
+
+    def _take_buffer(self) -> np.ndarray:
+        """The held samples, which the stream tokenizer takes over."""
+        samples, self._buffer = self._buffer, np.zeros(0, np.float32)
+        self._buffer_start = self._n_samples
+        return samples
 
     async def _stream_step(self, samples: np.ndarray, end: bool) -> list[tuple[int, Tokens]]:
         """Requests of the stream tokenizer's sequence (one per STREAM_REQUEST_SAMPLES): the

@@ -69,6 +69,13 @@ class Layout:
         return cls(**{k: int(meta[k]) for k in cls.__dataclass_fields__})
 
     @property
+    def lookahead(self) -> int:
+        """Samples after a group's end that its ids need (the last frame its window reads)."""
+        # group g reads sub-frames up to 6(g + 1) + 2W - 1; the group ends at sample 6(g + 1) hops
+        last = (self.span - 1) * self.hop + self.frame_offset + self.frame_length
+        return last - self.pad
+
+    @property
     def span(self) -> int:
         """Sub-frames whose analysis a group's ids read beyond its own."""
         return 2 * self.norm_half_window
@@ -129,6 +136,14 @@ class TritonPythonModel:
         self.layout = Layout.of(self.frontend)
         if Layout.of(self.head) != self.layout:
             raise pb_utils.TritonModelException(f"{self.name}: frontend and head disagree")
+        # The façade sends a stream's samples when they complete a group's look-ahead: the
+        # config tells it, and must tell the truth.
+        declared = params.get("lookahead_samples", "")
+        if declared != str(self.layout.lookahead):
+            raise pb_utils.TritonModelException(
+                f"{self.name}: parameter lookahead_samples is {declared!r}, the model's is "
+                f"{self.layout.lookahead}"
+            )
         self.clock = time.monotonic
         self.lock = threading.Lock()
         self.streams: dict[int, Stream] = {}  # slot -> the stream that holds it
