@@ -10,6 +10,8 @@ work runs in FastAPI's worker thread pool, as a plain `def` endpoint's would.
     (or: python bench/peers/fastapi_tokenizer.py --port 8080)
 
 Input below or above 16 kHz is refused (400): the benchmark sends 16 kHz clips only.
+With VOXGATE_PEER_TOKENIZER=joint it runs voxgate's joint_tokenizer graph instead (one analysis
+for both streams): the peer a user would build who also had that model.
 """
 
 from __future__ import annotations
@@ -30,8 +32,16 @@ MODELS = Path(
 )
 
 app = FastAPI(title="tokenizer peer")
-_ling = ort.InferenceSession(str(MODELS / "linguistic_tokenizer" / "1" / "model.onnx"))
-_sem = ort.InferenceSession(str(MODELS / "semantic_tokenizer" / "1" / "model.onnx"))
+JOINT = os.environ.get("VOXGATE_PEER_TOKENIZER", "") == "joint"
+
+
+def _session(name: str) -> ort.InferenceSession:
+    return ort.InferenceSession(str(MODELS / name / "1" / "model.onnx"))
+
+
+_joint = _session("joint_tokenizer") if JOINT else None
+_ling = None if JOINT else _session("linguistic_tokenizer")
+_sem = None if JOINT else _session("semantic_tokenizer")
 
 
 @app.get("/health")
@@ -54,8 +64,11 @@ def _tokenize(body: bytes) -> dict:
     if rate != 16000:
         raise HTTPException(400, "16 kHz audio only")
     x = np.ascontiguousarray(wav.mean(axis=1))[None, :]
-    (ling,) = _ling.run(None, {"waveform": x})
-    (sem,) = _sem.run(None, {"waveform": x})
+    if _joint is not None:
+        ling, sem = _joint.run(None, {"waveform": x})
+    else:
+        (ling,) = _ling.run(None, {"waveform": x})
+        (sem,) = _sem.run(None, {"waveform": x})
     return {"linguistic": ling[0].tolist(), "semantic": sem[0].tolist()}
 
 

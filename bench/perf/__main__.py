@@ -64,7 +64,9 @@ def perf_analyzer_part(args, out: Path) -> list[dict]:
         if args.url:
             rows = analyzer.sweep(tool, args.url, plan, data, window, None, args.model_config_name)
         else:
-            models = sorted({t.model for t in plan if t.kind != "model"} | {"tokenize"})
+            # Every target by name (an ensemble brings only the steps its config wires: not
+            # the per-stream tokenizers the reference tokenize no longer runs).
+            models = sorted({t.model for t in plan} | {"tokenize"})
             rows = _local_sweep(tool, plan, data, window, models)
     analyzer.write_csv(out / "perf_analyzer.csv", rows)
     analyzer.plot(out / "perf_analyzer.png", rows)
@@ -93,18 +95,22 @@ def loadgen_part(args, out: Path) -> dict:
     wavs = [inputs.speech_clip(plan.clip_s if not args.smoke else 2.0, seed=i) for i in range(3)]
     one_s = inputs.speech_clip(1.0, seed=11)
     stream_pcm = inputs.speech_clip(plan.stream_clip_s, seed=21)
-    port = free_port()
+    port, joint_port = free_port(), free_port()
     with (
         local_server(*SERVE_ARGS, log_path=out / "voxgate-server.log") as server,
         loadgen.fastapi_peer(port, out / "fastapi-peer.log") as peer,
+        loadgen.fastapi_peer(joint_port, out / "fastapi-joint-peer.log", joint=True) as joint,
     ):
-        pids = {"voxgate": server.pid, "fastapi": peer.pid}
+        pids = {"voxgate": server.pid, "fastapi": peer.pid, "fastapi_joint": joint.pid}
         idle = {name: TreeRss([pid]).sample() // 1024 for name, pid in pids.items()}
         idle_by_process = breakdown([server.pid])
 
         async def everything() -> dict:
-            url = f"http://127.0.0.1:{port}/tokenize"
-            unary = await loadgen.run_unary(plan, server.address, url, pids, wavs)
+            urls = {
+                "fastapi": f"http://127.0.0.1:{port}/tokenize",
+                "fastapi_joint": f"http://127.0.0.1:{joint_port}/tokenize",
+            }
+            unary = await loadgen.run_unary(plan, server.address, urls, pids, wavs)
             overhead = await loadgen.run_overhead(plan, server.address, pids, one_s)
             streams = await loadgen.run_streams(plan, server.address, pids, stream_pcm)
             return {"unary": unary, "overhead": overhead, "streams": streams}

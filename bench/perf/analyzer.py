@@ -59,6 +59,7 @@ def targets(smoke: bool) -> list[Target]:
     wide, narrow = (1, 2, 4, 8, 16), (1, 4, 16)
     return [
         Target("tokenize", "waveform", wide, kind="ensemble"),
+        Target("joint_tokenizer", "waveform", narrow),
         Target("linguistic_tokenizer", "waveform", narrow),
         Target("semantic_tokenizer", "waveform", narrow),
         Target("detokenize", "audio_tokens", narrow, kind="ensemble"),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import statistics
 import subprocess
@@ -26,7 +27,6 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,9 +152,11 @@ class StreamStats:
     first_ms: list[float] = field(default_factory=list)  # per stream: first response
     gaps_ms: list[float] = field(default_factory=list)  # between messages of a stream
     codes: Counter = field(default_factory=Counter)
+    details: list[str] = field(default_factory=list)  # the first errors' messages
 
     def summary(self) -> dict:
         return {
+            "error_details": self.details,
             "streams": sum(self.codes.values()),
             "ok": self.codes.get("OK", 0),
             "errors": {k: v for k, v in self.codes.items() if k != "OK"},
@@ -212,6 +214,8 @@ async def one_stream(stub, pieces: list[bytes], stats: StreamStats, delay_s: flo
                 stats.group_ms.append((now - ready) * 1000)
     except grpc.aio.AioRpcError as err:
         stats.codes[err.code().name] += 1
+        if len(stats.details) < 5:
+            stats.details.append(f"{err.code().name}: {err.details()}")
         return
     stats.codes["OK"] += 1
 
@@ -219,9 +223,11 @@ async def one_stream(stub, pieces: list[bytes], stats: StreamStats, delay_s: flo
 async def streams(address: str, pcm: np.ndarray, n: int, per_channel: int = 16) -> StreamStats:
     """`n` concurrent real-time streams of `pcm`, `per_channel` of them per connection."""
     stats, pieces = StreamStats(), _pieces(pcm)
+    # A channel of its own subchannel pool: its own connection (channels with equal options
+    # would otherwise share one, and the server caps streams per connection).
+    own = [*CHANNEL_OPTIONS, ("grpc.use_local_subchannel_pool", 1)]
     channels = [
-        grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
-        for _ in range(-(-n // per_channel))
+        grpc.aio.insecure_channel(address, options=own) for _ in range(-(-n // per_channel))
     ]
     rng = random.Random(n)
     try:
@@ -242,12 +248,16 @@ async def streams(address: str, pcm: np.ndarray, n: int, per_channel: int = 16) 
 
 
 @contextlib.contextmanager
-def fastapi_peer(port: int, log_path: Path, timeout_s: float = 60.0) -> Iterator[subprocess.Popen]:
-    """bench/peers/fastapi_tokenizer.py under uvicorn (one worker), until /health answers."""
+def fastapi_peer(
+    port: int, log_path: Path, timeout_s: float = 60.0, joint: bool = False
+) -> Iterator[subprocess.Popen]:
+    """bench/peers/fastapi_tokenizer.py under uvicorn (one worker), until /health answers;
+    `joint`: the peer running the joint_tokenizer graph instead of the two tokenizers."""
     cmd = [sys.executable, "-m", "uvicorn", "bench.peers.fastapi_tokenizer:app"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    env = {**os.environ, "VOXGATE_PEER_TOKENIZER": "joint" if joint else "two"}
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         deadline = time.monotonic() + timeout_s
         while True:
@@ -279,7 +289,7 @@ class Plan:
     rates: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)  # × voxgate's saturated closed-loop rate
     step_s: float = 12.0
     repeats: int = 2
-    stream_counts: tuple[int, ...] = (10, 50, 200)
+    stream_counts: tuple[int, ...] = (10, 50, 100, 200)
     stream_clip_s: float = 10.0
     overhead_repeats: int = 60
 
@@ -302,13 +312,17 @@ async def _measured(roots: list[int], work: Awaitable, label: dict) -> tuple[obj
     return result, {**label, "peak_rss_mb": rss.peak_mb, "loadavg_1m": load["loadavg_1m"]}
 
 
-async def run_unary(plan: Plan, address: str, peer_url: str, pids: dict, wavs: list) -> dict:
+async def run_unary(
+    plan: Plan, address: str, peer_urls: dict[str, str], pids: dict, wavs: list
+) -> dict:
+    """Closed- and open-loop Tokenize against voxgate and each peer (`peer_urls` by name)."""
     clips = [wav_bytes(w, 16000) for w in wavs]
     channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
     http = aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=0), timeout=aiohttp.ClientTimeout(total=120)
     )
-    calls = {"voxgate": voxgate_call(channel), "fastapi": peer_call(http, peer_url)}
+    calls = {"voxgate": voxgate_call(channel)}
+    calls |= {name: peer_call(http, url) for name, url in peer_urls.items()}
     rows: list[dict] = []
     try:
         for call in calls.values():  # warm-up
@@ -316,7 +330,7 @@ async def run_unary(plan: Plan, address: str, peer_url: str, pids: dict, wavs: l
                 await call(clip)
         for c in plan.concurrency:
             for rep in range(plan.repeats):
-                order = list(calls) if rep % 2 == 0 else list(calls)[::-1]
+                order = list(calls) if rep % 2 == 0 else list(calls)[::-1]  # alternate
                 for name in order:
                     step, meta = await _measured(
                         [pids[name]],
@@ -344,12 +358,18 @@ async def run_unary(plan: Plan, address: str, peer_url: str, pids: dict, wavs: l
     return {"clip_s": plan.clip_s, "rows": rows, "comparison": compare(rows)}
 
 
+PEERS = ("fastapi", "fastapi_joint")  # the two tokenizer graphs; the joint graph
+RATIOS = ("throughput_ratio", "throughput_ratio_joint")  # voxgate / each peer
+
+
 def compare(rows: list[dict]) -> list[dict]:
-    """Per closed-loop concurrency: medians over repeats, voxgate / peer throughput ratio."""
+    """Per closed-loop concurrency: medians over repeats, voxgate / peer throughput ratios
+    (`throughput_ratio` against the two-model peer, `throughput_ratio_joint` against the peer
+    running the joint graph, when it ran)."""
     out = []
     for c in sorted({r["concurrency"] for r in rows if r["mode"] == "closed"}):
         med = {}
-        for name in ("voxgate", "fastapi"):
+        for name in ("voxgate", *PEERS):
             sel = [r for r in rows if r["mode"] == "closed" and r["concurrency"] == c]
             sel = [r for r in sel if r["target"] == name and r["ok"]]
             if not sel:
@@ -358,9 +378,12 @@ def compare(rows: list[dict]) -> list[dict]:
                 k: statistics.median(r[k] for r in sel)
                 for k in ("req_per_s", "p50_ms", "p99_ms", "peak_rss_mb")
             }
-        if len(med) == 2 and med["fastapi"]["req_per_s"]:
-            ratio = med["voxgate"]["req_per_s"] / med["fastapi"]["req_per_s"]
-            out.append({"concurrency": c, **_flat(med), "throughput_ratio": round(ratio, 3)})
+        if "voxgate" in med and med.get("fastapi", {}).get("req_per_s"):
+            row = {"concurrency": c, **_flat(med)}
+            for peer, key in zip(PEERS, RATIOS, strict=True):
+                if med.get(peer, {}).get("req_per_s"):
+                    row[key] = round(med["voxgate"]["req_per_s"] / med[peer]["req_per_s"], 3)
+            out.append(row)
     return out
 
 
@@ -382,15 +405,13 @@ async def run_streams(plan: Plan, address: str, pids: dict, pcm: np.ndarray) -> 
 
 
 async def run_overhead(plan: Plan, address: str, pids: dict, wav: np.ndarray) -> dict:
-    """1 s clip, concurrency 1: Tokenize over gRPC vs the in-process floor, alternating."""
-    ling, sem = session("linguistic_tokenizer"), session("semantic_tokenizer")
-    pool = ThreadPoolExecutor(2)
+    """1 s clip, concurrency 1: Tokenize over gRPC vs the in-process floor (the joint graph the
+    tokenize ensemble runs, on one thread as in Triton), alternating."""
+    joint = session("joint_tokenizer")
     x = wav[None, :]
 
     def floor() -> None:
-        a = pool.submit(ling.run, None, {"waveform": x})
-        b = pool.submit(sem.run, None, {"waveform": x})
-        a.result(), b.result()
+        joint.run(None, {"waveform": x})
 
     channel = grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
     call, clip = voxgate_call(channel), wav_bytes(wav, 16000)
@@ -409,7 +430,6 @@ async def run_overhead(plan: Plan, address: str, pids: dict, wav: np.ndarray) ->
                 local_ms.append((t2 - t1) * 1000)
     finally:
         await channel.close()
-        pool.shutdown()
     g, f = statistics.median(grpc_ms), statistics.median(local_ms)
     return {
         "clip_s": len(wav) / 16000,
@@ -431,10 +451,11 @@ def plot(path: Path, unary: dict, stream_rows: list[dict]) -> None:
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     comp = unary["comparison"]
-    for name in ("voxgate", "fastapi"):
-        c = [r["concurrency"] for r in comp]
-        axes[0].plot(c, [r[f"{name}_req_per_s"] for r in comp], marker="o", label=name)
-        axes[1].plot(c, [r[f"{name}_p99_ms"] for r in comp], marker="o", label=name)
+    for name in ("voxgate", *PEERS):
+        got = [r for r in comp if f"{name}_req_per_s" in r]
+        c = [r["concurrency"] for r in got]
+        axes[0].plot(c, [r[f"{name}_req_per_s"] for r in got], marker="o", label=name)
+        axes[1].plot(c, [r[f"{name}_p99_ms"] for r in got], marker="o", label=name)
     for ax, label in ((axes[0], "requests / s"), (axes[1], "p99 latency (ms)")):
         ax.set_xscale("log", base=2)
         ax.set_xlabel("concurrency (closed loop)")

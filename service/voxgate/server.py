@@ -23,7 +23,7 @@ from voxgate.errors import ModelUnavailable
 from voxgate.interceptors import ServiceInterceptor
 from voxgate.logs import get_logger
 from voxgate.metrics import start_metrics
-from voxgate.model_names import with_needs
+from voxgate.model_repository import with_needs
 from voxgate.registry import ServiceContext, ServiceEntry, ServiceSet, selected_services
 from voxgate.replicas import TritonReplicas
 from voxgate.runtime import EmbeddedTriton
@@ -245,8 +245,10 @@ async def serve(settings: Settings) -> None:
     services = _services(settings)
     triton = None
     if not settings.triton_url:
-        # Only some services: Triton loads only their models (and what those need).
-        models = with_needs([m for e in services for m in e.models]) if settings.services else None
+        # Triton loads only the served services' models and what those need: not, say, the
+        # per-stream tokenizers that the reference tokenize ensemble does not run.
+        wanted = [m for e in services for m in e.models]
+        models = with_needs(wanted, settings.model_repository, settings.model_config_name)
         triton = EmbeddedTriton(
             settings.model_repository, settings.model_config_name, settings.run_dir, models=models
         )

@@ -26,7 +26,12 @@ from tritonclient.grpc import (
     service_pb2,
 )
 from tritonclient.grpc import service_pb2_grpc as triton_grpc
-from tritonclient.utils import InferenceServerException, np_to_triton_dtype, serialize_byte_tensor
+from tritonclient.utils import (
+    InferenceServerException,
+    np_to_triton_dtype,
+    serialize_byte_tensor,
+    triton_to_np_dtype,
+)
 
 from voxgate import model_names as names
 from voxgate import tracing, triton_auth
@@ -136,7 +141,9 @@ class TritonModels:
         self._client = triton_aio.InferenceServerClient(url, channel_args=_CLIENT_OPTIONS)
         self._client.register_plugin(Headers(url, self._headers))
         self._stream_channel: grpc.aio.Channel | None = None
+        self._stub: triton_grpc.GRPCInferenceServiceStub | None = None
         self._spec: ModelSpec | None = None
+        self._spec_lock = asyncio.Lock()
 
     async def close(self) -> None:
         await self._client.close()
@@ -189,24 +196,39 @@ class TritonModels:
     async def spec(self) -> ModelSpec:
         """Reads (once) the context sizes and output rate declared in the model configs."""
         if self._spec is None:
-            try:
-                tok, dec, voc = await asyncio.gather(
-                    *(
-                        self._client.get_model_config(n, as_json=True, client_timeout=5.0)
-                        for n in (names.LINGUISTIC_TOKENIZER, names.TOKEN_DECODER, names.VOCODER)
-                    )
-                )
-            except InferenceServerException as err:
-                raise ModelUnavailable("model server not reachable") from err
-            tok, dec, voc = tok["config"], dec["config"], voc["config"]
-            self._spec = ModelSpec(
-                context_groups=int(_param(tok, "context_groups")),
-                decoder_context_groups=int(_param(dec, "decoder_context_groups")),
-                output_sample_rate=int(_param(voc, "sample_rate")),
-                profile=_param(tok, "profile", "reference"),
-                window_groups=int(_param(tok, "window_groups", "0")),
-            )
+            async with self._spec_lock:  # the first streams of a busy start ask all at once
+                if self._spec is None:
+                    self._spec = await self._read_spec()
         return self._spec
+
+    async def _read_spec(self) -> ModelSpec:
+        async def config(name: str) -> dict:
+            got = await self._client.get_model_config(name, as_json=True, client_timeout=5.0)
+            return got["config"]
+
+        try:
+            # The tokenizer's parameters sit on the tokenize ensemble's first step (the joint
+            # tokenizer of the reference profile, step-audio's linguistic tokenizer).
+            steps = (await config(names.TOKENIZE)).get("ensemble_scheduling", {}).get("step")
+            first = steps[0]["model_name"] if steps else names.TOKENIZE
+            tok, dec, voc = await asyncio.gather(
+                *(config(n) for n in (first, names.TOKEN_DECODER, names.VOCODER))
+            )
+        except InferenceServerException as err:
+            raise ModelUnavailable("model server not reachable") from err
+        try:  # optional: a profile without it streams through tokenize
+            stream = await config(names.STREAM_TOKENIZER)
+            lookahead: int | None = int(_param(stream, "lookahead_samples"))
+        except InferenceServerException:
+            lookahead = None
+        return ModelSpec(
+            context_groups=int(_param(tok, "context_groups")),
+            decoder_context_groups=int(_param(dec, "decoder_context_groups")),
+            output_sample_rate=int(_param(voc, "sample_rate")),
+            profile=_param(tok, "profile", "reference"),
+            window_groups=int(_param(tok, "window_groups", "0")),
+            stream_lookahead_samples=lookahead,
+        )
 
     # -- unary models ----------------------------------------------------------------------
 
@@ -264,7 +286,19 @@ class TritonModels:
 
     def generator(self, model: str) -> TritonStreamingGenerator:
         """A `core.ports.StreamingGenerator` over one decoupled model."""
-        if self._stream_channel is None:
+        return TritonStreamingGenerator(self._streams_stub(), model, self._timeout_s, self.metadata)
+
+    def unary_stub(self) -> triton_grpc.GRPCInferenceServiceStub:
+        """Triton's own gRPC stub on tritonclient's channel: for calls frequent enough that
+        tritonclient's per-call objects cost more than the model (a live stream's requests).
+        The same connection as the readiness probes, so a replica probed back in is one these
+        calls reach (a channel of their own could still be backing off its reconnects).
+        `_client_stub` is tritonclient 2.73's (pinned in pyproject.toml)."""
+        return self._client._client_stub
+
+    def _streams_stub(self) -> triton_grpc.GRPCInferenceServiceStub:
+        """Triton's own gRPC stub on a channel of its own, for long-lived streams."""
+        if self._stub is None:
             self._stream_channel = grpc.aio.insecure_channel(
                 self.url,
                 options=[
@@ -273,16 +307,19 @@ class TritonModels:
                     *RECONNECT_OPTIONS,
                 ],
             )
-        return TritonStreamingGenerator(
-            triton_grpc.GRPCInferenceServiceStub(self._stream_channel),
-            model,
-            self._timeout_s,
-            lambda: tuple(endpoint_headers(self.url, self._headers).items()),
-        )
+            self._stub = triton_grpc.GRPCInferenceServiceStub(self._stream_channel)
+        return self._stub
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        """The headers of a call to this endpoint, as gRPC metadata (read at each call)."""
+        return tuple(endpoint_headers(self.url, self._headers).items())
 
 
 class TritonSequenceModel:
-    """One model behind Triton's sequence batcher: each call is one request of a sequence."""
+    """One model behind Triton's sequence batcher: each call is one request of a sequence.
+
+    Calls go through Triton's own stub, not tritonclient: a live stream makes one per piece of
+    audio, and tritonclient's request and result objects cost more than the model's work."""
 
     def __init__(self, models: TritonModels, model: str) -> None:
         self._models = models
@@ -297,21 +334,36 @@ class TritonSequenceModel:
         start: bool = False,
         end: bool = False,
     ) -> dict[str, np.ndarray]:
-        tensors = []
-        for name, value in inputs.items():
-            arr = np.ascontiguousarray(value)
-            tensor = InferInput(name, list(arr.shape), np_to_triton_dtype(arr.dtype))
-            tensor.set_data_from_numpy(arr)
-            tensors.append(tensor)
-        result = await self._models._infer(
-            self.model,
-            tensors,
-            list(outputs),
-            sequence_id=sequence_id,
-            sequence_start=start,
-            sequence_end=end,
-        )
-        return {name: result.as_numpy(name) for name in outputs}
+        control = {"sequence_id": sequence_id, "sequence_start": start, "sequence_end": end}
+        request = _request(self.model, inputs, outputs, control)
+        span = tracing.model_span(self.model, "infer")
+        try:
+            reply = await self._models.unary_stub().ModelInfer(
+                request,
+                timeout=self._models._timeout_s,
+                metadata=(*tracing.headers(span).items(), *self._models.metadata()),
+            )
+        except grpc.aio.AioRpcError as err:
+            tracing.fail(span, err.code().name, err.details() or "")
+            status = str(err.code())  # "StatusCode.X", as tritonclient reports it
+            raise _domain_error(
+                self.model, InferenceServerException(err.details(), status)
+            ) from err
+        finally:
+            span.end()
+        return _arrays(reply)
+
+
+def _arrays(reply: service_pb2.ModelInferResponse) -> dict[str, np.ndarray]:
+    """A response's outputs as arrays (numeric types: read in place from the raw contents)."""
+    out = {}
+    for tensor, raw in zip(reply.outputs, reply.raw_output_contents, strict=True):
+        dtype = triton_to_np_dtype(tensor.datatype)
+        if dtype is None or dtype is np.object_:
+            out[tensor.name] = InferResult(reply).as_numpy(tensor.name)
+        else:
+            out[tensor.name] = np.frombuffer(raw, dtype).reshape(tuple(tensor.shape))
+    return out
 
 
 def _request(

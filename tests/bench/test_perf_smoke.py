@@ -43,14 +43,14 @@ def test_perf_smoke_writes_sane_results(tmp_path: Path) -> None:
 
     res = json.loads((tmp_path / "loadgen.json").read_text())
     rows = res["unary"]["rows"]
-    assert {r["target"] for r in rows} == {"voxgate", "fastapi"}
+    assert {r["target"] for r in rows} == {"voxgate", "fastapi", "fastapi_joint"}
     assert {r["mode"] for r in rows} == {"closed", "open"}
     for r in rows:
         assert r["ok"] > 0 and not r["errors"], r
         assert 0 < r["p50_ms"] <= r["p95_ms"] <= r["p99_ms"]
         assert r["peak_rss_mb"] > 20 and r["loadavg_1m"] >= 0
     (comp,) = res["unary"]["comparison"]
-    assert comp["throughput_ratio"] > 0
+    assert comp["throughput_ratio"] > 0 and comp["throughput_ratio_joint"] > 0
     (streams,) = res["streams"]
     assert streams["ok"] == streams["streams"] == 2 and not streams["errors"]
     assert streams["groups"] > 0 and streams["first_response_p50_ms"] > 0

@@ -32,6 +32,7 @@ from tests.service.conftest import MODEL_REPOSITORY, running_triton, test_reposi
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 QUESTION = "What is the capital of France?"
+LONG_QUESTION = "Tell me all about the capital of France, in detail."
 
 
 def _find(*names: str) -> str | None:
@@ -148,18 +149,31 @@ def demo_url(server, tmp_path_factory) -> str:
         yield url
 
 
-@pytest.fixture(scope="package")
-def question_wav(tmp_path_factory) -> Path:
-    """The fake microphone's input: flite saying QUESTION, between short silences. Chromium
-    plays it in a loop from when the page opens the microphone."""
+def _spoken(text: str, folder: Path) -> Path:
+    """flite saying TEXT between short silences, as a 16 kHz WAV file."""
     from voxgate.reference import corpus
 
-    speech = corpus.synthesize_flite(QUESTION, "slt")
+    speech = corpus.synthesize_flite(text, "slt")
     rate = 16000
     samples = np.concatenate([np.zeros(rate // 5, np.float32), speech, np.zeros(rate, np.float32)])
-    path = tmp_path_factory.mktemp("fake-mic") / "question.wav"
+    path = folder / "question.wav"
     sf.write(path, samples, rate, subtype="PCM_16")
     return path
+
+
+@pytest.fixture(scope="package")
+def question_wav(tmp_path_factory) -> Path:
+    """The fake microphone's input: QUESTION. Chromium plays it in a loop from when the page
+    opens the microphone."""
+    return _spoken(QUESTION, tmp_path_factory.mktemp("fake-mic"))
+
+
+@pytest.fixture(scope="package")
+def long_question_wav(tmp_path_factory) -> Path:
+    """LONG_QUESTION, whose reply lasts: SmolLM2 answers it with its whole token budget (6-7 s
+    of generation on one thread, then its speech), where QUESTION's short answer can be
+    generated and spoken before a second question's onset reaches the server's VAD."""
+    return _spoken(LONG_QUESTION, tmp_path_factory.mktemp("long-question"))
 
 
 @pytest.fixture(scope="package")

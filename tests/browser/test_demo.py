@@ -395,14 +395,14 @@ def speak_file(page: Page, path: Path) -> None:
     page.driver.find_element(By.ID, "chat-file").send_keys(str(path))
 
 
-def hands_free_barge_in(page: Page, question: Path, screenshots: Path) -> dict:
+def hands_free_barge_in(page: Page, first: Path, second: Path, screenshots: Path) -> dict:
     page.open(fresh=True)
     page.js("document.getElementById('chat-mode').value = 'vad'")
     page.click("chat-start")
     page.wait(lambda: page.stats("chat")["open"] and page.stats("mic")["pieces"] > 0, 20, "mic")
-    speak_file(page, question)
+    speak_file(page, first)
     page.wait(lambda: "text_delta" in page.stats("chat")["events"], 90, "the reply to begin")
-    speak_file(page, question)  # again, while the assistant replies
+    speak_file(page, second)  # while the assistant replies
     page.wait(
         lambda: any(e[:2] == ["turn_end", 1] for e in page.stats("chat")["timeline"]),
         120,
@@ -423,11 +423,14 @@ def hands_free_barge_in(page: Page, question: Path, screenshots: Path) -> dict:
 
 
 async def test_hands_free_turns_end_by_vad_and_speaking_interrupts_the_reply(
-    page_quiet, question_wav, screenshots
+    page_quiet, long_question_wav, question_wav, screenshots
 ) -> None:
-    # A silent microphone, and the question spoken twice from a file ("speak a file"): the
-    # second time while the assistant is still replying to the first.
-    got = await in_browser(hands_free_barge_in, page_quiet, question_wav, screenshots)
+    # A silent microphone, and two questions spoken from files ("speak a file"): the second
+    # while the assistant is still replying to the first, which asks for a long answer (a
+    # short one can end before the second question's onset: CI saw that race).
+    got = await in_browser(
+        hands_free_barge_in, page_quiet, long_question_wav, question_wav, screenshots
+    )
     stats = got["stats"]
     assert stats["error"] is None and got["talk_disabled"], "no push-to-talk in this mode"
     timeline = [tuple(e) for e in stats["timeline"]]

@@ -202,8 +202,17 @@ async def test_barge_in_by_voice_stops_the_reply(stub, question, triton) -> None
     raw_out = audio_pb2.OutputAudioFormat(
         container=audio_pb2.AUDIO_CONTAINER_RAW, encoding=audio_pb2.PCM_ENCODING_S16LE
     )
+    # A long reply (seeded, so always the same story): the question's onset must reach the
+    # server's VAD while the reply is still being made, also on a loaded machine (with 200
+    # tokens, unseeded, CI once saw the reply end first).
     await call.write(
-        config(input_format=RAW_16K, output_format=raw_out, max_reply_tokens=200, temperature=0.7)
+        config(
+            input_format=RAW_16K,
+            output_format=raw_out,
+            max_reply_tokens=600,
+            temperature=0.7,
+            seed=7,
+        )
     )
     await call.write(text("Tell me a long story about a brave knight and a dragon."))
     seen = []
@@ -219,7 +228,7 @@ async def test_barge_in_by_voice_stops_the_reply(stub, question, triton) -> None
 
     k = kinds(rest)
     end0 = next(i for i, r in enumerate(rest) if r.WhichOneof("message") == "turn_end")
-    assert rest[end0].turn_index == 0 and rest[end0].turn_end.interrupted
+    assert rest[end0].turn_index == 0 and rest[end0].turn_end.interrupted, rest[end0]
     assert k.index("speech_started") > end0 and rest[k.index("speech_started")].turn_index == 1
     assert all(r.turn_index == 1 for r in rest[end0 + 1 :])  # nothing of turn 0 after its end
     ended = rest[end0].turn_end

@@ -6,8 +6,8 @@ from __future__ import annotations
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from voxgate import model_names
 from voxgate.launcher import async_local_server
+from voxgate.model_repository import with_needs
 from voxgate.registry import selected_services
 from voxgate.v1 import (
     audio_pb2,
@@ -20,28 +20,25 @@ from voxgate.v1 import (
 )
 
 from tests.conftest import speechlike, wav_bytes
+from tests.service.conftest import MODEL_REPOSITORY
 
 pytestmark = pytest.mark.triton
 
 TOKENIZER_MODELS = {
     "tokenize",
     "detokenize",
-    "linguistic_tokenizer",
-    "semantic_tokenizer",
+    "joint_tokenizer",
+    "stream_tokenizer",
     "token_decoder",
     "vocoder",
 }
 
 
-def test_the_models_a_selection_needs_include_ensemble_steps_and_bls_calls():
-    assert model_names.with_needs(["tokenize"]) == sorted(
-        ["tokenize", "linguistic_tokenizer", "semantic_tokenizer"]
-    )
-    # the reference TTS engine tokenizes through BLS: tokenize and its steps come along
-    assert {"tokenize", "linguistic_tokenizer"} <= set(model_names.with_needs(["tts_generator"]))
+def test_the_models_a_selection_needs_include_ensemble_steps():
     chosen = selected_services("tokenizer")
     assert [e.proto.name for e in chosen] == ["TokenizerService", "DiscoveryService"]
-    assert set(model_names.with_needs([m for e in chosen for m in e.models])) == TOKENIZER_MODELS
+    wanted = [m for e in chosen for m in e.models]
+    assert set(with_needs(wanted, MODEL_REPOSITORY, "cpu")) == TOKENIZER_MODELS
     with pytest.raises(ValueError, match="unknown tokeniser"):
         selected_services("tokeniser")
 

@@ -737,3 +737,14 @@ def test_block_encoding_equals_whole_resampling(target: int) -> None:
     data, _ = A.encode(x, 16000, OutputFormat(Container.RAW, Encoding.F32LE, target))
     whole = x if target == 16000 else soxr.resample(x, 16000, target, quality="HQ")
     np.testing.assert_array_equal(np.frombuffer(data, "<f4"), np.clip(whole, -1, 1))
+
+
+def test_mono_s16le_fast_path_gives_libsndfiles_samples():
+    """decode_pcm's numpy path for mono S16LE (live streams) equals libsndfile's decoding."""
+    every = np.arange(-32768, 32768, dtype="<i2").tobytes()
+    fmt = PcmFormat(Encoding.S16LE, 16000, 1)
+    with A.AudioReader.pcm(every, fmt) as reader:
+        want = reader.read()
+    got = A.decode_pcm(every, fmt)
+    assert got.dtype == want.dtype == np.float32
+    np.testing.assert_array_equal(got, want)

@@ -14,6 +14,7 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from voxgate.model_names import (  # noqa: E402
+    JOINT_TOKENIZER,
     LINGUISTIC_TOKENIZER,
     ONNX_MODELS,
     SEMANTIC_TOKENIZER,
@@ -176,6 +177,22 @@ def test_token_shapes_and_ranges(sessions):
     sem = _run(sessions, SEMANTIC_TOKENIZER, x)
     assert ling.min() >= 0 and ling.max() < 1024
     assert sem.min() >= 0 and sem.max() < 4096
+
+
+def test_joint_tokenizer_gives_the_two_tokenizers_ids(sessions, speech):
+    """One shared analysis, the same ids as the two tokenizers, at every length and in a batch."""
+    joint = sessions[JOINT_TOKENIZER]
+    assert [o.name for o in joint.get_outputs()] == ["linguistic_tokens", "semantic_tokens"]
+    long = np.concatenate([speech, _synthetic(2.0, 4)])
+    for s in (0, 1, 639, 640, 959, 960, 1279, 1920 * 3 + 17, 1920 * 7 + 961, len(long)):
+        x = long[:s][None]
+        ling, sem = joint.run(None, {"waveform": x})
+        np.testing.assert_array_equal(ling, _run(sessions, LINGUISTIC_TOKENIZER, x))
+        np.testing.assert_array_equal(sem, _run(sessions, SEMANTIC_TOKENIZER, x))
+    both = np.stack([speech[:30000], 3.0 * _synthetic(30000 / dsp.SR, 9)]).clip(-1, 1)
+    ling, sem = joint.run(None, {"waveform": both})
+    np.testing.assert_array_equal(ling, _run(sessions, LINGUISTIC_TOKENIZER, both))
+    np.testing.assert_array_equal(sem, _run(sessions, SEMANTIC_TOKENIZER, both))
 
 
 def test_determinism_and_batch_independence(sessions, speech):

@@ -43,7 +43,8 @@ def test_reference_deployment_serves_tokenizer_and_discovery_only():
 
 
 def test_a_model_still_loading_is_not_ready_not_absent():
-    s = _set({**REFERENCE, model_names.VOCODER: False})
+    # TokenizerService needs its ensembles; Triton holds an ensemble unready while a step loads
+    s = _set({**REFERENCE, model_names.DETOKENIZE: False})
     assert s.availability(TOKENIZER) is Availability.NOT_READY
     assert s.health()[""] is False and s.health()[DISCOVERY] is True
     s.admit(TOKENIZER)  # not refused: Triton answers UNAVAILABLE while it loads

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -23,7 +22,7 @@ import numpy as np
 
 from voxgate import audio as audiolib
 from voxgate.core.history import History, heard_text
-from voxgate.core.ports import SequenceModel, StreamingGenerator
+from voxgate.core.ports import SequenceModel, StreamingGenerator, new_sequence_id
 from voxgate.core.synthesis import Piece, Synthesis, SynthesisRequest
 from voxgate.core.tokenization import Tokenization
 from voxgate.core.turns import (
@@ -179,11 +178,6 @@ class ChatModels:
     tokenization: Tokenization | None = None  # for LLMs that hear audio tokens (Step-Audio)
 
 
-def _sequence_id() -> int:
-    # Random 62-bit ids: unique across the façades that may share one Triton.
-    return random.getrandbits(62) + 1
-
-
 # -- the outbox: events waiting for the client --------------------------------------------------
 
 
@@ -254,7 +248,7 @@ class _Recognizer:
         self.kept: list[np.ndarray] | None = [] if keep_audio else None
         self._emit = emit
         self.turn = turn
-        self._id = _sequence_id()
+        self._id = new_sequence_id()
         self._audio: list[np.ndarray] = []
         self._finalize = False
         self._end = False
@@ -387,7 +381,7 @@ class Conversation:
         self._decoder: audiolib.PcmStreamDecoder | None = None
         self._samples = 0  # 16 kHz input samples received
         self._arrivals: deque[tuple[int, float]] = deque(maxlen=256)  # (end sample, time)
-        self._vad_id = _sequence_id()
+        self._vad_id = new_sequence_id()
         self._vad_started = False
         self._vad_buffer: list[np.ndarray] = []
         self._vad_sent = 0  # samples sent to the VAD, from the stream's start
@@ -549,7 +543,7 @@ class Conversation:
             # indices (and so speech offsets) go on from where they were.
             held = self._vad_sent % FRAME_SAMPLES
             audio = np.concatenate([self._ring.slice(self._vad_sent - held, self._vad_sent), audio])
-            self._vad_id, self._vad_base = _sequence_id(), self._vad_sent // FRAME_SAMPLES
+            self._vad_id, self._vad_base = new_sequence_id(), self._vad_sent // FRAME_SAMPLES
             self._vad_started = False
         self._vad_last = time.monotonic()
         reply = await self._m.vad.infer(

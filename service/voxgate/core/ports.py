@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -23,6 +24,10 @@ class ModelSpec:
     # > 0: the tokenizers see whole fixed windows of this many groups, aligned to the start of
     # the recording, with no context (step-audio: Whisper's 30 s chunks); 0: context windows.
     window_groups: int = 0
+    # Where the repository serves stream_tokenizer (live streams keep their analysis in Triton
+    # instead of re-sending context windows to tokenize): the samples after a group's end that
+    # its ids need. None: no stream tokenizer.
+    stream_lookahead_samples: int | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,12 @@ class StreamingGenerator(Protocol):
         """The model's configuration parameters (e.g. its `engine`); ModelUnavailable while
         the model server cannot be asked."""
         ...
+
+
+def new_sequence_id() -> int:
+    """A sequence id for a SequenceModel: random 62 bits, unique across the façades that may
+    share one model server."""
+    return random.getrandbits(62) + 1
 
 
 class SequenceModel(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ from voxgate import audio as audiolib
 from voxgate.core.budget import AudioBudget, Hold, unlimited
 from voxgate.core.chunking import Window, plan, plan_aligned, sample_span
 from voxgate.core.decoding import decode_all
-from voxgate.core.ports import Decoder, Tokenizer
+from voxgate.core.ports import Decoder, ModelSpec, SequenceModel, Tokenizer, new_sequence_id
 from voxgate.errors import InvalidArgument, ModelFailed, OutOfRange
 from voxgate.interleave import (
     GROUP_SAMPLES,
@@ -26,6 +27,12 @@ from voxgate.interleave import (
 
 LINGUISTIC_HOP = GROUP_SAMPLES // LINGUISTIC_PER_GROUP
 SEMANTIC_HOP = GROUP_SAMPLES // SEMANTIC_PER_GROUP
+STREAM_OUTPUTS = ("linguistic_tokens", "semantic_tokens", "first_group")
+# Samples per stream tokenizer request: a client's big piece goes in several (the model's
+# max_samples_per_request is 320000; its frames of one request run in one batch).
+STREAM_REQUEST_SAMPLES = 160000
+# END requests of streams that closed before their end: kept referenced until they are sent.
+_ENDING: set[asyncio.Task] = set()
 
 
 @dataclass(frozen=True)
@@ -103,11 +110,14 @@ class Tokenization:
         decoder: Decoder,
         limits: Limits,
         budget: AudioBudget | None = None,
+        stream: SequenceModel | None = None,
     ) -> None:
         self.models = tokenizer
         self.decoder = decoder
         self.limits = limits
         self.budget = budget or unlimited()
+        # The stateful stream tokenizer, used for live streams where the repository has it.
+        self.stream_model = stream
 
     async def tokenize(self, source: AudioSource) -> TokenizeResult:
         """Tokens of a whole recording; long audio goes to Triton in concurrent windows."""
@@ -146,10 +156,7 @@ class Tokenization:
         if len(ling) != w.keep * LINGUISTIC_PER_GROUP or len(sem) != w.keep * SEMANTIC_PER_GROUP:
             raise RuntimeError("tokenizer returned fewer tokens than its window holds")
         ling, sem = ling.astype(np.int64), sem.astype(np.int64)
-        if ((ling < 0) | (ling >= LINGUISTIC_CODES)).any() or (
-            (sem < 0) | (sem >= SEMANTIC_CODES)
-        ).any():  # never for input in [-1, 1]; a model fault, not the client's
-            raise ModelFailed("tokenizer: returned ids outside its vocabulary")
+        _check_ids(ling, sem)
         return Tokens(ling, sem)
 
     def open_stream(
@@ -181,8 +188,11 @@ class Tokenization:
 class TokenStream:
     """Tokenizes audio as it arrives; yields each group once its look-ahead has arrived.
 
-    RAW and WAV are decoded as they arrive. FLAC, OGG and MP3 are held (bounded by
-    `audiolib.ContainerStream` and the decoded-audio budget) and decoded when the stream ends.
+    RAW and WAV are decoded as they arrive. Where the repository has the stream tokenizer, each
+    piece goes to it as one request of a Triton sequence (the analysis stays there, so no
+    context is sent twice); else the façade holds the audio a window needs and sends context
+    windows to tokenize. FLAC, OGG and MP3 are held (bounded by `audiolib.ContainerStream` and
+    the decoded-audio budget) and decoded when the stream ends.
     """
 
     def __init__(
@@ -205,6 +215,8 @@ class TokenStream:
         self._buffer = np.zeros(0, np.float32)
         self._buffer_start = 0  # sample index of _buffer[0]
         self._n_samples = 0
+        self._sequence: int | None = None  # the stream tokenizer's sequence, once started
+        self._sequence_open = False  # started and not yet ended
         self.groups_done = 0  # groups already returned
 
     @property
@@ -218,12 +230,27 @@ class TokenStream:
         return self._n_samples
 
     def close(self) -> None:
-        """Gives back what the stream held of the decoded-audio budget."""
+        """Gives back what the stream held of the decoded-audio budget and, if the stream
+        tokenizer holds state for it, ends that sequence (in the background: a client that is
+        gone must not wait for it)."""
         if self._whole is not None:  # first, so that memory given back can go to the system
             self._whole.data = bytearray()
         self._whole = None
         self._buffer = np.zeros(0, np.float32)
         self._hold.release()
+        if self._sequence_open:
+            self._sequence_open = False
+            task = asyncio.get_running_loop().create_task(self._end_quietly(self._sequence))
+            _ENDING.add(task)
+            task.add_done_callback(_ENDING.discard)
+
+    async def _end_quietly(self, sequence: int) -> None:
+        model = self._owner.stream_model
+        assert model is not None
+        with contextlib.suppress(Exception):  # Triton also frees it once idle
+            await model.infer(
+                sequence, {"waveform": np.zeros((1, 0), np.float32)}, STREAM_OUTPUTS, end=True
+            )
 
     async def push(self, piece: bytes) -> list[tuple[int, Tokens]]:
         """Adds audio; returns (group index, tokens) of groups that became final."""
@@ -232,8 +259,17 @@ class TokenStream:
             self._hold.ensure(len(self._whole.data))
             return []
         assert self._decoder is not None
-        self._append(self._decoder.push(piece))
+        samples = self._decoder.push(piece)
         spec = await self._owner.models.spec()
+        if self._stateful(spec):
+            # Held until they complete a group's look-ahead: a request per group at most, however
+            # small the client's pieces (a request per sample would fall behind real time).
+            self._append(samples)
+            lookahead = spec.stream_lookahead_samples or 0
+            if self._n_samples < (self.groups_done + 1) * GROUP_SAMPLES + lookahead:
+                return []
+            return await self._stream_step(self._take_buffer(), end=False)
+        self._append(samples)
         ready = self._n_samples // GROUP_SAMPLES - spec.context_groups
         if spec.window_groups:  # a window is final only when whole (or at the end)
             ready = self._n_samples // GROUP_SAMPLES // spec.window_groups * spec.window_groups
@@ -249,7 +285,53 @@ class TokenStream:
         else:
             assert self._decoder is not None
             self._append(self._decoder.finish())
+            if self._stateful(await self._owner.models.spec()):
+                return await self._stream_step(self._take_buffer(), end=True)
         return await self._emit(self._n_samples // GROUP_SAMPLES)
+
+    def _stateful(self, spec: ModelSpec) -> bool:
+        return spec.stream_lookahead_samples is not None and self._owner.stream_model is not None
+
+    def _take_buffer(self) -> np.ndarray:
+        """The held samples, which the stream tokenizer takes over."""
+        samples, self._buffer = self._buffer, np.zeros(0, np.float32)
+        self._buffer_start = self._n_samples
+        return samples
+
+    async def _stream_step(self, samples: np.ndarray, end: bool) -> list[tuple[int, Tokens]]:
+        """Requests of the stream tokenizer's sequence (one per STREAM_REQUEST_SAMPLES): the
+        groups they made final."""
+        out: list[tuple[int, Tokens]] = []
+        cuts = range(STREAM_REQUEST_SAMPLES, len(samples), STREAM_REQUEST_SAMPLES)
+        pieces = np.split(samples, list(cuts))
+        for n, piece in enumerate(pieces):
+            out += await self._stream_request(piece, end and n == len(pieces) - 1)
+        return out
+
+    async def _stream_request(self, samples: np.ndarray, end: bool) -> list[tuple[int, Tokens]]:
+        model = self._owner.stream_model
+        assert model is not None
+        start = self._sequence is None
+        if start:
+            self._sequence, self._sequence_open = new_sequence_id(), True
+        wav = np.ascontiguousarray(samples, np.float32)[None, :]
+        got = await model.infer(
+            self._sequence, {"waveform": wav}, STREAM_OUTPUTS, start=start, end=end
+        )
+        if end:
+            self._sequence_open = False
+        ling = got["linguistic_tokens"].reshape(-1).astype(np.int64)
+        sem = got["semantic_tokens"].reshape(-1).astype(np.int64)
+        count = len(ling) // LINGUISTIC_PER_GROUP
+        if (
+            int(got["first_group"].reshape(-1)[0]) != self.groups_done
+            or len(ling) != count * LINGUISTIC_PER_GROUP
+            or len(sem) != count * SEMANTIC_PER_GROUP
+        ):
+            raise ModelFailed("stream tokenizer: returned groups out of order")
+        _check_ids(ling, sem)
+        first, self.groups_done = self.groups_done, self.groups_done + count
+        return _per_group(first, Tokens(ling, sem), count)
 
     def _append(self, samples: np.ndarray) -> None:
         if len(samples):
@@ -267,16 +349,29 @@ class TokenStream:
         keep_from = max(0, ready - spec.context_groups) * GROUP_SAMPLES
         self._buffer = self._buffer[keep_from - self._buffer_start :]
         self._buffer_start = keep_from
-        return [
-            (
-                first + g,
-                Tokens(
-                    tokens.linguistic[g * LINGUISTIC_PER_GROUP : (g + 1) * LINGUISTIC_PER_GROUP],
-                    tokens.semantic[g * SEMANTIC_PER_GROUP : (g + 1) * SEMANTIC_PER_GROUP],
-                ),
-            )
-            for g in range(ready - first)
-        ]
+        return _per_group(first, tokens, ready - first)
+
+
+def _per_group(first: int, tokens: Tokens, count: int) -> list[tuple[int, Tokens]]:
+    """(group index, tokens) of `count` groups starting at `first`."""
+    return [
+        (
+            first + g,
+            Tokens(
+                tokens.linguistic[g * LINGUISTIC_PER_GROUP : (g + 1) * LINGUISTIC_PER_GROUP],
+                tokens.semantic[g * SEMANTIC_PER_GROUP : (g + 1) * SEMANTIC_PER_GROUP],
+            ),
+        )
+        for g in range(count)
+    ]
+
+
+def _check_ids(ling: np.ndarray, sem: np.ndarray) -> None:
+    """Ids outside the vocabularies: never for input in [-1, 1]; a model fault, not the client's."""
+    if ((ling < 0) | (ling >= LINGUISTIC_CODES)).any() or (
+        (sem < 0) | (sem >= SEMANTIC_CODES)
+    ).any():
+        raise ModelFailed("tokenizer: returned ids outside its vocabulary")
 
 
 def split_groups(items: Sequence[tuple[int, Tokens]]) -> Tokens:

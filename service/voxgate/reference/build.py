@@ -1,7 +1,9 @@
 """Reproducible build of the reference models: ``python -m voxgate.reference.build``.
 
 ``--only speaker_adapter`` writes just that graph (it has no fitted constants, so it needs no
-corpus) and records it in the existing manifest, leaving the fitted models as they are.
+corpus) and records it in the existing manifest, leaving the fitted models as they are;
+``--only joint_tokenizer`` and ``--only stream_tokenizer`` do the same for the graphs derived
+from the fitted tokenizer's constants (the same bytes a full build writes).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import onnx
 
 from .. import __version__
 from ..interleave import LINGUISTIC_CODES
+from ..model_names import STREAM_TOKENIZER
 from . import corpus, decoder, dsp, fit, onnx_export, refiner, speaker
 
 DEFAULT_OUT = Path(__file__).resolve().parents[3] / "triton_models"
@@ -30,11 +33,21 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _save(model: onnx.ModelProto, out: Path, name: str) -> dict:
-    path = out / name / "1" / "model.onnx"
+def _save(model: onnx.ModelProto, out: Path, name: str, file: str = "model.onnx") -> dict:
+    path = out / name / "1" / file
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
-    return {"path": f"{name}/1/model.onnx", "sha256": _sha256(path), "bytes": path.stat().st_size}
+    return {"path": f"{name}/1/{file}", "sha256": _sha256(path), "bytes": path.stat().st_size}
+
+
+def _save_files(files: dict[str, onnx.ModelProto], out: Path, name: str) -> dict[str, dict]:
+    """Manifest entries of a model folder's files: `name` for model.onnx, `name/stem` else."""
+    return {
+        name if file == "model.onnx" else f"{name}/{file.removesuffix('.onnx')}": _save(
+            model, out, name, file
+        )
+        for file, model in files.items()
+    }
 
 
 SPEAKER_SHIFT = {
@@ -45,7 +58,7 @@ SPEAKER_SHIFT = {
 
 
 def _only(out: Path, names: list[str]) -> int:
-    """Writes the parameter-free graphs `names` and records them in the existing manifest."""
+    """Writes the graphs `names` (onnx_export.ADDABLE) and records them in the existing manifest."""
     path = out / "reference_manifest.json"
     if not path.exists():
         print(f"{path} missing: run a full build first", file=sys.stderr)
@@ -53,8 +66,10 @@ def _only(out: Path, names: list[str]) -> int:
     manifest = json.loads(path.read_text())
     models = manifest.pop("models")
     for name in names:
-        models[name] = _save(onnx_export.PARAMETER_FREE[name](), out, name)
-        print(f"wrote {out / name / '1' / 'model.onnx'}", file=sys.stderr)
+        written = _save_files(onnx_export.ADDABLE[name](out), out, name)
+        models |= written
+        for entry in written.values():
+            print(f"wrote {out / entry['path']}", file=sys.stderr)
     manifest |= {"speaker_shift": SPEAKER_SHIFT, "models": models}  # a full build's key order
     path.write_text(json.dumps(manifest, indent=2) + "\n")
     return 0
@@ -69,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--only",
         action="append",
-        choices=sorted(onnx_export.PARAMETER_FREE),
-        help="write only this parameter-free graph into the existing build (repeatable)",
+        choices=sorted(onnx_export.ADDABLE),
+        help="write only this graph (parameter-free or derived) into a build (repeatable)",
     )
     args = ap.parse_args(argv)
     if args.only:
@@ -102,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     log("refiner trained; exporting")
     models = onnx_export.export_all(prm, dprm)
     hashes = {name: _save(model, args.out, name) for name, model in models.items()}
+    hashes |= _save_files(onnx_export.stream_graphs(prm), args.out, STREAM_TOKENIZER)
     manifest = {
         "voxgate_version": __version__,
         "profile": "reference",

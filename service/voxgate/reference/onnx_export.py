@@ -3,6 +3,9 @@ speaker.py: the four fitted models and the parameter-free speaker adapter."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -15,9 +18,11 @@ from voxgate.interleave import (
     TOKENS_PER_GROUP,
 )
 from voxgate.model_names import (
+    JOINT_TOKENIZER,
     LINGUISTIC_TOKENIZER,
     SEMANTIC_TOKENIZER,
     SPEAKER_ADAPTER,
+    STREAM_TOKENIZER,
     TOKEN_DECODER,
     VOCODER,
 )
@@ -28,6 +33,7 @@ from .encoder import NC, SQRT_MEL, EncoderParams
 OPSET = 17
 IR_VERSION = 9
 BIG = np.iinfo(np.int64).max
+FRAME_OFFSET = dsp.NFFT - 352  # sub-frame j's frame starts at padded sample j * SUB + this
 
 
 class _G:
@@ -96,9 +102,13 @@ def _analyse(g: _G, wav: str, n_sub: str, prm: EncoderParams) -> dict[str, str]:
     idx = g.op(
         "Add",
         g.op("Unsqueeze", starts, g.i64(1)),
-        g.const((dsp.NFFT - 352 + np.arange(dsp.NFFT))[None, :].astype(np.int64)),
+        g.const((FRAME_OFFSET + np.arange(dsp.NFFT))[None, :].astype(np.int64)),
     )
-    frames = g.op("Gather", padded, idx, axis=1)  # [B, J, NFFT]
+    return _analyse_frames(g, g.op("Gather", padded, idx, axis=1))
+
+
+def _analyse_frames(g: _G, frames: str) -> dict[str, str]:
+    """encoder.analyse of [B, J, NFFT] frames: each sub-frame's features from its frame alone."""
     wp, ws = dsp.analysis_windows()
     pp = _power(g, frames, wp)
     r = g.op("MatMul", pp, g.const(dsp.autocorr_matrix()))
@@ -210,8 +220,7 @@ def _n_tokens(g: _G, wav: str, hop: int) -> str:
 def semantic_model(prm: EncoderParams) -> onnx.ModelProto:
     g = _G(SEMANTIC_TOKENIZER)
     n = _n_tokens(g, "waveform", dsp.SEM_HOP)
-    n_sub = g.op("Add", g.op("Mul", n, g.i64(2)), g.i64(2 * prm.norm_half_window))
-    an = _analyse(g, "waveform", g.op("Squeeze", n_sub, g.i64(0)), prm)
+    an = _analyse_for(g, n, prm)
     codes = _semantic_codes(g, an, n, prm)
     g.op("Identity", codes, out="semantic_tokens")
     return g.model(
@@ -220,14 +229,9 @@ def semantic_model(prm: EncoderParams) -> onnx.ModelProto:
     )
 
 
-def linguistic_model(prm: EncoderParams) -> onnx.ModelProto:
-    g = _G(LINGUISTIC_TOKENIZER)
+def _linguistic_ids(g: _G, an: dict[str, str], codes: str, n_l: str, prm: EncoderParams) -> str:
+    """encoder.linguistic_from: F0 level * 32 + the gain correction against the codes' gain."""
     w_ = prm.norm_half_window
-    n_l = _n_tokens(g, "waveform", dsp.LING_HOP)
-    n_sem = g.op("Div", g.op("Add", g.op("Mul", n_l, g.i64(3)), g.i64(1)), g.i64(2))
-    n_sub = g.op("Add", g.op("Mul", n_sem, g.i64(2)), g.i64(2 * w_))
-    an = _analyse(g, "waveform", g.op("Squeeze", n_sub, g.i64(0)), prm)
-    codes = _semantic_codes(g, an, n_sem, prm)
     table = g.const(prm.dec_table[:, [0, dsp.N_CEP]].astype(np.float32), name="gain_table")
     c0_dec = g.op("Reshape", g.op("Gather", table, codes), g.i64(0, -1))
     three = g.op("Mul", n_l, g.i64(3))
@@ -250,16 +254,125 @@ def linguistic_model(prm: EncoderParams) -> onnx.ModelProto:
         "Clip", g.op("Round", g.op("Mul", lf, g.const(scale))), g.f32(0.0), g.f32(dsp.N_F0 - 1)
     )
     fq = g.op("Where", mid(an["voiced"]), fq, g.f32(dsp.N_F0))
-    ids = g.op(
+    return g.op(
         "Add",
         g.op("Mul", g.op("Cast", fq, to=TensorProto.INT64), g.i64(dsp.N_GAIN)),
         g.op("Cast", gq, to=TensorProto.INT64),
     )
-    g.op("Identity", ids, out="linguistic_tokens")
+
+
+def _ling_semantic_count(g: _G, n_l: str) -> str:
+    """Semantic codes the linguistic ids of n_l tokens read: (3 n_l + 1) // 2."""
+    return g.op("Div", g.op("Add", g.op("Mul", n_l, g.i64(3)), g.i64(1)), g.i64(2))
+
+
+def _analyse_for(g: _G, n_sem: str, prm: EncoderParams) -> dict[str, str]:
+    n_sub = g.op("Add", g.op("Mul", n_sem, g.i64(2)), g.i64(2 * prm.norm_half_window))
+    return _analyse(g, "waveform", g.op("Squeeze", n_sub, g.i64(0)), prm)
+
+
+def linguistic_model(prm: EncoderParams) -> onnx.ModelProto:
+    g = _G(LINGUISTIC_TOKENIZER)
+    n_l = _n_tokens(g, "waveform", dsp.LING_HOP)
+    n_sem = _ling_semantic_count(g, n_l)
+    an = _analyse_for(g, n_sem, prm)
+    codes = _semantic_codes(g, an, n_sem, prm)
+    g.op("Identity", _linguistic_ids(g, an, codes, n_l, prm), out="linguistic_tokens")
     return g.model(
         [_io("waveform", TensorProto.FLOAT, ["B", "S"])],
         [_io("linguistic_tokens", TensorProto.INT64, ["B", "N"])],
     )
+
+
+def joint_tokenizer_model(prm: EncoderParams) -> onnx.ModelProto:
+    """Both token streams from one analysis: the same ids as the two tokenizers, half the work.
+
+    Each sub-frame's analysis and each semantic code depend only on the padded waveform around
+    them, not on how many follow, so one pass over the longer of the two spans serves both.
+    """
+    g = _G(JOINT_TOKENIZER)
+    n_s = _n_tokens(g, "waveform", dsp.SEM_HOP)
+    n_l = _n_tokens(g, "waveform", dsp.LING_HOP)
+    n_sem = g.op("Max", n_s, _ling_semantic_count(g, n_l))
+    an = _analyse_for(g, n_sem, prm)
+    codes = _semantic_codes(g, an, n_sem, prm)
+    g.op("Slice", codes, g.i64(0), n_s, g.i64(1), out="semantic_tokens")
+    g.op("Identity", _linguistic_ids(g, an, codes, n_l, prm), out="linguistic_tokens")
+    return g.model(
+        [_io("waveform", TensorProto.FLOAT, ["B", "S"])],
+        [
+            _io("linguistic_tokens", TensorProto.INT64, ["B", "NL"]),
+            _io("semantic_tokens", TensorProto.INT64, ["B", "NS"]),
+        ],
+    )
+
+
+# The stream tokenizer's two stages: per sub-frame analysis of new frames, then the ids of whole
+# groups from the analysis of their sub-frames and W on each side (Triton keeps the state).
+STREAM_FEATURES = (
+    ("cep", TensorProto.FLOAT, ["B", "J", dsp.N_CEP]),
+    ("ap", TensorProto.FLOAT, ["B", "J"]),
+    ("voiced", TensorProto.BOOL, ["B", "J"]),
+    ("f0", TensorProto.FLOAT, ["B", "J"]),
+)
+
+
+def stream_frontend_model(prm: EncoderParams) -> onnx.ModelProto:
+    """[B, J, NFFT] frames -> the analysis of each (what the tokenizers compute per sub-frame)."""
+    g = _G("stream_frontend")
+    an = _analyse_frames(g, "frames")
+    for name, _, _ in STREAM_FEATURES:
+        g.op("Identity", an[name], out=name)
+    model = g.model(
+        [_io("frames", TensorProto.FLOAT, ["B", "J", dsp.NFFT])],
+        [_io(*f) for f in STREAM_FEATURES],
+    )
+    return _meta(model, **stream_layout(prm))
+
+
+def stream_head_model(prm: EncoderParams) -> onnx.ModelProto:
+    """The analysis of 6G + 2W sub-frames -> the ids of the G groups in their middle."""
+    g = _G("stream_head")
+    core = g.op(
+        "Sub",
+        g.op("Slice", g.op("Shape", "ap"), g.i64(1), g.i64(2)),
+        g.i64(2 * prm.norm_half_window),
+    )
+    n_sem = g.op("Div", core, g.i64(2))
+    an = {name: name for name, _, _ in STREAM_FEATURES}
+    codes = _semantic_codes(g, an, n_sem, prm)
+    g.op("Identity", codes, out="semantic_tokens")
+    g.op(
+        "Identity",
+        _linguistic_ids(g, an, codes, g.op("Div", core, g.i64(3)), prm),
+        out="linguistic_tokens",
+    )
+    model = g.model(
+        [_io(*f) for f in STREAM_FEATURES],
+        [
+            _io("linguistic_tokens", TensorProto.INT64, ["B", "NL"]),
+            _io("semantic_tokens", TensorProto.INT64, ["B", "NS"]),
+        ],
+    )
+    return _meta(model, **stream_layout(prm))
+
+
+def stream_layout(prm: EncoderParams) -> dict[str, int]:
+    """What the stream tokenizer needs to cut frames and groups (ONNX metadata of both stages)."""
+    return {
+        "pad": prm.pad,  # zeros before the first sample and after the last
+        "hop": dsp.SUB,
+        "frame_offset": FRAME_OFFSET,
+        "frame_length": dsp.NFFT,
+        "subframes_per_group": dsp.SUB_PER_GROUP,
+        "norm_half_window": prm.norm_half_window,
+        "group_samples": dsp.GROUP,
+    }
+
+
+def stream_graphs(prm: EncoderParams) -> dict[str, onnx.ModelProto]:
+    """The stream tokenizer's files in its version folder."""
+    return {"frontend.onnx": stream_frontend_model(prm), "head.onnx": stream_head_model(prm)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,6 +650,24 @@ def speaker_adapter_model() -> onnx.ModelProto:
 PARAMETER_FREE = {SPEAKER_ADAPTER: speaker_adapter_model}
 
 
+def joint_from_build(model_dir: Path) -> onnx.ModelProto:
+    """The joint tokenizer with the constants of a build's linguistic tokenizer (which holds
+    every encoder constant, the gain table included), to add it to an existing build."""
+    ling = onnx.load(str(model_dir / LINGUISTIC_TOKENIZER / "1" / "model.onnx"))
+    prm = encoder_params(ling)
+    gain = {i.name: numpy_helper.to_array(i) for i in ling.graph.initializer}["gain_table"]
+    prm.dec_table[:, [0, dsp.N_CEP]] = gain
+    meta = {p.key: p.value for p in ling.metadata_props}
+    return _meta(joint_tokenizer_model(prm), **meta)
+
+
+# Graphs `build --only` can add to an existing build, from nothing or from the fitted ones.
+ADDABLE: dict[str, Callable[[Path], onnx.ModelProto]] = {
+    **{name: (lambda _dir, make=make: make()) for name, make in PARAMETER_FREE.items()},
+    JOINT_TOKENIZER: joint_from_build,
+}
+
+
 def export_all(prm: EncoderParams, dprm: decoder.DecoderParams) -> dict[str, onnx.ModelProto]:
     enc_meta = {
         "context_groups": prm.context_groups,
@@ -546,6 +677,7 @@ def export_all(prm: EncoderParams, dprm: decoder.DecoderParams) -> dict[str, onn
     return {
         LINGUISTIC_TOKENIZER: _meta(linguistic_model(prm), **enc_meta),
         SEMANTIC_TOKENIZER: _meta(semantic_model(prm), **enc_meta),
+        JOINT_TOKENIZER: _meta(joint_tokenizer_model(prm), **enc_meta),
         TOKEN_DECODER: _meta(
             token_decoder_model(dprm), ap_offset=dprm.ap_offset, ap_scale=dprm.ap_scale
         ),
@@ -589,3 +721,30 @@ def _meta(m: onnx.ModelProto, **kv) -> onnx.ModelProto:
         p = m.metadata_props.add()
         p.key, p.value = k, str(v)
     return m
+
+
+def encoder_from_build(model_dir: Path) -> tuple[EncoderParams, dict[str, str]]:
+    """The encoder constants (gain table included) and metadata of a build's linguistic
+    tokenizer, which holds every one of them: to add derived graphs to an existing build."""
+    ling = onnx.load(str(model_dir / LINGUISTIC_TOKENIZER / "1" / "model.onnx"))
+    prm = encoder_params(ling)
+    gain = {i.name: numpy_helper.to_array(i) for i in ling.graph.initializer}["gain_table"]
+    prm.dec_table[:, [0, dsp.N_CEP]] = gain
+    return prm, {p.key: p.value for p in ling.metadata_props}
+
+
+def _joint_from_build(model_dir: Path) -> dict[str, onnx.ModelProto]:
+    prm, meta = encoder_from_build(model_dir)
+    return {"model.onnx": _meta(joint_tokenizer_model(prm), **meta)}
+
+
+# Graphs `build --only` can add to an existing build (file name -> graph per model folder),
+# from nothing or from the fitted tokenizer's constants: the bytes a full build writes.
+ADDABLE: dict[str, Callable[[Path], dict[str, onnx.ModelProto]]] = {
+    **{
+        name: (lambda _dir, make=make: {"model.onnx": make()})
+        for name, make in PARAMETER_FREE.items()
+    },
+    JOINT_TOKENIZER: _joint_from_build,
+    STREAM_TOKENIZER: lambda model_dir: stream_graphs(encoder_from_build(model_dir)[0]),
+}

@@ -102,13 +102,20 @@ def _build(ctx: ServiceContext) -> TokenizerServicer:
         max_container_stream_bytes=s.max_request_bytes,
     )
     return TokenizerServicer(
-        Tokenization(ctx.models, ctx.models, limits, ctx.budget), s.max_stream_lag_s
+        Tokenization(
+            ctx.models,
+            ctx.models,
+            limits,
+            ctx.budget,
+            stream=ctx.models.sequence_model(model_names.STREAM_TOKENIZER),
+        ),
+        s.max_stream_lag_s,
     )
 
 
 SERVICE = ServiceEntry(
     proto=tokenizer_pb2.DESCRIPTOR.services_by_name["TokenizerService"],
-    models=(*model_names.ENSEMBLES, *model_names.ONNX_MODELS),
+    models=model_names.ENSEMBLES,  # their steps come from the repository's ensemble configs
     build=_build,
     add_to_server=tokenizer_pb2_grpc.add_TokenizerServiceServicer_to_server,
 )
