@@ -391,15 +391,8 @@ def _edge(g: _G, x: str, axis: int, n: int = 1) -> str:
     return g.op("Concat", first, x, last, axis=axis)
 
 
-def _refined_rows(g: _G, ling: str, row: str, prm: decoder.DecoderParams) -> str:
-    """refiner.token_inputs (+ refiner.refine when fitted) on [B, 2G] ids and [B, 3G, 50] rows."""
-    nc = dsp.N_CEP
-    gq = g.op(
-        "Sub",
-        g.op("Cast", g.op("Mod", ling, g.i64(dsp.N_GAIN)), to=TensorProto.FLOAT),
-        g.f32(dsp.N_GAIN // 2),
-    )
-    gcorr = g.op("Mul", gq, g.f32(dsp.GAIN_STEP))  # [B, 2G]
+def _f0_levels(g: _G, ling: str) -> tuple[str, str]:
+    """Linguistic ids -> (voiced flag, log F0 of the level) as float32, as decoder.token_decoder."""
     fq = g.op("Div", ling, g.i64(dsp.N_GAIN))
     voiced = g.op("Cast", g.op("Less", fq, g.i64(dsp.N_F0)), to=TensorProto.FLOAT)
     step = np.float32(np.log(dsp.F0_MAX / dsp.F0_MIN) / (dsp.N_F0 - 1))
@@ -412,6 +405,19 @@ def _refined_rows(g: _G, ling: str, row: str, prm: decoder.DecoderParams) -> str
             g.const(step),
         ),
     )
+    return voiced, lf
+
+
+def _refined_rows(g: _G, ling: str, row: str, prm: decoder.DecoderParams) -> str:
+    """refiner.token_inputs (+ refiner.refine when fitted) on [B, 2G] ids and [B, 3G, 50] rows."""
+    nc = dsp.N_CEP
+    gq = g.op(
+        "Sub",
+        g.op("Cast", g.op("Mod", ling, g.i64(dsp.N_GAIN)), to=TensorProto.FLOAT),
+        g.f32(dsp.N_GAIN // 2),
+    )
+    gcorr = g.op("Mul", gq, g.f32(dsp.GAIN_STEP))  # [B, 2G]
+    voiced, lf = _f0_levels(g, ling)
     lfv = g.op("Mul", g.op("Sub", lf, g.f32(refiner.LF0_REF)), voiced)
     per = g.op(
         "Concat", *(g.op("Unsqueeze", v, g.i64(2, 3)) for v in (gcorr, voiced, lfv)), axis=3
@@ -470,18 +476,7 @@ def token_decoder_model(prm: decoder.DecoderParams) -> onnx.ModelProto:
     fr = g.op("Concat", g.op("Unsqueeze", even, g.i64(2)), g.op("Unsqueeze", odd, g.i64(2)), axis=2)
     fr = g.op("Reshape", fr, g.i64(0, -1, nc + 1))  # [B, 12G, 25]
     # F0 from linguistic tokens.
-    fq = g.op("Div", ling, g.i64(dsp.N_GAIN))
-    voiced = g.op("Cast", g.op("Less", fq, g.i64(dsp.N_F0)), to=TensorProto.FLOAT)
-    step = np.float32(np.log(dsp.F0_MAX / dsp.F0_MIN) / (dsp.N_F0 - 1))
-    lf = g.op(
-        "Add",
-        g.f32(np.log(dsp.F0_MIN)),
-        g.op(
-            "Mul",
-            g.op("Cast", g.op("Min", fq, g.i64(dsp.N_F0 - 1)), to=TensorProto.FLOAT),
-            g.const(step),
-        ),
-    )
+    voiced, lf = _f0_levels(g, ling)
     vpad, lpad = _edge2(g, voiced), _edge2(g, lf)
     n_f = g.op("Slice", g.op("Shape", fr), g.i64(1), g.i64(2))
     i = g.op("Range", g.i64(0), g.op("Squeeze", n_f, g.i64(0)), g.i64(1))
