@@ -70,10 +70,12 @@ async def test_an_uploaded_file_streams_the_tokens_unary_tokenize_gives(demo_url
         ("/ws/tokenize", ['{"type": "audio"}'], "BAD_MESSAGE", '"start"'),
         ("/ws/tokenize", ['{"type": "start", "audio": "pcm16"}'], "BAD_MESSAGE", "sample_rate"),
         ("/ws/tokenize", ['{"type": "start", "audio": "file"}', b"JUNKJUNK"], "BAD_MESSAGE", "WAV"),
-        # The server's own checks come back as they are.
+        # The server's own checks come back as they are. No audio after the bad config: the
+        # server ends the call on the config alone, and a bridge write racing that end makes
+        # grpc.aio replace the status with INTERNAL "Internal error from Core" (grpc#36066).
         (
             "/ws/tokenize",
-            ['{"type": "start", "audio": "pcm16", "sample_rate": 1000}', b"\0\0" * 100],
+            ['{"type": "start", "audio": "pcm16", "sample_rate": 1000}'],
             "INVALID_ARGUMENT",
             "sample_rate",
         ),
