@@ -5,8 +5,9 @@ and voices for the benchmark), ``dsp`` (constants, fixed matrices), ``encoder`` 
 (numpy references), ``refiner`` (the token decoder's learned stage: features from a window
 of tokens, trained at build time with torch), ``speaker`` (a recording's mean envelope and
 pitch in the decoder's feature space; the speaker adapter's numpy reference), ``fit``
-(codebook, the refiner's training data), ``onnx_export`` (the four fitted graphs and the
-parameter-free speaker adapter), ``build``
+(codebook, the refiner's training data), ``onnx_export`` (the fitted graphs: tokenizers,
+joint tokenizer, stream-tokenizer stages, token decoder, vocoder; and the parameter-free
+speaker adapter), ``build``
 (``python -m voxgate.reference.build``) and ``codec`` (onnxruntime convenience API, chunked
 tokenize/decode helpers). The token format (rates, code counts, interleaving) comes from
 ``voxgate.interleave``, the model names from ``voxgate.model_names``, and the window planning
