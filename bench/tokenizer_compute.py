@@ -27,16 +27,10 @@ import onnxruntime as ort
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # bench.perf.inputs, when run as a script
-MODELS = ROOT / "triton_models"
+
+from bench.perf.inputs import session, speech_clip  # noqa: E402
+
 GROUP = 1920
-
-
-def session(path: Path) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.enable_cpu_mem_arena = False
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def median_ms(fn, repeats: int) -> float:
@@ -51,8 +45,6 @@ def median_ms(fn, repeats: int) -> float:
 
 
 def speech(seconds: float) -> np.ndarray:
-    from bench.perf.inputs import speech_clip
-
     return speech_clip(seconds, seed=0)
 
 
@@ -62,11 +54,11 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     n = args.repeats
-    ling = session(MODELS / "linguistic_tokenizer" / "1" / "model.onnx")
-    sem = session(MODELS / "semantic_tokenizer" / "1" / "model.onnx")
-    joint = session(MODELS / "joint_tokenizer" / "1" / "model.onnx")
-    front = session(MODELS / "stream_tokenizer" / "1" / "frontend.onnx")
-    head = session(MODELS / "stream_tokenizer" / "1" / "head.onnx")
+    ling = session("linguistic_tokenizer", arena=False)
+    sem = session("semantic_tokenizer", arena=False)
+    joint = session("joint_tokenizer", arena=False)
+    front = session("stream_tokenizer", file="frontend.onnx", arena=False)
+    head = session("stream_tokenizer", file="head.onnx", arena=False)
     meta = front.get_modelmeta().custom_metadata_map
     pad, hop, off = int(meta["pad"]), int(meta["hop"]), int(meta["frame_offset"])
     length, w = int(meta["frame_length"]), int(meta["norm_half_window"])

@@ -43,11 +43,15 @@ def speech_clip(seconds: float, seed: int = 0) -> np.ndarray:
     return np.ascontiguousarray(np.tile(wav, reps)[:n], dtype=np.float32)
 
 
-def session(model: str, threads: int = 1) -> ort.InferenceSession:
+def session(
+    model: str, threads: int = 1, file: str = "model.onnx", arena: bool = True
+) -> ort.InferenceSession:
+    """A CPU onnxruntime session of a committed model's ONNX file (`file` in its version 1)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    path = ROOT / "triton_models" / model / "1" / "model.onnx"
+    options.enable_cpu_mem_arena = arena
+    path = ROOT / "triton_models" / model / "1" / file
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
