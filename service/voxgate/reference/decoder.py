@@ -24,7 +24,7 @@ from voxgate.interleave import (
 )
 
 from . import dsp
-from .refiner import RefinerParams, refine, token_inputs
+from .refiner import RefinerParams, f0_levels, refine, token_inputs
 
 SQRT_MEL = float(np.sqrt(dsp.N_MEL))
 DEFAULT_LF0 = float(np.log(120.0))
@@ -107,11 +107,7 @@ def token_decoder(ids: np.ndarray, prm: DecoderParams) -> np.ndarray:
     odd = 0.75 * e[:, 1:-1] + 0.25 * e[:, 2:]
     fr = np.stack([even, odd], 2).reshape(b, 2 * n_sub, -1).astype(np.float32)
     # F0 per linguistic token (centre 960k + 480) -> frames (centre 160i + 80).
-    fq = ling // dsp.N_GAIN
-    voiced = (fq < dsp.N_F0).astype(np.float32)
-    lf = np.float32(np.log(dsp.F0_MIN)) + np.minimum(fq, dsp.N_F0 - 1).astype(
-        np.float32
-    ) * np.float32(np.log(dsp.F0_MAX / dsp.F0_MIN) / (dsp.N_F0 - 1))
+    voiced, lf = f0_levels(ling)
     k0, a = f0_interp_positions()
     vpad, lpad = _edge(voiced, 1, 1), _edge(lf, 1, 1)
     n_f = 2 * n_sub

@@ -60,14 +60,20 @@ class RefinerParams:
         return cls(**{k: inits[f"refiner_{k}"] for k in cls.__dataclass_fields__})
 
 
-def ling_inputs(ling: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """[B, 2G] linguistic ids -> per sub-frame [B, 6G, 3] inputs and gain correction (nats)."""
-    gq = (ling % dsp.N_GAIN).astype(np.float32) - np.float32(dsp.N_GAIN // 2)
-    gcorr = gq * np.float32(dsp.GAIN_STEP)
+def f0_levels(ling: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Linguistic ids -> (voiced flag, log F0 of the level) as float32 (the decoder's too)."""
     fq = ling // dsp.N_GAIN
     voiced = (fq < dsp.N_F0).astype(np.float32)
     step = np.float32(np.log(dsp.F0_MAX / dsp.F0_MIN) / (dsp.N_F0 - 1))
     lf = np.float32(np.log(dsp.F0_MIN)) + np.minimum(fq, dsp.N_F0 - 1).astype(np.float32) * step
+    return voiced, lf
+
+
+def ling_inputs(ling: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[B, 2G] linguistic ids -> per sub-frame [B, 6G, 3] inputs and gain correction (nats)."""
+    gq = (ling % dsp.N_GAIN).astype(np.float32) - np.float32(dsp.N_GAIN // 2)
+    gcorr = gq * np.float32(dsp.GAIN_STEP)
+    voiced, lf = f0_levels(ling)
     lfv = (lf - np.float32(LF0_REF)) * voiced
     per = np.stack([gcorr, voiced, lfv], -1)  # [B, 2G, 3]
     return np.repeat(per, 3, axis=1), np.repeat(gcorr, 3, axis=1)
