@@ -401,7 +401,8 @@ def _auth_token(args: argparse.Namespace) -> int:
 def _models_build(args: argparse.Namespace) -> int:
     from voxgate.reference.build import main as build_main
 
-    return build_main(args.build_args)
+    rest = args.build_args
+    return build_main(rest[1:] if rest[:1] == ["--"] else rest)
 
 
 def _models_convert(args: argparse.Namespace) -> int:
@@ -608,6 +609,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     add_demo_parser(sub)
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["models", "build"] and argv[2:3] != ["--"]:
+        # argparse.REMAINDER takes nothing that starts with "-" right after a sub-command,
+        # so `voxgate models build --reduced` would be refused without this separator.
+        argv = [*argv[:2], "--", *argv[2:]]
     args = parser.parse_args(argv)
     if args.command != "serve":
         logs.configure("warning")

@@ -106,3 +106,14 @@ def test_help_lists_the_exit_statuses(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "8 port in use" in capsys.readouterr().out.replace("\n", " ")
+
+
+def test_models_build_passes_its_options_to_the_build(capsys, tmp_path):
+    # --only needs an existing build: the build's own refusal shows the options reached it.
+    code = main(["models", "build", "--only", "speaker_adapter", "--out", str(tmp_path)])
+    assert code == 2
+    assert "reference_manifest.json missing: run a full build first" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["models", "build", "--", "--help"])
+    assert exc.value.code == 0
+    assert "--reduced" in capsys.readouterr().out

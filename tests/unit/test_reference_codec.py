@@ -102,3 +102,27 @@ def test_held_out_voices_are_never_used_for_fitting():
     espeak = {(u.voice, u.variant) for u in items if u.engine == "espeak"}
     assert (corpus.HELD_OUT_ESPEAK_VOICE, corpus.HELD_OUT_ESPEAK_VARIANT) not in espeak
     assert corpus.HELD_OUT_ESPEAK_VOICE not in corpus.ESPEAK_VOICES
+
+
+def test_piper_joe_speaks_every_other_training_sentence_without_moving_the_other_items():
+    with_piper = corpus.plan(0, 30)
+    without = corpus.plan(0, 30, piper_every=0)
+    assert [u for u in with_piper if u.engine != "piper"] == without
+    piper = [u for u in with_piper if u.engine == "piper"]
+    texts = list(corpus.sentences(0, 30))
+    assert [u.text for u in piper] == texts[:: corpus.PIPER_EVERY]
+    assert {u.voice for u in piper} == {"joe"}
+    lo, hi = corpus.PIPER_LENGTH_PERCENT
+    assert all(lo <= u.speed <= hi for u in piper)
+    assert len({u.speed for u in piper}) > 1  # the pace varies
+
+
+def test_piper_synthesis_is_reproducible_and_normalised():
+    a = corpus.synthesize_piper("The small dog opened the garden gate.", "joe", 90)
+    b = corpus.synthesize_piper("The small dog opened the garden gate.", "joe", 90)
+    slower = corpus.synthesize_piper("The small dog opened the garden gate.", "joe", 115)
+    np.testing.assert_array_equal(a, b)
+    assert a.dtype == np.float32 and a.ndim == 1
+    assert 1.0 < len(a) / corpus.SAMPLE_RATE < 5.0
+    assert len(slower) > len(a) * 1.05  # longer phonemes (the edges of silence do not scale)
+    assert abs(20 * np.log10(np.abs(a).max()) + 3.0) < 0.1  # -3 dBFS peak, as sox normalises

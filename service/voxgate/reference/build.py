@@ -25,8 +25,9 @@ from . import corpus, decoder, dsp, fit, onnx_export, refiner, speaker
 
 DEFAULT_OUT = Path(__file__).resolve().parents[3] / "triton_models"
 CONTEXT_GROUPS = 2
-FULL = {"sentences": 300, "espeak_per_sentence": 2, "warps": fit.WARPS, "epochs": refiner.EPOCHS}
-REDUCED = {"sentences": 36, "espeak_per_sentence": 2, "warps": (1.0, 1.15), "epochs": 4}
+_CORPUS = {"espeak_per_sentence": 2, "piper_every": corpus.PIPER_EVERY}
+FULL = {"sentences": 300, **_CORPUS, "warps": fit.WARPS, "epochs": refiner.EPOCHS}
+REDUCED = {"sentences": 36, **_CORPUS, "warps": (1.0, 1.15), "epochs": 4}
 
 
 def _sha256(path: Path) -> str:
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(f"[{time.time() - t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
-    items = corpus.plan(args.seed, cfg["sentences"], cfg["espeak_per_sentence"])
+    items = corpus.plan(args.seed, cfg["sentences"], cfg["espeak_per_sentence"], cfg["piper_every"])
     wavs = corpus.synthesize_all(items, workers=min(4, os.cpu_count() or 1))
     seconds = float(sum(len(w) for w in wavs)) / dsp.SR
     log(f"corpus: {len(wavs)} utterances, {seconds / 60:.1f} min")
@@ -134,8 +135,14 @@ def main(argv: list[str] | None = None) -> int:
             "espeak_speed_wpm": [140, 185],
             "espeak_pitch": [30, 70],
             "espeak_per_sentence": cfg["espeak_per_sentence"],
+            "piper_voices": list(corpus.PIPER_VOICES),
+            "piper_every": cfg["piper_every"],
+            "piper_length_percent": list(corpus.PIPER_LENGTH_PERCENT),
             "frequency_warps": list(cfg["warps"]),
-            "held_out_voice": f"flite {corpus.HELD_OUT_FLITE_VOICE} (never used for fitting)",
+            "held_out_voices": [
+                f"flite {corpus.HELD_OUT_FLITE_VOICE}",
+                f"espeak-ng {corpus.HELD_OUT_ESPEAK_VOICE}+{corpus.HELD_OUT_ESPEAK_VARIANT}",
+            ],
         },
         "context_groups": args.context_groups,
         "decoder_context_groups": decoder.DECODER_CONTEXT_GROUPS,

