@@ -281,3 +281,23 @@ def test_codec_roundtrip(speech):
     e_in = np.sqrt(np.mean(speech[:n].reshape(-1, 1920) ** 2, 1))
     e_out = np.sqrt(np.mean(y.reshape(-1, 1920) ** 2, 1))
     assert np.corrcoef(e_in, e_out)[0, 1] > 0.7
+
+
+def test_soft_limit_is_identity_below_the_knee_and_stays_inside_full_scale():
+    x = np.linspace(-40, 40, 80001, dtype=np.float32)
+    y = decoder.soft_limit(x)
+    inside = np.abs(x) <= decoder.OUTPUT_KNEE
+    np.testing.assert_array_equal(y[inside], x[inside])
+    assert np.abs(y).max() <= 1.0 and np.all(np.diff(y) >= 0)  # bounded, monotonic
+    assert np.abs(np.diff(y)).max() <= 1.0 / 1000 + 1e-6  # continuous: slope <= 1
+
+
+def test_loud_features_come_out_below_full_scale_as_in_numpy(sessions, speech):
+    ids = codec.interleave(_ling(sessions)(speech[None])[0], _sem(sessions)(speech[None])[0])
+    feats = _run(sessions, TOKEN_DECODER, ids[None])
+    feats[..., 0] += 2.0 * np.sqrt(dsp.N_MEL)  # c0: mean log-mel power + 2 nats (about +17 dB)
+    y = _run(sessions, VOCODER, feats)[0]
+    y_np = decoder.vocoder(feats)[0]
+    assert np.abs(y).max() <= 1.0  # (tanh reaches 1 in float32 for the loudest peaks)
+    assert np.mean(np.abs(y) > decoder.OUTPUT_KNEE) > 0.01  # the limiter was needed here
+    assert _snr(y_np, y) > 40

@@ -612,8 +612,13 @@ def vocoder_model() -> onnx.ModelProto:
     acc = parts[0]
     for p_ in parts[1:]:
         acc = g.op("Add", acc, p_)
-    out = g.slice(acc, 2, -2, 1)
-    g.op("Reshape", out, g.i64(0, -1), out="waveform")
+    out = g.op("Reshape", g.slice(acc, 2, -2, 1), g.i64(0, -1))
+    # decoder.soft_limit: sign(y) (min(|y|, knee) + (1 - knee) tanh(relu(|y| - knee) / (1 - knee)))
+    knee, rest = decoder.OUTPUT_KNEE, 1.0 - decoder.OUTPUT_KNEE
+    a = g.op("Abs", out)
+    over = g.op("Div", g.op("Relu", g.op("Sub", a, g.f32(knee))), g.f32(rest))
+    limited = g.op("Add", g.op("Min", a, g.f32(knee)), g.op("Mul", g.f32(rest), g.op("Tanh", over)))
+    g.op("Mul", g.op("Sign", out), limited, out="waveform")
     return g.model(
         [_io("acoustic_features", TensorProto.FLOAT, ["B", "T", dsp.N_FEAT])],
         [_io("waveform", TensorProto.FLOAT, ["B", "S"])],
@@ -642,7 +647,7 @@ def speaker_adapter_model() -> onnx.ModelProto:
 
 
 # Graphs without fitted constants: the same bytes for every seed and corpus.
-PARAMETER_FREE = {SPEAKER_ADAPTER: speaker_adapter_model}
+PARAMETER_FREE = {SPEAKER_ADAPTER: speaker_adapter_model, VOCODER: vocoder_model}
 
 
 def joint_from_build(model_dir: Path) -> onnx.ModelProto:
