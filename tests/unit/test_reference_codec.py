@@ -104,7 +104,7 @@ def test_held_out_voices_are_never_used_for_fitting():
     assert corpus.HELD_OUT_ESPEAK_VOICE not in corpus.ESPEAK_VOICES
 
 
-def test_piper_joe_speaks_every_other_training_sentence_without_moving_the_other_items():
+def test_piper_joe_speaks_the_training_sentences_without_moving_the_other_items():
     with_piper = corpus.plan(0, 30)
     without = corpus.plan(0, 30, piper_every=0)
     assert [u for u in with_piper if u.engine != "piper"] == without

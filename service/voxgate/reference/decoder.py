@@ -35,9 +35,9 @@ POSTFILTER_SHARPEN = 1.15
 LEVEL_TRIM_DB = -0.15
 # The vocoder's zero-phase pulses put every harmonic's peak at the same instant, so decoded
 # speech has about twice natural speech's crest factor: input peaking at -3 dBFS came back
-# peaking at up to 2.1 (most held-out sentences above 1.0), which the 16-bit output then
-# clipped hard. Samples above the knee are compressed smoothly towards full scale instead
-# (per sample, so chunked decoding still equals whole decoding).
+# peaking at up to 2.1 (most held-out sentences above 1.0), which the façade's output
+# encoders then clipped hard at +-1. Samples above the knee are compressed smoothly towards
+# full scale instead (per sample, so chunked decoding still equals whole decoding).
 OUTPUT_KNEE = 0.75
 
 
